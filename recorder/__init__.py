@@ -1,0 +1,113 @@
+"""Loupe's recorder: wandb's init/log/finish API, writing runs to local disk.
+
+    import recorder as wandb
+    run = wandb.init(project="demo", config={"lr": 1e-3})
+    wandb.log({"loss": 0.5})
+    wandb.finish()
+
+Kept light to import (no pyarrow, textual or duckdb at import time).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _active
+from .config import Config, ConfigError
+from .run import Run
+from .settings import resolve as _resolve_settings
+
+__all__ = [
+    "init", "log", "finish", "define_metric", "save", "Run", "Config", "ConfigError", "Error",
+]
+__version__ = "0.1.0"
+
+
+class Error(RuntimeError):
+    """Misuse of the module-level API (e.g. log() before init())."""
+
+
+def init(
+    project: str | None = None,
+    name: str | None = None,
+    config: Any = None,
+    tags: Any = None,
+    notes: str | None = None,
+    group: str | None = None,
+    job_type: str | None = None,
+    dir: Any = None,
+    id: str | None = None,
+    resume: Any = None,
+    mode: str | None = None,
+    reinit: Any = None,
+    entity: str | None = None,
+    settings: Any = None,
+    system_interval: float | None = None,
+    capture_console: bool | None = None,
+    **kwargs: Any,
+) -> Run:
+    """Start a run (or return the active one, as wandb does in scripts unless reinit says otherwise).
+
+    `entity`, `settings` and other wandb-only keywords are accepted and ignored.
+    """
+    current = _active.current()
+    if current is not None:
+        policy = reinit if isinstance(reinit, str) else ("finish_previous" if reinit else "return_previous")
+        if policy in ("return_previous", "default"):
+            return current
+        if policy == "finish_previous":
+            current.finish()
+        elif policy != "create_new":
+            raise ValueError(f"reinit={reinit!r} is not one of return_previous, finish_previous, create_new")
+    settings_ = _resolve_settings(mode, dir, project, system_interval, capture_console)
+    run = Run(
+        settings_, name=name, config=config, tags=tags, notes=notes, group=group,
+        job_type=job_type, id=id, resume=resume,
+    )
+    _active.add(run)
+    return run
+
+
+def _require_run(what: str) -> Run:
+    run = _active.current()
+    if run is None:
+        raise Error(f"call recorder.init() before recorder.{what}()")
+    return run
+
+
+def log(data: dict[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+    _require_run("log").log(data, step=step, commit=commit)
+
+
+def define_metric(name: str, step_metric: str | None = None, **kwargs: Any):
+    return _require_run("define_metric").define_metric(name, step_metric=step_metric, **kwargs)
+
+
+def save(glob_str: Any, base_path: Any = None, policy: str = "live") -> list[str]:
+    return _require_run("save").save(glob_str, base_path=base_path, policy=policy)
+
+
+def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
+    run = _active.current()
+    if run is not None:
+        run.finish(exit_code=exit_code)
+
+
+class _NoRunConfig(Config):
+    """recorder.config before init(): a plain holder, like wandb's placeholder."""
+
+
+_detached_config = _NoRunConfig()
+
+
+def __getattr__(name: str) -> Any:
+    # `recorder.run`, `.config` and `.summary` always mean the current run's.
+    if name == "run":
+        return _active.current()
+    if name == "config":
+        run = _active.current()
+        return run.config if run is not None else _detached_config
+    if name == "summary":
+        run = _active.current()
+        return run.summary if run is not None else {}
+    raise AttributeError(f"module 'recorder' has no attribute {name!r}")

@@ -1,0 +1,63 @@
+"""JSON sidecars (run, config, summary, metrics) are replaced whole, never edited in place.
+
+A reader, or a kill -9, sees either the old file or the new one: the new content is
+written to a hidden temporary name in the same directory and renamed over the old.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .layout import TMP_PREFIX
+
+_OPTS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def _default(value: Any) -> Any:
+    # Anything orjson cannot encode natively (Path, set, torch scalars, objects) is kept
+    # readable rather than failing the whole write.
+    item = getattr(value, "item", None)
+    if callable(item):
+        try:
+            return item()
+        except Exception:
+            pass
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=_default, option=_OPTS)
+
+
+def write_json(path: Path, value: Any, fsync: bool = False) -> None:
+    """Atomically replace `path` with `value` as JSON (fsync when durability matters)."""
+    data = dumps(value)
+    tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}.{id(data):x}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        if fsync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def read_json(path: Path) -> Any:
+    return orjson.loads(path.read_bytes())

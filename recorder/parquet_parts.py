@@ -1,0 +1,147 @@
+"""Parquet for the recorder: journal rows to Arrow tables, atomic publish, merging.
+
+Imported lazily by the stream writer's background thread (pyarrow is slow to import).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import layout
+from .stream_writer import unlink_quietly
+
+def rows_to_tables(rows: list[dict[str, Any]], run_id: str) -> tuple[pa.Table, pa.Table | None]:
+    """(numeric wide table, long text table or None) for a batch of journal rows."""
+    keys: dict[str, None] = {}
+    for r in rows:
+        keys.update(dict.fromkeys(r))
+    text_key = layout.JOURNAL_TEXT_KEY
+    keys.pop(text_key, None)
+    n = len(rows)
+    run_col = pa.DictionaryArray.from_arrays(pa.array([0] * n, pa.int32()), pa.array([run_id]))
+    arrays: dict[str, pa.Array] = {layout.RUN_ID_COLUMN: run_col}
+    for k in keys:
+        if k == layout.STEP:
+            arrays[k] = pa.array([r.get(k) for r in rows], pa.int64())
+        else:
+            arrays[k] = pa.array([_as_float(r.get(k)) for r in rows], pa.float64())
+    numeric = pa.table(arrays)
+
+    text_rows = [(r.get(layout.STEP), r.get(layout.TIMESTAMP), r[text_key]) for r in rows if text_key in r]
+    if not text_rows:
+        return numeric, None
+    steps, stamps, names, values = [], [], [], []
+    for step, stamp, texts in text_rows:
+        for k, v in texts.items():
+            steps.append(step)
+            stamps.append(stamp)
+            names.append(k)
+            values.append(v if isinstance(v, str) else str(v))
+    m = len(steps)
+    text = pa.table(
+        {
+            layout.RUN_ID_COLUMN: pa.DictionaryArray.from_arrays(pa.array([0] * m, pa.int32()), pa.array([run_id])),
+            layout.STEP: pa.array(steps, pa.int64()),
+            layout.TIMESTAMP: pa.array(stamps, pa.float64()),
+            "key": pa.array(names, pa.string()),
+            "value": pa.array(values, pa.string()),
+        }
+    )
+    return numeric, text
+
+
+def _as_float(v: Any) -> float | None:
+    if v is None or type(v) is float:
+        return v
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_parquet_atomic(table: pa.Table, path: Path) -> None:
+    """Publish `table` at `path`: readers see no file or a complete one, never a torn one."""
+    tmp = path.with_name(f"{layout.TMP_PREFIX}{path.name}.{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            pq.write_table(table, f, **_PARQUET_OPTIONS)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        unlink_quietly(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+_PARQUET_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "use_dictionary": [layout.RUN_ID_COLUMN, "key"],
+    "write_statistics": [layout.STEP, layout.TIMESTAMP],
+}
+
+
+def merge_parts(directory: Path, parts: list[layout.PartName]) -> list[layout.PartName]:
+    """Stream the parts into one file, row group by row group, so memory stays flat."""
+    if len(parts) < 2:
+        return parts
+    parts = sorted(parts, key=lambda p: p.lo)
+    paths = [directory / layout.part_name(p.writer, p.lo, p.hi) for p in parts]
+    schemas = [pq.read_schema(p) for p in paths]
+    fields: dict[str, pa.Field] = {}
+    for s in schemas:
+        for f in s:
+            fields.setdefault(f.name, f)
+    schema = pa.schema(list(fields.values()))
+    merged = layout.PartName(parts[0].writer, parts[0].lo, parts[-1].hi)
+    target = directory / layout.part_name(merged.writer, merged.lo, merged.hi)
+    tmp = target.with_name(f"{layout.TMP_PREFIX}{target.name}.{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            with pq.ParquetWriter(f, schema, **_PARQUET_OPTIONS) as writer:
+                for path in paths:
+                    pf = pq.ParquetFile(path)
+                    for i in range(pf.num_row_groups):
+                        writer.write_table(_conform(pf.read_row_group(i), schema))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        unlink_quietly(tmp)
+        raise
+    _fsync_dir(directory)
+    # A crash from here on leaves the small parts beside the merged one; readers skip
+    # parts covered by a larger one, so no row is seen twice.
+    for path in paths:
+        unlink_quietly(path)
+    return [merged]
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    n = table.num_rows
+    cols = []
+    for f in schema:
+        if f.name in table.column_names:
+            col = table.column(f.name)
+            cols.append(col if col.type == f.type else col.cast(f.type))
+        else:
+            cols.append(pa.nulls(n, f.type))
+    return pa.Table.from_arrays(cols, schema=schema)

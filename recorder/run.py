@@ -1,0 +1,267 @@
+"""Run: the object init() returns, with wandb's log/config/summary/define_metric/save/finish.
+
+Everything on the training thread is kept cheap: log() converts values, appends one
+journal line and updates the summary in memory. Parquet, JSON sidecars, heartbeat,
+system metrics and saved files are handled by one background thread (RunFiles).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from . import layout
+from .config import Config
+from .metric_definitions import MetricDefinition, MetricDefinitions, parse_goal, parse_summary
+from .run_files import RunFiles
+from .settings import Settings
+from .summary import Summary, SummaryState
+from .values import RowBuilder
+from .warn import warn, warn_once
+
+
+class Run:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        name: str | None = None,
+        config: Any = None,
+        tags: Any = None,
+        notes: str | None = None,
+        group: str | None = None,
+        job_type: str | None = None,
+        id: str | None = None,
+        resume: Any = None,
+    ) -> None:
+        self.settings = settings
+        self.disabled = settings.mode == "disabled"
+        self.project = layout.check_name(settings.project, "project name")
+        self.id = layout.check_name(id, "run id") if id else layout.new_run_id()
+        self.name = name
+        self.tags = tuple(tags or ())
+        self.notes = notes
+        self.group = group
+        self.job_type = job_type
+        self._start = time.time()
+        self._step = 0
+        self._pending_nums: dict[str, Any] = {}
+        self._pending_texts: dict[str, str] = {}
+        self._finished = False
+        self._lock = threading.RLock()
+        self._builder = RowBuilder()
+        self._definitions = MetricDefinitions()
+        self._summary_state = SummaryState(self._definitions, self._builder.columns)
+        self._step_metric_of: dict[str, str | None] = {}
+        self.summary = Summary(self._summary_state)
+        self.config = Config(config)
+        self._files: RunFiles | None = None
+        if self.disabled:
+            self.dir = ""
+            return
+        run_dir = settings.root / self.project / self.id
+        self.dir = str(run_dir)
+        self._files = RunFiles(self, run_dir, resume)
+        self.name = self.name or layout.default_run_name(self.id)
+        self._builder.on_new_column = self._on_new_column
+        Config.__init__(self.config, {**self._files.resumed_config, **self.config.as_dict()}, self._files.save_config)
+        self._files.save_config(self.config.as_dict())
+        if self._files.resumed_summary:
+            self._summary_state.load(self._files.resumed_summary)
+        for d in self._files.resumed_definitions:
+            self._definitions.add(MetricDefinition(**d))
+        if self._files.resumed_step is not None:
+            self._step = self._files.resumed_step + 1
+        self._files.start()
+
+    # -- identity -----------------------------------------------------------------------
+    @property
+    def path(self) -> str:
+        return f"{self.project}/{self.id}"
+
+    @property
+    def url(self) -> str:
+        return Path(self.dir).resolve().as_uri() if self.dir else ""
+
+    @property
+    def step(self) -> int:
+        return self._step
+
+    @property
+    def start_time(self) -> float:
+        return self._start
+
+    # -- logging ------------------------------------------------------------------------
+    def log(self, data: dict[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+        """Record metrics: a new step per call unless commit=False; never raises."""
+        if self.disabled:
+            return
+        try:
+            with self._lock:
+                if self._finished:
+                    warn_once(f"finished:{self.id}", f"log() after finish() on run {self.id} is ignored")
+                    return
+                if step is not None:
+                    step = int(step)
+                    if step < self._step:
+                        warn(
+                            f"tried to log to step {step}, which is less than the current step {self._step}; "
+                            "steps must increase, so this data is ignored"
+                        )
+                        return
+                    if step > self._step:
+                        self._commit()
+                        self._step = step
+                    if commit is None:
+                        commit = False
+                elif commit is None:
+                    commit = True
+                if data:
+                    self._builder.add(data, self._pending_nums, self._pending_texts)
+                if commit:
+                    self._commit()
+        except Exception as exc:  # training must go on whatever was passed in
+            warn_once(f"log:{type(exc).__name__}", f"log() failed and skipped a row: {exc!r}")
+
+    def _commit(self) -> None:
+        nums = self._pending_nums
+        texts = self._pending_texts
+        if not nums and not texts:
+            return
+        self._pending_nums = {}
+        self._pending_texts = {}
+        if self._definitions.items:
+            self._fill_step_metrics(nums)
+        now = time.time()
+        nums[layout.STEP] = self._step
+        nums[layout.TIMESTAMP] = now
+        nums[layout.RUNTIME] = now - self._start
+        self._summary_state.update(nums, texts)
+        if texts:
+            nums[layout.JOURNAL_TEXT_KEY] = texts
+        self._files.history.append(nums)
+        self._step += 1
+
+    def _fill_step_metrics(self, nums: dict[str, Any]) -> None:
+        # A metric bound to a step metric that this row lacks takes the step metric's
+        # last value, so eval rows logged without "global_step" still line up.
+        last = self._summary_state.last
+        columns = self._builder.columns
+        for col in list(nums):
+            sm = self._step_metric_of.get(col, 0)
+            if sm == 0:
+                d = self._definitions.for_key(self._logical(col))
+                sm = d.step_metric if d is not None else None
+                self._step_metric_of[col] = sm
+            if sm is None:
+                continue
+            sm_col = columns.get(sm, sm)
+            if sm_col not in nums and sm_col in last:
+                nums[sm_col] = last[sm_col]
+
+    def _logical(self, col: str) -> str:
+        if "#" not in col:
+            return col
+        for key, c in self._builder.columns.items():
+            if c == col:
+                return key
+        return col
+
+    def _on_new_column(self, key: str, col: str) -> None:
+        self._summary_state.on_new_column(key, col)
+        if key != col and self._files is not None:
+            self._files.metrics_dirty = True
+
+    def define_metric(
+        self,
+        name: str,
+        step_metric: str | None = None,
+        step_sync: bool | None = None,
+        hidden: bool | None = None,
+        summary: str | None = None,
+        goal: str | None = None,
+        overwrite: bool | None = None,
+    ) -> MetricDefinition:
+        """Customise how a metric (or a glob of them) is plotted and summarised."""
+        d = MetricDefinition(
+            name=name,
+            step_metric=step_metric,
+            summary=parse_summary(summary),
+            goal=parse_goal(goal),
+            hidden=bool(hidden),
+        )
+        if self.disabled:
+            return d
+        with self._lock:
+            self._definitions.add(d)
+            self._step_metric_of.clear()
+            self._summary_state.refresh_definitions()
+            self._files.metrics_dirty = True
+        return d
+
+    # -- files --------------------------------------------------------------------------
+    def save(self, glob_str: str | Path, base_path: str | Path | None = None, policy: str = "live") -> list[str]:
+        """Copy files into the run's files/ folder; 'end' waits for finish, 'live' keeps them fresh."""
+        if self.disabled:
+            return []
+        if policy not in ("now", "end", "live"):
+            raise ValueError(f"save policy {policy!r} must be 'now', 'end' or 'live'")
+        return self._files.save(str(glob_str), base_path, policy)
+
+    def log_code(self, root: str = ".", name: str | None = None, include_fn: Any = None) -> None:
+        warn_once("log_code", "log_code(): use run.save('*.py') to keep source files with a run")
+
+    # -- end ----------------------------------------------------------------------------
+    def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
+        """Publish everything, compact history, and mark the run finished (or failed)."""
+        from . import _active
+
+        with self._lock:
+            if self._finished:
+                return
+            self._finished = True
+            if not self.disabled:
+                try:
+                    self._commit()
+                except Exception as exc:
+                    warn(f"finish(): the last row could not be recorded: {exc!r}")
+        if not self.disabled:
+            self._files.close(exit_code if exit_code is not None else 0)
+        _active.forget(self)
+
+    def _record_exception(self, exc: BaseException) -> None:
+        if self._files is not None:
+            self._files.error = {
+                "type": type(exc).__name__,
+                "message": str(exc),
+                "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+            }
+
+    def mark_preempting(self) -> None:
+        """Kept for wandb compatibility; a preempted run simply shows as crashed."""
+
+    def __enter__(self) -> "Run":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc is not None and not isinstance(exc, KeyboardInterrupt):
+            self._record_exception(exc)
+            self.finish(exit_code=1)
+        elif exc is not None:
+            self._record_exception(exc)
+            self.finish(exit_code=255)
+        else:
+            self.finish()
+        return False
+
+    def __repr__(self) -> str:
+        return f"<Run {self.path} dir={self.dir!r}>"
+
+    # wandb's Run exposes these too; keep scripts that touch them running.
+    def alert(self, *args: Any, **kwargs: Any) -> None:
+        warn_once("alert", "alert(): Loupe never sends anything over the network; the alert is logged only")
+        print(f"loupe alert: {args} {kwargs}", file=sys.stderr)

@@ -1,0 +1,322 @@
+"""The files of one run on disk, and the background thread that keeps them current.
+
+Owns the run directory: run.json (identity, state, heartbeat), config.json,
+summary.json, metrics.json, the history and system streams, the console log and
+saved files. Runs one daemon thread that publishes Parquet parts, rewrites changed
+sidecars, beats the heartbeat and refreshes 'live' saved files.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import glob
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import layout
+from .atomic_json import read_json, write_json
+from .stream_writer import StreamWriter
+from .warn import warn, warn_once
+
+if TYPE_CHECKING:
+    from .run import Run
+
+HEARTBEAT_S = 5.0
+TICK_S = 1.0
+PUBLISH_EVERY_S = 30.0
+
+
+def iso_now(t: float | None = None) -> str:
+    t = time.time() if t is None else t
+    return _dt.datetime.fromtimestamp(t, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class RunFiles:
+    def __init__(self, run: "Run", run_dir: Path, resume: Any) -> None:
+        self.run = run
+        self.dir = run_dir
+        self.writer_id = layout.new_writer_id()
+        self.metrics_dirty = False
+        self.error: dict[str, str] | None = None
+        self.resumed_config: dict[str, Any] = {}
+        self.resumed_summary: dict[str, Any] = {}
+        self.resumed_definitions: list[dict[str, Any]] = []
+        self.resumed_step: int | None = None
+        self._previous: dict[str, Any] = {}
+        self._live_saves: dict[Path, tuple[Path, float]] = {}
+        self._end_saves: list[tuple[Path, Path]] = []
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._monitor = None
+        self._console = None
+        self._slow_meta: dict[str, Any] = {}
+        self._state_lock = threading.Lock()
+        self._last_publish = time.monotonic()
+
+        self._open_dir(resume)
+        self.files_dir = run_dir / layout.FILES_DIR
+        self.files_dir.mkdir(exist_ok=True)
+        self.history = StreamWriter(
+            run_dir / layout.HISTORY_DIR, run.id, self.writer_id, text_directory=run_dir / layout.TEXT_DIR
+        )
+        self.history.on_full = self._wake.set
+        self.system = StreamWriter(run_dir / layout.SYSTEM_DIR, run.id, self.writer_id)
+        from .metadata import collect_static
+
+        self.static_meta = collect_static()
+
+    # -- opening --------------------------------------------------------------------------
+    def _open_dir(self, resume: Any) -> None:
+        exists = layout.is_run_dir(self.dir)
+        mode = "allow" if resume is True else (resume or "never")
+        if mode is False:
+            mode = "never"
+        if exists and mode == "never":
+            raise ValueError(
+                f"run {self.run.id!r} already exists in {self.dir.parent}; pass resume='allow' to continue it or choose another id"
+            )
+        if not exists and mode == "must":
+            raise ValueError(f"resume='must' but there is no run {self.run.id!r} in {self.dir.parent}")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if exists:
+            self._load_previous()
+
+    def _load_previous(self) -> None:
+        from .resume import last_logged_step
+
+        def load(name: str, default: Any) -> Any:
+            try:
+                return read_json(self.dir / name)
+            except Exception as exc:
+                warn(f"resume: could not read {name} of run {self.run.id}: {exc}")
+                return default
+
+        self._previous = load(layout.RUN_FILE, {})
+        self.resumed_config = load(layout.CONFIG_FILE, {}) if (self.dir / layout.CONFIG_FILE).exists() else {}
+        self.resumed_summary = load(layout.SUMMARY_FILE, {}) if (self.dir / layout.SUMMARY_FILE).exists() else {}
+        if (self.dir / layout.METRICS_FILE).exists():
+            self.resumed_definitions = load(layout.METRICS_FILE, {}).get("definitions", [])
+        self.resumed_step = last_logged_step(self.dir)
+        run = self.run
+        run.name = run.name or self._previous.get("name")
+        run.tags = run.tags or tuple(self._previous.get("tags") or ())
+        run.notes = run.notes or self._previous.get("notes")
+        run.group = run.group or self._previous.get("group")
+        run.job_type = run.job_type or self._previous.get("job_type")
+        prev_created = self._previous.get("created_at")
+        if prev_created:
+            try:
+                run._start = _dt.datetime.fromisoformat(prev_created).timestamp()
+            except ValueError:
+                pass
+
+    # -- sidecars -------------------------------------------------------------------------
+    def write_run_json(self, state: str, exit_code: int | None = None, fsync: bool = False) -> None:
+        run = self.run
+        now = time.time()
+        data: dict[str, Any] = {
+            "format_version": layout.FORMAT_VERSION,
+            "id": run.id,
+            "name": run.name,
+            "project": run.project,
+            "group": run.group,
+            "job_type": run.job_type,
+            "tags": list(run.tags),
+            "notes": run.notes,
+            "state": state,
+            "created_at": iso_now(run.start_time),
+            "heartbeat_at": iso_now(now),
+            "finished_at": iso_now(now) if state != "running" else None,
+            "runtime": now - run.start_time,
+            "exit_code": exit_code,
+            "resumed": bool(self._previous),
+            "writer": self.writer_id,
+            **self.static_meta,
+            **self._slow_meta,
+        }
+        if self.error:
+            data["error"] = self.error
+        losses = self._write_losses()
+        if losses:
+            data["write_errors"] = losses
+        extra = getattr(run, "extra_metadata", None)
+        if extra:
+            data.update(extra)
+        with self._state_lock:
+            try:
+                write_json(self.dir / layout.RUN_FILE, data, fsync=fsync)
+            except OSError as exc:
+                warn_once(f"runjson:{self.dir}", f"cannot update {self.dir / layout.RUN_FILE}: {exc}")
+
+    def _write_losses(self) -> dict[str, Any] | None:
+        lost = self.history.lost_rows + self.system.lost_rows
+        err = self.history.last_error or self.system.last_error
+        if not lost and not err:
+            return None
+        return {"lost_rows": lost, "last_error": err}
+
+    def save_config(self, data: dict[str, Any]) -> None:
+        try:
+            write_json(self.dir / layout.CONFIG_FILE, data)
+        except OSError as exc:
+            warn_once(f"config:{self.dir}", f"cannot write config.json: {exc}")
+
+    def write_summary(self) -> None:
+        state = self.run._summary_state
+        if not state.dirty:
+            return
+        state.dirty = False
+        with self.run._lock:
+            snap = state.snapshot()
+        try:
+            write_json(self.dir / layout.SUMMARY_FILE, snap)
+        except OSError as exc:
+            state.dirty = True
+            warn_once(f"summary:{self.dir}", f"cannot write summary.json: {exc}")
+
+    def write_metrics(self) -> None:
+        if not self.metrics_dirty:
+            return
+        self.metrics_dirty = False
+        run = self.run
+        with run._lock:
+            data = {
+                "definitions": run._definitions.as_json(),
+                "columns": {k: c for k, c in run._builder.columns.items() if k != c},
+            }
+        try:
+            write_json(self.dir / layout.METRICS_FILE, data)
+        except OSError as exc:
+            self.metrics_dirty = True
+            warn_once(f"metrics:{self.dir}", f"cannot write metrics.json: {exc}")
+
+    # -- background -----------------------------------------------------------------------
+    def start(self) -> None:
+        self.write_run_json("running", fsync=True)
+        settings = self.run.settings
+        if settings.capture_console:
+            from .console_capture import ConsoleCapture
+
+            self._console = ConsoleCapture(self.dir / layout.OUTPUT_LOG)
+            self._console.start()
+        if settings.system_interval > 0:
+            from .system_monitor import SystemMonitor
+
+            start = self.run.start_time
+
+            def sink(row: dict[str, float]) -> None:
+                now = time.time()
+                self.system.append({layout.TIMESTAMP: now, layout.RUNTIME: now - start, **row})
+
+            self._monitor = SystemMonitor(sink, interval=settings.system_interval)
+            self._monitor.start()
+        self._thread = threading.Thread(target=self._loop, name="loupe-writer", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        try:
+            from .metadata import collect_slow
+
+            self._slow_meta = collect_slow(self.files_dir) or {}
+        except Exception as exc:
+            warn_once("metadata", f"could not collect git/package metadata: {exc}")
+        self.write_run_json("running")
+        last_beat = time.monotonic()
+        while not self._stop.is_set():
+            self._wake.wait(TICK_S)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self._tick()
+                if time.monotonic() - last_beat >= HEARTBEAT_S:
+                    last_beat = time.monotonic()
+                    self.write_run_json("running")
+            except Exception as exc:  # the writer thread must outlive any one failure
+                warn_once(f"tick:{type(exc).__name__}", f"background writer error: {exc!r}")
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        due = now - self._last_publish >= PUBLISH_EVERY_S
+        if due or len(self.history._rows) >= self.history.rows_per_part:
+            self._last_publish = now
+            self.history.flush()
+        if due or len(self.system._rows) >= self.system.rows_per_part:
+            self.system.flush()
+        self.write_summary()
+        self.write_metrics()
+        self._refresh_live_saves()
+
+    def close(self, exit_code: int) -> None:
+        if self._monitor is not None:
+            self._monitor.stop()
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        for stream in (self.history, self.system):
+            stream.close()
+        for src, dest in self._end_saves:
+            self._copy(src, dest)
+        self._refresh_live_saves(force=True)
+        self.run._summary_state.dirty = True
+        self.write_summary()
+        self.metrics_dirty = True
+        self.write_metrics()
+        if self._console is not None:
+            self._console.stop()
+        state = "finished" if exit_code == 0 and self.error is None else "failed"
+        self.write_run_json(state, exit_code=exit_code, fsync=True)
+
+    # -- saved files ----------------------------------------------------------------------
+    def save(self, pattern: str, base_path: Any, policy: str) -> list[str]:
+        base = Path(base_path) if base_path is not None else Path(pattern).parent
+        matches = [Path(p) for p in glob.glob(pattern, recursive=True) if os.path.isfile(p)]
+        if not matches and policy == "now":
+            warn(f"save(): nothing matches {pattern!r}")
+        saved = []
+        for src in matches:
+            try:
+                rel = src.resolve().relative_to(base.resolve())
+            except ValueError:
+                rel = Path(src.name)
+            dest = self.files_dir / rel
+            if ".." in rel.parts or rel.is_absolute():
+                warn(f"save(): {src} is outside {base}; skipped")
+                continue
+            if policy == "end":
+                self._end_saves.append((src, dest))
+            else:
+                self._copy(src, dest)
+                if policy == "live":
+                    self._live_saves[src] = (dest, _mtime(src))
+            saved.append(str(dest))
+        return saved
+
+    def _refresh_live_saves(self, force: bool = False) -> None:
+        for src, (dest, seen) in list(self._live_saves.items()):
+            m = _mtime(src)
+            if m != seen or force:
+                self._copy(src, dest)
+                self._live_saves[src] = (dest, m)
+
+    def _copy(self, src: Path, dest: Path) -> None:
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(f"{layout.TMP_PREFIX}{dest.name}")
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dest)
+        except OSError as exc:
+            warn_once(f"save:{src}", f"save(): could not copy {src}: {exc}")
+
+
+def _mtime(p: Path) -> float:
+    try:
+        return p.stat().st_mtime
+    except OSError:
+        return -1.0

@@ -1,0 +1,254 @@
+"""Crash-safe storage of one row stream (history or system metrics) of one run.
+
+Each row is appended to a journal with a single write() on the caller's thread, so a
+kill -9 loses nothing that log() returned from. A background thread turns journal
+segments into Parquet parts (hidden temp file, fsync, rename), then deletes the
+segment; parts are merged as they accumulate. layout.live_stream_files() tells
+readers which files hold each row exactly once at any moment, crash or not.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from . import layout
+from .warn import warn_once
+
+_NONFINITE = {math.inf: "inf", -math.inf: "-inf"}
+# Don't hold more than this many unpublished rows in memory while the disk refuses writes.
+_MAX_UNPUBLISHED_ROWS = 1_000_000
+
+
+def encode_row(row: dict[str, Any]) -> bytes:
+    """One journal line; a leading newline fences off any line torn by a failed write."""
+    line = orjson.dumps(row)
+    if b"null" in line:
+        line = orjson.dumps(_with_nonfinite_marked(row))
+    return b"\n" + line
+
+
+def _with_nonfinite_marked(row: dict[str, Any]) -> dict[str, Any]:
+    # JSON has no NaN/inf (orjson writes null); keep them apart so a reader restores them.
+    clean: dict[str, Any] = {}
+    marked: dict[str, str] = {}
+    for k, v in row.items():
+        if type(v) is float and not math.isfinite(v):
+            marked[k] = "nan" if v != v else _NONFINITE[v]
+        else:
+            clean[k] = v
+    if marked:
+        clean[layout.JOURNAL_NONFINITE_KEY] = marked
+    return clean
+
+
+def decode_journal(data: bytes) -> list[dict[str, Any]]:
+    """Rows of a journal; torn or garbled lines (a crash mid-write) are skipped."""
+    rows = []
+    for line in data.split(b"\n"):
+        if not line:
+            continue
+        try:
+            row = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if not isinstance(row, dict):
+            continue
+        marked = row.pop(layout.JOURNAL_NONFINITE_KEY, None)
+        if isinstance(marked, dict):
+            for k, v in marked.items():
+                row[k] = float(v) if v in ("nan", "inf", "-inf") else None
+        rows.append(row)
+    return rows
+
+
+def unlink_quietly(path: Path) -> bool:
+    try:
+        os.unlink(path)
+        return True
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+
+
+def clean_stale_tmp(directory: Path, older_than_s: float = 600.0) -> None:
+    """Remove temp files of writers that died mid-publish (no live write takes 10 minutes)."""
+    now = time.time()
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for e in entries:
+        if e.name.startswith(layout.TMP_PREFIX):
+            try:
+                if now - e.stat(follow_symlinks=False).st_mtime > older_than_s:
+                    os.unlink(e.path)
+            except OSError:
+                pass
+
+
+class StreamWriter:
+    """Journal + Parquet parts for one stream directory, owned by one process."""
+
+    def __init__(
+        self,
+        directory: Path,
+        run_id: str,
+        writer_id: str,
+        text_directory: Path | None = None,
+        compact_after_parts: int = 16,
+        rows_per_part: int = 10_000,
+    ) -> None:
+        self.directory = directory
+        self.text_directory = text_directory
+        self.run_id = run_id
+        self.writer_id = writer_id
+        self.compact_after_parts = compact_after_parts
+        self.rows_per_part = rows_per_part
+        # Called (rarely) from the caller's thread when a part's worth of rows is waiting.
+        self.on_full: Callable[[], None] | None = None
+        self.lost_rows = 0
+        self.last_error: str | None = None
+        self._lock = threading.Lock()
+        self._publish_lock = threading.Lock()
+        self._rows: list[dict[str, Any]] = []
+        self._seq = 0
+        self._fd: int | None = None
+        self._journal_broken = False
+        self._unpublished: list[tuple[int, list[dict[str, Any]]]] = []
+        self._parts: list[layout.PartName] = []
+        self._text_parts: list[layout.PartName] = []
+        self.rows_pending = 0
+        directory.mkdir(parents=True, exist_ok=True)
+        clean_stale_tmp(directory)
+        if text_directory is not None:
+            text_directory.mkdir(parents=True, exist_ok=True)
+            clean_stale_tmp(text_directory)
+
+    # -- caller thread -------------------------------------------------------------
+    def append(self, row: dict[str, Any]) -> None:
+        line = encode_row(row)
+        with self._lock:
+            rows = self._rows
+            rows.append(row)
+            if len(rows) >= self.rows_per_part and self.on_full is not None:
+                self.on_full()
+            fd = self._fd
+            if fd is None:
+                if self._journal_broken:
+                    return
+                fd = self._open_journal()
+                if fd is None:
+                    return
+            try:
+                os.write(fd, line)
+            except OSError as exc:
+                self._journal_failed(exc)
+
+    def _open_journal(self) -> int | None:
+        path = self.directory / layout.journal_name(self.writer_id, self._seq)
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError as exc:
+            self._journal_failed(exc)
+            return None
+        return self._fd
+
+    def _journal_failed(self, exc: OSError) -> None:
+        # Rows stay in memory and are published as Parquet if the disk recovers; only a
+        # crash before that would lose them, which the run records.
+        self._journal_broken = True
+        self.last_error = f"journal write failed: {exc}"
+        warn_once(
+            f"journal:{self.directory}",
+            f"cannot write {self.directory}: {exc}; training continues, rows are kept in memory until the disk accepts them",
+        )
+
+    # -- background thread ---------------------------------------------------------
+    def flush(self) -> None:
+        """Publish everything logged so far as a Parquet part (background thread)."""
+        with self._publish_lock:
+            with self._lock:
+                rows, self._rows = self._rows, []
+                fd, self._fd = self._fd, None
+                seq = self._seq
+                if rows:
+                    self._seq += 1
+                self._journal_broken = False
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            if rows:
+                self._unpublished.append((seq, rows))
+            self._publish_pending()
+            self.rows_pending = sum(len(r) for _, r in self._unpublished)
+            if len(self._parts) >= self.compact_after_parts:
+                self._compact()
+
+    def _publish_pending(self) -> None:
+        while self._unpublished:
+            seq, rows = self._unpublished[0]
+            try:
+                self._publish(seq, rows)
+            except Exception as exc:
+                self.last_error = f"publishing part {seq} failed: {exc}"
+                warn_once(
+                    f"publish:{self.directory}",
+                    f"cannot write Parquet in {self.directory}: {exc}; will retry",
+                )
+                self._drop_excess()
+                return
+            self._unpublished.pop(0)
+
+    def _drop_excess(self) -> None:
+        total = sum(len(r) for _, r in self._unpublished)
+        while total > _MAX_UNPUBLISHED_ROWS and len(self._unpublished) > 1:
+            _, dropped = self._unpublished.pop(0)
+            total -= len(dropped)
+            self.lost_rows += len(dropped)
+
+    def _publish(self, seq: int, rows: list[dict[str, Any]]) -> None:
+        # pyarrow takes ~200 ms to import: keep it off `import recorder` and off the caller.
+        from .parquet_parts import rows_to_tables, write_parquet_atomic
+
+        numeric, text = rows_to_tables(rows, self.run_id)
+        name = layout.PartName(self.writer_id, seq, seq)
+        # Text first: once the numeric part exists the journal is considered published.
+        if text is not None and self.text_directory is not None:
+            write_parquet_atomic(text, self.text_directory / layout.part_name(self.writer_id, seq, seq))
+            self._text_parts.append(name)
+        write_parquet_atomic(numeric, self.directory / layout.part_name(self.writer_id, seq, seq))
+        self._parts.append(name)
+        unlink_quietly(self.directory / layout.journal_name(self.writer_id, seq))
+
+    def compact(self) -> None:
+        """Merge this writer's parts into one file (finish, and long runs as they go)."""
+        with self._publish_lock:
+            self._compact()
+
+    def _compact(self) -> None:
+        from .parquet_parts import merge_parts
+
+        try:
+            self._parts = merge_parts(self.directory, self._parts)
+            if self.text_directory is not None:
+                self._text_parts = merge_parts(self.text_directory, self._text_parts)
+        except Exception as exc:
+            self.last_error = f"compaction failed: {exc}"
+            warn_once(f"compact:{self.directory}", f"could not merge Parquet parts in {self.directory}: {exc}")
+
+    def close(self) -> None:
+        self.flush()
+        self.compact()
+
+

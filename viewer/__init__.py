@@ -1,0 +1,1 @@
+"""Loupe viewer: query layer, CLI and terminal dashboard."""
