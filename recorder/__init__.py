@@ -93,6 +93,42 @@ def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
         run.finish(exit_code=exit_code)
 
 
+def log_artifact(artifact_or_path: Any, name: str | None = None, type: str | None = None,
+                 aliases: list[str] | None = None) -> Any:
+    return _require_run("log_artifact").log_artifact(artifact_or_path, name=name, type=type, aliases=aliases)
+
+
+def use_artifact(artifact_or_name: Any, type: str | None = None, aliases: list[str] | None = None) -> Any:
+    return _require_run("use_artifact").use_artifact(artifact_or_name, type=type, aliases=aliases)
+
+
+def link_artifact(artifact: Any, target_path: str, aliases: list[str] | None = None) -> Any:
+    return _require_run("link_artifact").link_artifact(artifact, target_path, aliases=aliases)
+
+
+def watch(models: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 100, **kwargs: Any) -> None:
+    _require_run("watch").watch(models, criterion=criterion, log=log, log_freq=log_freq)
+
+
+def unwatch(models: Any = None) -> None:
+    _require_run("unwatch").unwatch(models)
+
+
+# Optional parts load on first touch, so `import recorder` stays fast and needs no numpy,
+# PIL, optuna or torch.
+_LAZY = {
+    "Artifact": ("recorder.artifacts", "Artifact"),
+    "Api": ("recorder.api", "Api"),
+    "Image": ("recorder.media", "Image"),
+    "Histogram": ("recorder.media", "Histogram"),
+    "Table": ("recorder.media", "Table"),
+    "plot": ("recorder.plot", None),
+    "sweep": ("recorder.sweeps", "sweep"),
+    "agent": ("recorder.sweeps", "agent"),
+    "integrations": ("recorder.integrations", None),
+}
+
+
 class _NoRunConfig(Config):
     """recorder.config before init(): a plain holder, like wandb's placeholder."""
 
@@ -110,4 +146,10 @@ def __getattr__(name: str) -> Any:
     if name == "summary":
         run = _active.current()
         return run.summary if run is not None else {}
+    if name in _LAZY:
+        import importlib
+
+        module_name, attr = _LAZY[name]
+        module = importlib.import_module(module_name)
+        return module if attr is None else getattr(module, attr)
     raise AttributeError(f"module 'recorder' has no attribute {name!r}")

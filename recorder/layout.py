@@ -166,3 +166,9 @@ def _scandir(directory: Path):
 
 def is_run_dir(path: Path) -> bool:
     return (path / RUN_FILE).is_file()
+
+
+# Project-level directories beside the runs (their names cannot be run ids: a run id
+# starts with a letter or digit).
+ARTIFACTS_DIR = "_artifacts"
+SWEEPS_DIR = "_sweeps"

@@ -68,6 +68,7 @@ class Run:
         self._files = RunFiles(self, run_dir, resume)
         self.name = self.name or layout.default_run_name(self.id)
         self._builder.on_new_column = self._on_new_column
+        self._builder.media_handler = self._media_handler
         Config.__init__(self.config, {**self._files.resumed_config, **self.config.as_dict()}, self._files.save_config)
         self._files.save_config(self.config.as_dict())
         if self._files.resumed_summary:
@@ -202,6 +203,44 @@ class Run:
             self._summary_state.refresh_definitions()
             self._files.metrics_dirty = True
         return d
+
+    def _media_handler(self, key: str, value: Any) -> dict[str, Any] | None:
+        # Media objects (Image, Histogram, Table, plots) mark themselves with _loupe_media;
+        # their module is imported only when a script logs one.
+        first = value[0] if isinstance(value, (list, tuple)) and value else value
+        if not getattr(first, "_loupe_media", False):
+            return None
+        from .media.logging import to_row_values
+
+        return to_row_values(self, key, value, self._step)
+
+    # -- artifacts and model watching (their modules load on first use) -------------------
+    def log_artifact(self, artifact_or_path: Any, name: str | None = None, type: str | None = None,
+                     aliases: list[str] | None = None, tags: list[str] | None = None) -> Any:
+        from .artifacts.run_api import log_artifact
+
+        return log_artifact(self, artifact_or_path, name=name, type=type, aliases=aliases)
+
+    def use_artifact(self, artifact_or_name: Any, type: str | None = None, aliases: list[str] | None = None) -> Any:
+        from .artifacts.run_api import use_artifact
+
+        return use_artifact(self, artifact_or_name, type=type, aliases=aliases)
+
+    def link_artifact(self, artifact: Any, target_path: str, aliases: list[str] | None = None) -> Any:
+        from .artifacts.run_api import link_artifact
+
+        return link_artifact(self, artifact, target_path, aliases=aliases)
+
+    def watch(self, models: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 100,
+              idx: int | None = None, log_graph: bool = False) -> None:
+        from .media.watch import watch
+
+        watch(self, models, log=log, log_freq=log_freq)
+
+    def unwatch(self, models: Any = None) -> None:
+        from .media.watch import unwatch
+
+        unwatch(self, models)
 
     # -- files --------------------------------------------------------------------------
     def save(self, glob_str: str | Path, base_path: str | Path | None = None, policy: str = "live") -> list[str]:
