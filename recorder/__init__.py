@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import _active
-from .config import Config, ConfigError
-from .run import Run
+from .run_config import Config, ConfigError
+from .run_api import Run
 from .settings import resolve as _resolve_settings
 
 __all__ = [

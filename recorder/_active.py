@@ -8,7 +8,7 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .run import Run
+    from .run_api import Run
 
 _lock = threading.Lock()
 _runs: list["Run"] = []

@@ -10,10 +10,60 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from . import layout
-from .stream_writer import unlink_quietly
+from .stream_writer import decode_journal, unlink_quietly
+
+_NONFINITE_VALUES = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
+
+
+def journal_to_tables(data: bytes, run_id: str) -> tuple[pa.Table, pa.Table | None]:
+    """Parse journal bytes into (numeric, text) tables.
+
+    Arrow's JSON reader runs without the GIL, so the training thread keeps running while
+    a part is built; the pure-Python path is the fallback for anything it rejects.
+    """
+    try:
+        parsed = pajson.read_json(
+            pa.BufferReader(data),
+            read_options=pajson.ReadOptions(block_size=max(len(data) + 1, 1 << 20), use_threads=False),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return rows_to_tables(decode_journal(data), run_id)
+    if layout.JOURNAL_TEXT_KEY in parsed.column_names:
+        # Text keys vary row to row; the Python path builds the long text table simply.
+        rows_with_text = [r for r in decode_journal(data) if layout.JOURNAL_TEXT_KEY in r]
+        text = rows_to_tables(rows_with_text, run_id)[1]
+    else:
+        text = None
+    return _numeric_from_parsed(parsed, run_id), text
+
+
+def _numeric_from_parsed(parsed: pa.Table, run_id: str) -> pa.Table:
+    n = parsed.num_rows
+    nonfinite = parsed.column(layout.JOURNAL_NONFINITE_KEY) if layout.JOURNAL_NONFINITE_KEY in parsed.column_names else None
+    arrays: dict[str, pa.Array] = {
+        layout.RUN_ID_COLUMN: pa.DictionaryArray.from_arrays(pa.array([0] * n, pa.int32()), pa.array([run_id]))
+    }
+    names = [c for c in parsed.column_names if c not in (layout.JOURNAL_TEXT_KEY, layout.JOURNAL_NONFINITE_KEY)]
+    if nonfinite is not None:
+        # A column whose only values were NaN/inf exists only inside the _nf marks.
+        names += [f.name for f in nonfinite.type if f.name not in names]
+    for name in names:
+        col = parsed.column(name) if name in parsed.column_names else pa.chunked_array([pa.nulls(n, pa.float64())])
+        target = pa.int64() if name == layout.STEP else pa.float64()
+        if not pa.types.is_integer(col.type) and not pa.types.is_floating(col.type) and not pa.types.is_null(col.type):
+            col = pa.chunked_array([pa.nulls(n, target)])
+        col = col.cast(target)
+        if nonfinite is not None and name in {f.name for f in nonfinite.type}:
+            marks = pc.struct_field(nonfinite, name)
+            restored = pa.array([_NONFINITE_VALUES.get(m) for m in marks.to_pylist()], pa.float64())
+            col = pc.if_else(pc.is_valid(marks), restored, col)
+        arrays[name] = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    return pa.table(arrays)
 
 def rows_to_tables(rows: list[dict[str, Any]], run_id: str) -> tuple[pa.Table, pa.Table | None]:
     """(numeric wide table, long text table or None) for a batch of journal rows."""

@@ -23,7 +23,7 @@ from .stream_writer import StreamWriter
 from .warn import warn, warn_once
 
 if TYPE_CHECKING:
-    from .run import Run
+    from .run_api import Run
 
 HEARTBEAT_S = 5.0
 TICK_S = 1.0
@@ -47,8 +47,9 @@ class RunFiles:
         self.resumed_definitions: list[dict[str, Any]] = []
         self.resumed_step: int | None = None
         self._previous: dict[str, Any] = {}
-        self._live_saves: dict[Path, tuple[Path, float]] = {}
-        self._end_saves: list[tuple[Path, Path]] = []
+        self._live_patterns: list[tuple[str, Path]] = []
+        self._end_patterns: list[tuple[str, Path]] = []
+        self._copied: dict[Path, float] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -261,9 +262,7 @@ class RunFiles:
             self._thread.join(timeout=30)
         for stream in (self.history, self.system):
             stream.close()
-        for src, dest in self._end_saves:
-            self._copy(src, dest)
-        self._refresh_live_saves(force=True)
+        self._refresh_live_saves(final=True)
         self.run._summary_state.dirty = True
         self.write_summary()
         self.metrics_dirty = True
@@ -276,34 +275,41 @@ class RunFiles:
     # -- saved files ----------------------------------------------------------------------
     def save(self, pattern: str, base_path: Any, policy: str) -> list[str]:
         base = Path(base_path) if base_path is not None else Path(pattern).parent
-        matches = [Path(p) for p in glob.glob(pattern, recursive=True) if os.path.isfile(p)]
-        if not matches and policy == "now":
+        if policy == "end":
+            # Matched at finish, so files that do not exist yet are included.
+            self._end_patterns.append((pattern, base))
+            return []
+        saved = self._copy_matches(pattern, base)
+        if not saved and policy == "now":
             warn(f"save(): nothing matches {pattern!r}")
+        if policy == "live":
+            self._live_patterns.append((pattern, base))
+        return saved
+
+    def _copy_matches(self, pattern: str, base: Path, only_changed: bool = False) -> list[str]:
         saved = []
-        for src in matches:
+        for src in (Path(p) for p in glob.glob(pattern, recursive=True)):
+            if not src.is_file():
+                continue
             try:
                 rel = src.resolve().relative_to(base.resolve())
             except ValueError:
                 rel = Path(src.name)
             dest = self.files_dir / rel
-            if ".." in rel.parts or rel.is_absolute():
-                warn(f"save(): {src} is outside {base}; skipped")
+            mtime = _mtime(src)
+            if only_changed and self._copied.get(src) == mtime:
                 continue
-            if policy == "end":
-                self._end_saves.append((src, dest))
-            else:
-                self._copy(src, dest)
-                if policy == "live":
-                    self._live_saves[src] = (dest, _mtime(src))
+            self._copy(src, dest)
+            self._copied[src] = mtime
             saved.append(str(dest))
         return saved
 
-    def _refresh_live_saves(self, force: bool = False) -> None:
-        for src, (dest, seen) in list(self._live_saves.items()):
-            m = _mtime(src)
-            if m != seen or force:
-                self._copy(src, dest)
-                self._live_saves[src] = (dest, m)
+    def _refresh_live_saves(self, final: bool = False) -> None:
+        for pattern, base in self._live_patterns:
+            self._copy_matches(pattern, base, only_changed=True)
+        if final:
+            for pattern, base in self._end_patterns:
+                self._copy_matches(pattern, base)
 
     def _copy(self, src: Path, dest: Path) -> None:
         try:

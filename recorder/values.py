@@ -48,31 +48,50 @@ class RowBuilder:
         return col
 
     def add(self, data: Mapping, nums: dict, texts: dict, prefix: str = "") -> None:
+        if prefix:
+            self._add_nested(data, nums, texts, prefix)
+            return
+        # Hot path: a flat dict of floats with keys seen before costs two dict lookups each.
         columns = self.columns
         for k, v in data.items():
-            if type(k) is not str:
-                k = str(k)
-            key = prefix + k if prefix else k
             t = type(v)
-            if t is float or t is int:
-                col = columns.get(key) or self._checked_column(key)
-                if col is not None:
-                    nums[col] = v if t is float else _int_to_float(v)
-            elif t is str:
-                if key not in RESERVED_KEYS:
-                    texts[key] = v
-                else:
-                    self._reserved(key)
-            elif t is bool:
-                col = columns.get(key) or self._checked_column(key)
-                if col is not None:
-                    nums[col] = 1.0 if v else 0.0
-            elif isinstance(v, Mapping):
-                self.add(v, nums, texts, key + ".")
+            if t is float:
+                col = columns.get(k)
+                if col is None:
+                    col = self._checked_column(k)
+                    if col is None:
+                        continue
+                nums[col] = v
             else:
-                self._slow(key, v, nums, texts)
+                self._add_other(k, v, t, nums, texts)
 
-    def _checked_column(self, key: str) -> str | None:
+    def _add_nested(self, data: Mapping, nums: dict, texts: dict, prefix: str) -> None:
+        for k, v in data.items():
+            self._add_other(prefix + str(k), v, type(v), nums, texts)
+
+    def _add_other(self, key: Any, v: Any, t: type, nums: dict, texts: dict) -> None:
+        if type(key) is not str:
+            key = str(key)
+        if t is float or t is int or t is bool:
+            col = self.columns.get(key) or self._checked_column(key)
+            if col is not None:
+                nums[col] = v if t is float else (float(v) if t is bool else _int_to_float(v))
+        elif t is str:
+            if key not in RESERVED_KEYS and key:
+                texts[key] = v
+            else:
+                self._reserved(key)
+        elif isinstance(v, Mapping):
+            self._add_nested(v, nums, texts, key + ".")
+        else:
+            self._slow(key, v, nums, texts)
+
+    def _checked_column(self, key: Any) -> str | None:
+        if type(key) is not str:
+            key = str(key)
+            known = self.columns.get(key)
+            if known is not None:
+                return known
         if key in RESERVED_KEYS or not key:
             self._reserved(key)
             return None

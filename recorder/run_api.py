@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from . import layout
-from .config import Config
+from .run_config import Config
 from .metric_definitions import MetricDefinition, MetricDefinitions, parse_goal, parse_summary
 from .run_files import RunFiles
 from .settings import Settings
-from .summary import Summary, SummaryState
+from .run_summary import Summary, SummaryState
 from .values import RowBuilder
 from .warn import warn, warn_once
 
@@ -68,6 +68,7 @@ class Run:
         self._files = RunFiles(self, run_dir, resume)
         self.name = self.name or layout.default_run_name(self.id)
         self._builder.on_new_column = self._on_new_column
+        self._history_append = self._files.history.append
         self._builder.media_handler = self._media_handler
         Config.__init__(self.config, {**self._files.resumed_config, **self.config.as_dict()}, self._files.save_config)
         self._files.save_config(self.config.as_dict())
@@ -141,10 +142,15 @@ class Run:
         nums[layout.STEP] = self._step
         nums[layout.TIMESTAMP] = now
         nums[layout.RUNTIME] = now - self._start
-        self._summary_state.update(nums, texts)
-        if texts:
-            nums[layout.JOURNAL_TEXT_KEY] = texts
-        self._files.history.append(nums)
+        summary = self._summary_state
+        if texts or summary.agg_kinds:
+            summary.update(nums, texts)
+            if texts:
+                nums[layout.JOURNAL_TEXT_KEY] = texts
+        else:
+            summary.last.update(nums)
+            summary.dirty = True
+        self._history_append(nums)
         self._step += 1
 
     def _fill_step_metrics(self, nums: dict[str, Any]) -> None:

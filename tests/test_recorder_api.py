@@ -1,0 +1,409 @@
+"""The wandb-compatible API, checked by reading the files back with plain DuckDB/pyarrow."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+import recorder
+from conftest import make_run
+from recorder import layout
+from run_reading import read_stream
+
+
+def history(run) -> list[dict]:
+    """Rows as any DuckDB user would read them after finish()."""
+    glob = os.path.join(run.dir, "history", "*.parquet")
+    rel = duckdb.sql("SELECT * FROM read_parquet(?, union_by_name=true) ORDER BY _step", params=[glob])
+    cols = rel.columns
+    return [dict(zip(cols, row)) for row in rel.fetchall()]
+
+
+def read_json(run, name):
+    return json.loads((Path(run.dir) / name).read_text())
+
+
+def test_seed_quickstart_loop_with_nested_keys(runs_root):
+    run = recorder.init(project="my-project", config={"learning_rate": 0.001, "epochs": 3,
+                                                      "batch_size": 32, "architecture": "ResNet50"})
+    for epoch in range(run.config.epochs):
+        recorder.log({"epoch": epoch, "train/loss": 1.0 / (epoch + 1), "val/loss": 2.0 / (epoch + 1),
+                      "train/accuracy": 0.5 + epoch / 10, "val": {"accuracy": 0.4 + epoch / 10}})
+    recorder.finish()
+
+    rows = history(run)
+    assert [r["_step"] for r in rows] == [0, 1, 2]
+    assert [r["epoch"] for r in rows] == [0.0, 1.0, 2.0]
+    assert rows[2]["val/loss"] == pytest.approx(2 / 3)
+    assert rows[1]["val.accuracy"] == pytest.approx(0.5)
+    assert all(r["run_id"] == run.id for r in rows)
+    assert all(r["_timestamp"] > 1e9 and r["_runtime"] >= 0 for r in rows)
+    assert Path(run.dir).parent.name == "my-project"
+    assert read_json(run, "config.json")["architecture"] == "ResNet50"
+    meta = read_json(run, "run.json")
+    assert meta["state"] == "finished" and meta["exit_code"] == 0
+    assert meta["format_version"] == layout.FORMAT_VERSION
+
+
+def test_glob_over_whole_root_says_which_run_each_row_is(runs_root):
+    a = make_run(runs_root, project="p1")
+    a.log({"loss": 1.0})
+    a.finish()
+    b = make_run(runs_root, project="p2")
+    b.log({"loss": 2.0})
+    b.log({"loss": 3.0})
+    b.finish()
+    got = duckdb.sql(
+        "SELECT run_id, count(*) FROM read_parquet(?, union_by_name=true) GROUP BY run_id ORDER BY 2",
+        params=[str(runs_root / "*" / "*" / "history" / "*.parquet")],
+    ).fetchall()
+    assert got == [(a.id, 1), (b.id, 2)]
+
+
+def test_commit_false_merges_into_one_step():
+    run = make_run(recorder_root())
+    run.log({"a": 1}, commit=False)
+    run.log({"b": 2}, commit=False)
+    run.log({"c": 3})
+    run.log({"a": 4})
+    run.finish()
+    rows = history(run)
+    assert [(r["_step"], r["a"], r["b"], r["c"]) for r in rows] == [(0, 1.0, 2.0, 3.0), (1, 4.0, None, None)]
+
+
+def recorder_root() -> Path:
+    return Path(os.environ["LOUPE_DIR"])
+
+
+def test_explicit_steps_accumulate_and_lower_steps_are_dropped(caplog):
+    run = make_run(recorder_root())
+    run.log({"a": 1}, step=5)
+    run.log({"b": 2}, step=5)
+    run.log({"c": 3}, step=7)
+    with caplog.at_level(logging.WARNING, logger="loupe"):
+        run.log({"d": 4}, step=6)
+    assert "less than the current step" in caplog.text
+    run.log({"e": 5})  # no step: joins the pending step 7 and commits it
+    run.log({"f": 6})
+    run.finish()
+    rows = history(run)
+    assert [r["_step"] for r in rows] == [5, 7, 8]
+    assert rows[0]["a"] == 1 and rows[0]["b"] == 2
+    assert rows[1]["c"] == 3 and rows[1]["e"] == 5 and "d" not in rows[1]
+    assert rows[2]["f"] == 6
+
+
+def test_seed_define_metric_global_step_fills_missing_step_metric():
+    run = make_run(recorder_root())
+    run.define_metric("*", step_metric="global_step")
+    for step in range(3):
+        run.log({"global_step": step * 100, "train/loss": 0.1})
+        run.log({"eval/loss": 0.2})  # no global_step: takes the last one
+    run.finish()
+    rows = history(run)
+    evals = [r for r in rows if r["eval/loss"] is not None]
+    assert [r["global_step"] for r in evals] == [0.0, 100.0, 200.0]
+    defs = read_json(run, "metrics.json")["definitions"]
+    assert defs == [{"name": "*", "step_metric": "global_step", "summary": [], "goal": None, "hidden": False}]
+
+
+def test_define_metric_specific_name_and_summaries():
+    run = make_run(recorder_root())
+    run.define_metric("train/loss", step_metric="global_step", summary="min,max,mean")
+    run.define_metric("val/acc", summary="best", goal="maximize")
+    for i, (loss, acc) in enumerate([(3.0, 0.2), (1.0, 0.9), (2.0, 0.5)]):
+        run.log({"global_step": i, "train/loss": loss, "val/acc": acc})
+    run.log({"other": 1.0})
+    summary = dict(run.summary)
+    assert summary["train/loss"] == {"min": 1.0, "max": 3.0, "mean": 2.0}
+    assert summary["val/acc"] == {"max": 0.9}
+    assert summary["other"] == 1.0
+    run.finish()
+    assert read_json(run, "summary.json")["train/loss"]["mean"] == 2.0
+    with pytest.raises(ValueError, match="summary"):
+        run.define_metric("x", summary="median")
+
+
+def test_summary_last_values_override_and_written_during_run():
+    run = make_run(recorder_root())
+    run.log({"acc": 0.5, "name": "first"})
+    run.log({"acc": 0.7, "name": "second"})
+    run.summary["best_accuracy"] = 0.99
+    assert run.summary["acc"] == 0.7 and run.summary["name"] == "second"
+    deadline = time.time() + 5
+    on_disk = {}
+    while time.time() < deadline:
+        path = Path(run.dir) / "summary.json"
+        if path.exists():
+            on_disk = json.loads(path.read_text())
+            if on_disk.get("best_accuracy") == 0.99:
+                break
+        time.sleep(0.1)
+    assert on_disk["best_accuracy"] == 0.99 and on_disk["acc"] == 0.7  # before finish()
+    run.summary["acc"] = 1.0  # an assignment beats the logged value
+    run.finish()
+    final = read_json(run, "summary.json")
+    assert final["acc"] == 1.0 and final["_step"] == 1
+
+
+def test_values_of_every_supported_type(caplog):
+    run = make_run(recorder_root())
+    with caplog.at_level(logging.WARNING, logger="loupe"):
+        run.log({
+            "i": 1, "f": 0.5, "b": True, "np_f": np.float32(1.5), "np_i": np.int64(7),
+            "zero_d": np.array(2.5), "one_elem": np.array([3.5]), "big": 2**64, "nan": float("nan"),
+            "inf": float("inf"), "ninf": float("-inf"), "text": "hello", "none": None,
+            "bad": object(), "Loss": 1.0, "loss": 2.0,
+        })
+        run.log({"i": 0.25, "bad": object()})  # int then float never truncates; warn once
+    run.finish()
+    rows = history(run)
+    r0, r1 = rows
+    assert r0["i"] == 1.0 and r1["i"] == 0.25
+    assert r0["b"] == 1.0 and r0["np_f"] == 1.5 and r0["np_i"] == 7.0
+    assert r0["zero_d"] == 2.5 and r0["one_elem"] == 3.5
+    assert r0["big"] == float(2**64)
+    assert math.isnan(r0["nan"]) and r0["inf"] == math.inf and r0["ninf"] == -math.inf
+    assert "text" not in r0 and "none" not in r0 and "bad" not in r0
+    # Keys that differ only by case stay apart even though DuckDB folds case.
+    assert r0["Loss"] == 1.0 and r0["loss#2"] == 2.0
+    assert read_json(run, "metrics.json")["columns"] == {"loss": "loss#2"}
+    assert caplog.text.count("'bad'") == 1
+    texts = duckdb.sql("SELECT key, value, _step FROM read_parquet(?)",
+                       params=[os.path.join(run.dir, "text", "*.parquet")]).fetchall()
+    assert texts == [("text", "hello", 0)]
+    assert run.summary["Loss"] == 1.0 and run.summary["loss"] == 2.0
+
+
+def test_torch_scalars_need_no_item():
+    torch = pytest.importorskip("torch")
+    run = make_run(recorder_root())
+    run.log({"loss": torch.tensor(0.25), "acc": torch.tensor([0.5])})
+    run.finish()
+    assert history(run)[0]["loss"] == 0.25 and history(run)[0]["acc"] == 0.5
+
+
+def test_log_never_raises_into_training(caplog):
+    run = make_run(recorder_root())
+
+    class Exploding:
+        def item(self):
+            raise RuntimeError("boom")
+
+    with caplog.at_level(logging.WARNING, logger="loupe"):
+        run.log({"x": Exploding(), "ok": 1.0})
+        run.log(None)
+        run.log({"_step": 5, "run_id": 1.0, "ok": 2.0})
+        run.log({"y": 1}, step="not a number")
+    run.finish()
+    assert [r["ok"] for r in history(run)] == [1.0, 2.0]
+    run.log({"after": 1})  # after finish: warned, ignored
+
+
+def test_config_api_and_persistence():
+    ns = argparse.Namespace(lr=0.1, layers=3)
+    run = make_run(recorder_root(), config=ns)
+    assert run.config.lr == 0.1 and run.config["layers"] == 3
+    run.config.update({"optimizer": {"name": "adam", "betas": [0.9, 0.99]}})
+    assert read_json(run, "config.json")["optimizer"]["name"] == "adam"  # written on change
+    run.config.dropout = 0.5
+    run.config["seed"] = 1
+    assert read_json(run, "config.json")["dropout"] == 0.5
+    with pytest.raises(recorder.ConfigError, match="allow_val_change"):
+        run.config.update({"lr": 0.2})
+    run.config.update({"lr": 0.2}, allow_val_change=True)
+    run.config.update({"lr": 0.2})  # same value: fine
+    assert read_json(run, "config.json")["lr"] == 0.2
+    assert "seed" in run.config and len(run.config) == 5
+    with pytest.raises(AttributeError):
+        run.config.missing
+    run.finish()
+
+
+def test_save_policies(tmp_path):
+    src = tmp_path / "work"
+    (src / "sub").mkdir(parents=True)
+    (src / "model.txt").write_text("v1")
+    (src / "sub" / "notes.md").write_text("n")
+    run = make_run(recorder_root())
+    run.save(str(src / "model.txt"), base_path=str(src), policy="live")
+    run.save(str(src / "sub" / "*.md"), base_path=str(src), policy="now")
+    run.save(str(src / "late.txt"), base_path=str(src), policy="end")
+    files = Path(run.dir) / "files"
+    assert (files / "model.txt").read_text() == "v1"
+    assert (files / "sub" / "notes.md").read_text() == "n"
+    (src / "late.txt").write_text("written later")
+    time.sleep(0.01)
+    (src / "model.txt").write_text("v2")
+    run.finish()
+    assert (files / "model.txt").read_text() == "v2"
+    assert (files / "late.txt").read_text() == "written later"
+    with pytest.raises(ValueError):
+        make_run(recorder_root()).save("x", policy="sometimes")
+
+
+def test_run_attributes():
+    run = make_run(recorder_root(), project="proj", name="my-run", tags=["a", "b"], notes="n",
+                   group="g", job_type="train")
+    assert (run.name, run.project, run.tags, run.notes, run.group, run.job_type) == (
+        "my-run", "proj", ("a", "b"), "n", "g", "train")
+    assert run.path == f"proj/{run.id}"
+    assert run.url.startswith("file://") and run.url.endswith(run.id)
+    assert Path(run.dir).is_dir()
+    a, b = make_run(recorder_root()), make_run(recorder_root())
+    assert a.id != b.id and sorted([a.id, b.id])[0][:8].isdigit()
+    assert a.name and a.name != a.id
+    meta = read_json(run, "run.json")
+    for key in ("host", "user", "pid", "python", "argv", "cwd", "created_at", "heartbeat_at"):
+        assert key in meta
+    assert meta["tags"] == ["a", "b"] and meta["state"] == "running"
+    for r in (run, a, b):
+        r.finish()
+
+
+def test_context_manager_marks_exception_as_failed():
+    with pytest.raises(ZeroDivisionError):
+        with make_run(recorder_root()) as run:
+            run.log({"x": 1})
+            1 / 0
+    meta = read_json(run, "run.json")
+    assert meta["state"] == "failed" and meta["exit_code"] == 1
+    assert meta["error"]["type"] == "ZeroDivisionError"
+    assert "1 / 0" in meta["error"]["traceback"]
+    assert history(run)[0]["x"] == 1.0
+
+
+def run_script(code: str, root: Path, **env) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "LOUPE_DIR": str(root), **env}
+    return subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True, text=True, timeout=60)
+
+
+def only_run(root: Path) -> Path:
+    (run_dir,) = [p.parent for p in root.glob("*/*/run.json")]
+    return run_dir
+
+
+def test_uncaught_exception_and_interpreter_exit(runs_root):
+    res = run_script("import recorder\nrecorder.init(project='x')\nrecorder.log({'a': 1})\nraise KeyError('lost')\n",
+                     runs_root / "failed")
+    assert res.returncode == 1
+    meta = json.loads((only_run(runs_root / "failed") / "run.json").read_text())
+    assert meta["state"] == "failed" and meta["error"]["type"] == "KeyError"
+    res = run_script("import recorder\nrecorder.init(project='x')\nrecorder.log({'a': 1})\n", runs_root / "ok")
+    assert res.returncode == 0, res.stderr
+    run_dir = only_run(runs_root / "ok")
+    assert json.loads((run_dir / "run.json").read_text())["state"] == "finished"
+    assert read_stream(run_dir)[0]["a"] == 1.0
+
+
+@pytest.mark.parametrize("how", [{"mode": "disabled"}, {"env": "LOUPE_MODE"}, {"env": "WANDB_MODE"}])
+def test_disabled_mode_writes_nothing(how, monkeypatch, runs_root):
+    if "env" in how:
+        monkeypatch.setenv(how["env"], "disabled")
+    run = recorder.init(project="p", mode=how.get("mode"), config={"lr": 1})
+    run.log({"x": 1})
+    run.define_metric("*", step_metric="s")
+    run.summary["k"] = 1
+    assert run.config.lr == 1 and run.summary["k"] == 1
+    run.save("*.py")
+    run.finish()
+    assert not runs_root.exists()
+
+
+def test_environment_sets_root_and_project(monkeypatch, tmp_path):
+    monkeypatch.setenv("LOUPE_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("LOUPE_PROJECT", "envproj")
+    run = recorder.init()
+    run.finish()
+    assert Path(run.dir).parent == tmp_path / "elsewhere" / "envproj"
+
+
+def test_resume_continues_steps_config_and_summary():
+    run = make_run(recorder_root(), id="resumable", config={"lr": 1})
+    run.log({"loss": 1.0})
+    run.log({"loss": 0.5})
+    run.finish()
+    with pytest.raises(ValueError, match="already exists"):
+        make_run(recorder_root(), id="resumable")
+    with pytest.raises(ValueError, match="resume='must'"):
+        make_run(recorder_root(), id="nope", resume="must")
+    again = make_run(recorder_root(), id="resumable", resume="allow")
+    assert again.config.lr == 1 and again.name == run.name
+    again.log({"loss": 0.25})
+    assert again.summary["loss"] == 0.25
+    again.finish()
+    assert [r["_step"] for r in read_stream(Path(run.dir))] == [0, 1, 2]
+    assert read_json(again, "run.json")["resumed"] is True
+
+
+def test_reinit_policies():
+    first = recorder.init(project="p")
+    assert recorder.init(project="p") is first  # like wandb in a script
+    second = recorder.init(project="p", reinit=True)
+    assert second is not first and first._finished
+    third = recorder.init(project="p", reinit="create_new")
+    assert recorder.run is third and not second._finished
+    third.finish()
+    assert recorder.run is second
+    second.finish()
+    assert recorder.run is None
+
+
+def test_module_level_api_acts_on_current_run():
+    with pytest.raises(recorder.Error, match="init"):
+        recorder.log({"x": 1})
+    run = recorder.init(project="p", config={"a": 1})
+    assert recorder.run is run and recorder.config.a == 1
+    recorder.define_metric("x", summary="max")
+    recorder.log({"x": 3.0})
+    recorder.log({"x": 1.0})
+    assert recorder.summary["x"] == {"max": 3.0}
+    recorder.finish()
+    assert recorder.run is None
+
+
+def test_invalid_ids_and_projects_are_refused():
+    for bad in ("../escape", "a/b", ".", "x" * 200, "bad\nname"):
+        with pytest.raises(ValueError):
+            make_run(recorder_root(), id=bad)
+    with pytest.raises(ValueError):
+        make_run(recorder_root(), project="../up")
+
+
+def test_import_is_fast_and_light():
+    code = (
+        "import time, sys\nt=time.perf_counter()\nimport recorder\nd=time.perf_counter()-t\n"
+        "bad=[m for m in ('textual','duckdb','pyarrow','numpy','torch') if m in sys.modules]\nprint(d, bad)"
+    )
+    best = min(
+        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()[0])
+        for _ in range(3)
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("[]"), out
+    assert best < 0.150, f"import recorder took {best * 1000:.0f} ms"
+
+
+def test_readers_skip_covered_parts_and_journals(tmp_path):
+    d = tmp_path / "history"
+    d.mkdir()
+    for name in ("part-aaaa0000-00000000-00000000.parquet", "part-aaaa0000-00000001-00000001.parquet",
+                 "part-aaaa0000-00000000-00000001.parquet", "part-bbbb0000-00000000-00000000.parquet",
+                 "journal-aaaa0000-00000001.jsonl", "journal-aaaa0000-00000002.jsonl",
+                 "journal-bbbb0000-00000001.jsonl", ".tmp-part-aaaa0000-00000003-00000003.parquet.1"):
+        (d / name).write_bytes(b"")
+    files = layout.live_stream_files(d)
+    assert [p.name for p in files.parts] == ["part-aaaa0000-00000000-00000001.parquet",
+                                             "part-bbbb0000-00000000-00000000.parquet"]
+    assert [p.name for p in files.journals] == ["journal-aaaa0000-00000002.jsonl", "journal-bbbb0000-00000001.jsonl"]
