@@ -67,6 +67,8 @@ class RunFiles:
         )
         self.history.on_full = self._wake.set
         self.system = StreamWriter(run_dir / layout.SYSTEM_DIR, run.id, self.writer_id)
+        # More streams (the media index): flush() when history publishes, close() at finish.
+        self.extra_streams: list[Any] = []
         from .metadata import collect_static
 
         self.static_meta = collect_static()
@@ -249,6 +251,9 @@ class RunFiles:
             self.history.flush()
         if due or len(self.system._rows) >= self.system.rows_per_part:
             self.system.flush()
+        if due:
+            for stream in list(self.extra_streams):
+                stream.flush()
         self.write_summary()
         self.write_metrics()
         self._refresh_live_saves()
@@ -262,6 +267,11 @@ class RunFiles:
             self._thread.join(timeout=30)
         for stream in (self.history, self.system):
             stream.close()
+        for stream in list(self.extra_streams):
+            try:
+                stream.close()
+            except Exception as exc:
+                warn(f"finish(): could not close {type(stream).__name__}: {exc!r}")
         self._refresh_live_saves(final=True)
         self.run._summary_state.dirty = True
         self.write_summary()
