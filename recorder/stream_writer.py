@@ -22,6 +22,8 @@ import orjson
 from . import layout
 from .warn import warn_once
 
+# The journal's one system call; a module attribute so fault tests can fail it alone.
+_write = os.write
 _NONFINITE = {math.inf: "inf", -math.inf: "-inf"}
 # Don't hold more than this much unpublished data in memory while the disk refuses writes.
 _MAX_UNPUBLISHED_BYTES = 256 * 2**20
@@ -151,7 +153,7 @@ class StreamWriter:
                 if fd is None:
                     return
             try:
-                os.write(fd, line)
+                _write(fd, line)
             except OSError as exc:
                 self._journal_failed(exc)
 
