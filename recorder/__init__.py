@@ -50,6 +50,13 @@ def init(
 
     `entity`, `settings` and other wandb-only keywords are accepted and ignored.
     """
+    # Inside a sweep agent's trial the first init() becomes the trial's run (recorder/sweeps/_trial.py).
+    from .sweeps import _trial as _sweep_trial
+
+    sweep_trial = _sweep_trial.pending()
+    if sweep_trial is not None:
+        project, dir, config, id = _sweep_trial.before_init(sweep_trial, project, dir, config, id)
+        reinit = "create_new"
     current = _active.current()
     if current is not None:
         policy = reinit if isinstance(reinit, str) else ("finish_previous" if reinit else "return_previous")
@@ -64,6 +71,8 @@ def init(
         settings_, name=name, config=config, tags=tags, notes=notes, group=group,
         job_type=job_type, id=id, resume=resume,
     )
+    if sweep_trial is not None:
+        _sweep_trial.after_init(sweep_trial, run)
     _active.add(run)
     return run
 
