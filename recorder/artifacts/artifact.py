@@ -459,7 +459,8 @@ class Artifact:
         parsed = urlparse(entry.ref)
         if parsed.scheme != "file":
             raise ArtifactMissingError(
-                f"{what}: reference {entry.ref} is not a local file; Loupe cannot fetch it offline"
+                f"{what}: reference {entry.ref} is not a local file; Loupe cannot fetch it offline "
+                "(download(allow_missing_references=True) skips it)"
             )
         src = unquote(parsed.path)
         try:
