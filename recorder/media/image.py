@@ -46,8 +46,7 @@ class Image:
         self.format = "png"
         self._array: Any = None  # uint8 (H, W) or (H, W, C)
         self._pil: Any = None
-        self._png: bytes | None = None
-        self._path: Path | None = None
+        self._png: bytes | None = None  # encoded file bytes (PNG, or a copied file's own format)
         if boxes is not None or masks is not None:
             warn_once("image:overlays", "Image(): boxes and masks are not stored by Loupe yet; the plain image is kept")
         d = data_or_path
@@ -71,15 +70,15 @@ class Image:
         suffix = path.suffix.lower()
         if suffix not in FILE_TYPES:
             raise ValueError(f"Image(): {path.suffix!r} files are not supported (use one of {sorted(FILE_TYPES)})")
-        self._path = path.resolve()
+        # Read now: scripts often delete or overwrite the file right after logging it.
+        self._png = path.read_bytes()
         self.format = "jpg" if suffix == ".jpeg" else suffix[1:]
-        with open(path, "rb") as f:
-            size = png_size(f.read(24))
+        size = png_size(self._png[:24])
         if size is None:
             try:
                 from PIL import Image as PILImage
 
-                with PILImage.open(path) as im:  # reads the header only
+                with PILImage.open(io.BytesIO(self._png)) as im:  # parses the header only
                     size = im.size
             except Exception:
                 size = (0, 0)
@@ -142,9 +141,7 @@ class Image:
     def encoded(self) -> tuple[bytes, str]:
         """(file bytes, extension without dot)."""
         if self._png is not None:
-            return self._png, "png"
-        if self._path is not None:
-            return self._path.read_bytes(), self.format
+            return self._png, self.format
         pil = _pil_module()
         if self._pil is not None:
             return _pil_png(self._pil), "png"
