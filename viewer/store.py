@@ -1,0 +1,540 @@
+"""The query layer: runs under one or more roots, as DuckDB views and typed Python calls.
+
+    store = Store([Path("runs")])              # discovers runs, reads JSON sidecars only
+    store.refresh()                             # rescan (cheap: stats, re-reads changed files)
+    store.runs() -> list[RunInfo]               # metadata, newest first
+    store.list_runs(project=None, filter=None, sort=None, columns=None, limit=None) -> pa.Table
+    store.resolve(ref) -> RunInfo               # id, unique id prefix, name, project/id
+    store.history(run_ids, metrics=None) -> pa.Table
+    store.downsampled(run_ids, metrics, points=400, x="_step") -> pa.Table
+    store.system(run_ids) -> pa.Table
+    store.text(run_ids) -> pa.Table
+    store.metric_names(run_ids=None, stream="history") -> list[str]
+    store.query(sql, params=None) -> pa.Table   # user SQL: one SELECT, sandboxed
+    store.interrupt()                            # stop the running query (any thread)
+    store.connection -> duckdb.DuckDBPyConnection  # all views, sandboxed
+    store.log_path(ref) / tail_log(ref, ...) / follow_log(ref) # console log, see viewer.log_tail
+    store.warnings -> list[str]                  # one message per bad file, in order
+    connect(roots) -> duckdb.DuckDBPyConnection  # for notebooks: views runs, history,
+                                                 # system, text, logs (+ optional providers)
+
+Views (see docs/query.md): `runs` (one row per run, flattened "config.<k>" and
+"summary.<k>" columns, config/summary as JSON), `history`, `system`, `text` (checked
+Parquet parts plus live/crashed journal rows, each row exactly once), `logs` (console
+lines, read lazily by DuckDB at query time).
+
+The connection is sandboxed before any view exists: allowed_directories = the roots'
+real paths (plus those of symlinked runs), extension autoinstall/autoload off, Python
+replacement scans off, external access off, configuration locked. A refresh that finds
+a symlinked run outside the allowed directories builds a fresh connection, so code
+should ask `store.connection` again rather than keep it.
+
+Warnings (bad JSON, bad Parquet, unreadable dirs) go to `on_warning` (default: the
+`loupe.viewer` logger), once per file version. Thread safety: every call takes one
+lock; only interrupt() does not, so another thread can stop a running query.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from recorder import layout
+
+from . import sql as Q
+from .discovery import MetadataCache, RunDir, find_runs
+from .filter_expr import FilterError, parse_filter, resolve_column
+from .log_tail import LogFollower, LogPage, tail
+from .runs_table import RunInfo, runs_arrow
+from .stream_files import RunFiles, StreamCache
+
+__all__ = ["Store", "connect", "QueryError", "RunNotFound", "VIEW_PROVIDERS", "STREAMS"]
+
+log = logging.getLogger("loupe.viewer")
+
+STREAMS = ("history", "system", "text")
+# Modules that add more views: each exposes register(con, roots). Missing ones are skipped.
+VIEW_PROVIDERS: tuple[str, ...] = ("viewer.artifact_views", "viewer.sweep_views", "viewer.media_views")
+_ORDER = {"history": ["run_id", "_step"], "system": ["run_id", "_timestamp"], "text": ["run_id", "_step", "key"]}
+_BASE = {"history": {"run_id", "_step", "_timestamp", "_runtime"},
+         "system": {"run_id", "_timestamp", "_runtime"},
+         "text": {"run_id", "_step", "_timestamp", "key", "value"}}
+_ALLOWED_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+
+
+class QueryError(ValueError):
+    """A query refused before it ran (several statements, not a SELECT) or a bad filter/sort."""
+
+
+class RunNotFound(LookupError):
+    """No run, or more than one, matches a reference."""
+
+
+def _is_file_error(exc: BaseException) -> bool:
+    # A part removed by compaction between listing and reading, or replaced meanwhile.
+    if isinstance(exc, duckdb.IOException):
+        return True
+    msg = str(exc)
+    return any(s in msg for s in ("No files found", "No such file", "No magic bytes", "Cannot open file"))
+
+
+class Store:
+    def __init__(self, roots: Iterable[str | os.PathLike[str]],
+                 on_warning: Callable[[str], None] | None = None) -> None:
+        self.roots: list[Path] = [Path(os.path.abspath(r)) for r in roots]
+        if not self.roots:
+            raise ValueError("Store needs at least one root")
+        self._on_warning = on_warning
+        self._warned: set[str] = set()
+        self.warnings: list[str] = []
+        self._lock = threading.RLock()
+        self._meta = MetadataCache(self._warn)
+        self._streams = StreamCache(self._warn)
+        self._runs: list[RunInfo] = []
+        self._by_id: dict[str, RunInfo] = {}
+        self._runs_table: pa.Table | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._allowed: tuple[str, ...] = ()
+        self._runs_view_gen = -1
+        self._gen = 0
+        self._stream_sig: dict[str, Any] = {}
+        self._logs_sig: Any = None
+        self.refresh()
+
+    # -- warnings -------------------------------------------------------------------------
+    def _warn(self, key: str, message: str) -> None:
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        self.warnings.append(message)
+        if self._on_warning is not None:
+            self._on_warning(message)
+        else:
+            log.warning(message)
+
+    # -- discovery ------------------------------------------------------------------------
+    def refresh(self) -> bool:
+        """Rescan the roots and re-read changed sidecars; True when anything changed."""
+        with self._lock:
+            dirs = find_runs(self.roots, self._warn)
+            now = time.time()
+            infos: list[RunInfo] = []
+            by_id: dict[str, RunInfo] = {}
+            for rd in dirs:
+                info = RunInfo.from_meta(rd, self._meta.read(rd.path), now)
+                other = by_id.get(info.id)
+                if other is not None:
+                    self._warn(f"dup:{info.id}:{rd.path}",
+                               f"run {info.id} is in both {other.path} and {rd.path}; showing {other.path}")
+                    continue
+                by_id[info.id] = info
+                infos.append(info)
+            infos.sort(key=lambda i: (i.created_at is None, -(i.created_at.timestamp() if i.created_at else 0), i.id))
+            alive = {i.path for i in infos}
+            self._meta.forget_missing(alive)
+            self._streams.forget(alive)
+            changed = self._signature(infos) != self._signature(self._runs)
+            self._runs = infos
+            self._by_id = by_id
+            if changed or self._runs_table is None:
+                self._runs_table = runs_arrow(infos)
+                self._gen += 1
+            return changed
+
+    @staticmethod
+    def _signature(infos: list[RunInfo]) -> list[tuple]:
+        return [(i.id, str(i.path), i.state, id(i.run_json), id(i.config), id(i.summary), id(i.metrics))
+                for i in infos]
+
+    def runs(self) -> list[RunInfo]:
+        """Every run, newest first (metadata only)."""
+        with self._lock:
+            return list(self._runs)
+
+    def get(self, run_id: str) -> RunInfo | None:
+        with self._lock:
+            return self._by_id.get(run_id)
+
+    def resolve(self, ref: str) -> RunInfo:
+        """A run by id, `project/id`, unique id prefix, name or `project/name`."""
+        with self._lock:
+            runs = self._runs
+            if ref in self._by_id:
+                return self._by_id[ref]
+            project, _, rest = ref.rpartition("/")
+            scoped = [r for r in runs if r.project == project] if project else runs
+            key = rest if project else ref
+            for pick in (
+                lambda r: r.id == key,
+                lambda r: r.name == key,
+                lambda r: r.id.startswith(key),
+            ):
+                hits = [r for r in scoped if pick(r)]
+                if len(hits) == 1:
+                    return hits[0]
+                if len(hits) > 1:
+                    names = ", ".join(r.ref for r in hits[:5])
+                    more = f" and {len(hits) - 5} more" if len(hits) > 5 else ""
+                    raise RunNotFound(f"{ref!r} matches {len(hits)} runs: {names}{more}")
+            raise RunNotFound(f"no run matches {ref!r}")
+
+    def _infos(self, run_ids: Sequence[str] | str) -> list[RunInfo]:
+        if isinstance(run_ids, str):
+            run_ids = [run_ids]
+        out = []
+        for rid in run_ids:
+            info = self._by_id.get(rid)
+            if info is None:
+                info = self.resolve(rid)
+            out.append(info)
+        return out
+
+    # -- connection -----------------------------------------------------------------------
+    def _allowed_dirs(self) -> tuple[str, ...]:
+        dirs: list[str] = []
+        for r in self.roots:
+            for d in (os.path.realpath(r), str(r)):
+                if d not in dirs:
+                    dirs.append(d)
+        covered = [d.rstrip("/") + "/" for d in dirs]
+        for info in self._runs:
+            real = str(info.real_path)
+            if not any((real + "/").startswith(c) for c in covered):
+                dirs.append(real)
+                covered.append(real + "/")
+        return tuple(dirs)
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        allowed = self._allowed_dirs()
+        if self._con is None or not set(allowed) <= set(self._allowed):
+            if self._con is not None:
+                try:
+                    self._con.close()
+                except duckdb.Error:
+                    pass
+            con = duckdb.connect(":memory:")
+            for stmt, params in Q.sandbox_statements(allowed):
+                con.execute(stmt, params)
+            self._con = con
+            self._allowed = allowed
+            self._runs_view_gen = -1
+            self._stream_sig = {}
+            self._logs_sig = None
+            self._providers_done = False
+        return self._con
+
+    def _ensure_runs_view(self, con: duckdb.DuckDBPyConnection) -> None:
+        if self._runs_view_gen == self._gen:
+            return
+        con.register(Q.RUNS_TABLE, self._runs_table)
+        con.execute(*Q.runs_view())
+        self._runs_view_gen = self._gen
+
+    def _ensure_stream_views(self, con: duckdb.DuckDBPyConnection) -> None:
+        files = {i.id: self._streams.run_files(i.path) for i in self._runs}
+        for stream in STREAMS:
+            parts = [p.path for i in self._runs for p in files[i.id].parts[stream]]
+            tables = []
+            jsig = []
+            for i in self._runs:
+                jpaths = files[i.id].journals[stream]
+                if jpaths:
+                    t = self._streams.journal_table(stream, i.id, jpaths)
+                    if t is not None:
+                        tables.append(t)
+                        jsig.append((i.id, tuple(jpaths), t.num_rows, tuple(t.column_names)))
+            sig = (tuple(parts), tuple(jsig))
+            if self._stream_sig.get(stream) == sig:
+                continue
+            jname = Q.JOURNAL_TABLE.format(stream=stream)
+            if tables:
+                con.register(jname, pa.concat_tables(tables, promote_options="default"))
+            con.execute(*Q.stream_view(stream, parts, bool(tables)))
+            self._stream_sig[stream] = sig
+        logs = [(i.id, i.path / layout.OUTPUT_LOG) for i in self._runs]
+        logs = [(rid, p) for rid, p in logs if p.is_file()]
+        if self._logs_sig != logs:
+            con.register(Q.LOG_FILES_TABLE, pa.table({
+                "path": pa.array([str(p) for _, p in logs], pa.string()),
+                "run_id": pa.array([rid for rid, _ in logs], pa.string()),
+            }))
+            con.execute(*Q.logs_view([p for _, p in logs]))
+            self._logs_sig = logs
+
+    def _ensure_providers(self, con: duckdb.DuckDBPyConnection) -> None:
+        if getattr(self, "_providers_done", False):
+            return
+        self._providers_done = True
+        for name in VIEW_PROVIDERS:
+            try:
+                module = importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name is not None and name.startswith(exc.name):
+                    continue
+                self._warn(f"provider:{name}", f"view provider {name} failed to import: {exc}")
+                continue
+            except Exception as exc:
+                self._warn(f"provider:{name}", f"view provider {name} failed to import: {exc!r}")
+                continue
+            register = getattr(module, "register", None)
+            if register is None:
+                continue
+            try:
+                register(con, list(self.roots))
+            except Exception as exc:
+                self._warn(f"provider:{name}", f"view provider {name} failed: {exc}")
+
+    def _views(self) -> duckdb.DuckDBPyConnection:
+        con = self._connection()
+        self._ensure_runs_view(con)
+        self._ensure_stream_views(con)
+        self._ensure_providers(con)
+        return con
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The sandboxed connection with every view current (ask again after refresh())."""
+        with self._lock:
+            return self._views()
+
+    # -- running SQL ----------------------------------------------------------------------
+    def _run(self, build: Callable[[], tuple[str, list[Any]]], con_for: Callable[[], duckdb.DuckDBPyConnection]
+             ) -> pa.Table:
+        for attempt in (0, 1):
+            con = con_for()
+            sql, params = build()
+            try:
+                return con.sql(sql, params=params or None).to_arrow_table()
+            except duckdb.Error as exc:
+                if attempt == 0 and _is_file_error(exc):
+                    # A part vanished (compaction) or changed: list again, retry once.
+                    self._streams.invalidate()
+                    self._stream_sig = {}
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run one user SELECT (or EXPLAIN) over the views; raises QueryError or duckdb.Error."""
+        try:
+            statements = duckdb.extract_statements(sql)
+        except duckdb.Error as exc:
+            raise QueryError(str(exc).splitlines()[0]) from exc
+        if len(statements) != 1:
+            raise QueryError(f"expected one SQL statement, got {len(statements)}")
+        if statements[0].type not in _ALLOWED_STATEMENTS:
+            raise QueryError(f"only SELECT queries are allowed here (got {statements[0].type.name})")
+        with self._lock:
+            return self._run(lambda: (sql, list(params or [])), self._views)
+
+    def interrupt(self) -> None:
+        """Stop the query running on this store's connection (safe from any thread)."""
+        con = self._con
+        if con is not None:
+            con.interrupt()
+
+    # -- runs table -----------------------------------------------------------------------
+    def run_columns(self) -> list[str]:
+        with self._lock:
+            return list(self._runs_table.column_names)
+
+    def list_runs(self, project: str | None = None, filter: str | None = None,
+                  sort: str | Sequence[str] | None = None, columns: Sequence[str] | None = None,
+                  limit: int | None = None) -> pa.Table:
+        """The runs table, filtered (viewer.filter_expr syntax) and sorted.
+
+        `sort`: column names, each optionally prefixed with '-' for descending; names
+        resolve like filter identifiers (`lr` -> `config.lr`). Default: newest first.
+        Listing never touches history, system or log files.
+        """
+        with self._lock:
+            names = self._runs_table.column_names
+            colset = set(names)
+            where = parse_filter(filter or "", colset)
+            order: list[tuple[str, bool]] = []
+            keys = [sort] if isinstance(sort, str) else list(sort or [])
+            for key in keys:
+                desc = key.startswith("-")
+                order.append((resolve_column(key.lstrip("-+"), colset), desc))
+            order.append(("created_at", True))
+            order.append(("id", False))
+            cols = None
+            if columns is not None:
+                cols = [resolve_column(c, colset) for c in columns]
+            con = self._connection()
+            self._ensure_runs_view(con)
+            sql, params = Q.select_runs(cols, where.sql, where.params, project, order, limit)
+            return con.sql(sql, params=params or None).to_arrow_table()
+
+    # -- streams of chosen runs -----------------------------------------------------------
+    def _selection(self, stream: str, infos: list[RunInfo]) -> tuple[list[Path], pa.Table | None, set[str]]:
+        parts: list[Path] = []
+        tables = []
+        columns: set[str] = set(_BASE[stream])
+        for info in infos:
+            rf: RunFiles = self._streams.run_files(info.path)
+            parts.extend(p.path for p in rf.parts[stream])
+            columns |= rf.columns(stream)
+            if rf.journals[stream]:
+                t = self._streams.journal_table(stream, info.id, rf.journals[stream])
+                if t is not None:
+                    tables.append(t)
+                    columns |= set(t.column_names)
+        journal = pa.concat_tables(tables, promote_options="default") if tables else None
+        return parts, journal, columns
+
+    def _select(self, stream: str, run_ids: Sequence[str] | str, build: Callable[..., tuple[str, list[Any]]]
+                ) -> pa.Table:
+        with self._lock:
+            infos = self._infos(run_ids)
+            ids = [i.id for i in infos]
+            state: dict[str, Any] = {}
+
+            def con_for() -> duckdb.DuckDBPyConnection:
+                con = self._connection()
+                parts, journal, columns = self._selection(stream, infos)
+                jname = Q.JOURNAL_TABLE.format(stream=f"sel_{stream}")
+                if journal is not None:
+                    con.register(jname, journal)
+                state.update(parts=parts, journal=jname if journal is not None else None, columns=columns)
+                return con
+
+            def sql() -> tuple[str, list[Any]]:
+                return build(state["parts"], state["journal"], state["columns"], ids)
+
+            return self._run(sql, con_for)
+
+    def history(self, run_ids: Sequence[str] | str, metrics: Sequence[str] | None = None) -> pa.Table:
+        """run_id, _step, _timestamp, _runtime and the metrics (all when None), by run and step.
+
+        Metrics that none of the runs logged are left out.
+        """
+        return self._stream_rows("history", run_ids, metrics)
+
+    def system(self, run_ids: Sequence[str] | str, metrics: Sequence[str] | None = None) -> pa.Table:
+        """System samples (run_id, _timestamp, _runtime, cpu.*, memory.*, gpu.*...) by run and time."""
+        return self._stream_rows("system", run_ids, metrics)
+
+    def text(self, run_ids: Sequence[str] | str) -> pa.Table:
+        """Strings logged with log(): run_id, _step, _timestamp, key, value."""
+        return self._stream_rows("text", run_ids, None)
+
+    def _stream_rows(self, stream: str, run_ids: Sequence[str] | str, metrics: Sequence[str] | None) -> pa.Table:
+        base = ["run_id", "_step", "_timestamp", "_runtime"] if stream == "history" else (
+            ["run_id", "_timestamp", "_runtime"] if stream == "system" else None)
+
+        def build(parts, journal, columns, ids):
+            cols = None
+            if metrics is not None and base is not None:
+                cols = base + [m for m in metrics if m in columns and m not in base]
+            elif base is not None:
+                cols = base + sorted(c for c in columns if c not in base)
+            else:
+                cols = ["run_id", "_step", "_timestamp", "key", "value"]
+            return Q.select_stream(stream, parts, journal, cols, _ORDER[stream])
+
+        return self._select(stream, run_ids, build)
+
+    def downsampled(self, run_ids: Sequence[str] | str, metrics: Sequence[str], points: int = 400,
+                    x: str = "_step", stream: str = "history") -> pa.Table:
+        """At most `points` buckets per (run, metric) over `x`, computed in DuckDB.
+
+        Columns: run_id, metric, bucket, x (mean x in the bucket), x_min, x_max, min,
+        max, mean, last, n. Min and max keep spikes that a plain mean would hide.
+        Non-finite values are left out; metrics no run logged give no rows.
+        """
+        if points < 1:
+            raise ValueError("points must be at least 1")
+        if isinstance(metrics, str):
+            metrics = [metrics]
+
+        def build(parts, journal, columns, ids):
+            if x not in columns:
+                raise QueryError(f"unknown x column {x!r}")
+            wanted = [m for m in dict.fromkeys(metrics) if m in columns and m != "run_id"]
+            if not wanted:
+                return Q.empty_downsample(), []
+            return Q.downsample(stream, parts, journal, wanted, x, int(points))
+
+        return self._select(stream, run_ids, build)
+
+    def metric_names(self, run_ids: Sequence[str] | str | None = None, stream: str = "history") -> list[str]:
+        """Metric columns logged by these runs (all runs when None), sorted; reads footers only."""
+        with self._lock:
+            infos = self._runs if run_ids is None else self._infos(run_ids)
+            _, _, columns = self._selection(stream, infos)
+        return sorted(columns - _BASE[stream])
+
+    # -- files and logs -------------------------------------------------------------------
+    def log_path(self, ref: str) -> Path:
+        return self.resolve(ref).path / layout.OUTPUT_LOG
+
+    def tail_log(self, ref: str, max_lines: int = 200, max_bytes: int = 1 << 20) -> LogPage:
+        """The last lines of a run's console log (sanitised text in LogLine.text)."""
+        return tail(self.log_path(ref), max_lines=max_lines, max_bytes=max_bytes)
+
+    def follow_log(self, ref: str, start: str = "end") -> LogFollower:
+        return LogFollower(self.log_path(ref), start=start)
+
+    def saved_files(self, ref: str, limit: int = 1000) -> list[tuple[str, int]]:
+        """(path relative to files/, size) of a run's saved files, at most `limit`."""
+        base = self.resolve(ref).path / layout.FILES_DIR
+        out: list[tuple[str, int]] = []
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(layout.TMP_PREFIX))
+            for name in sorted(filenames):
+                if name.startswith(layout.TMP_PREFIX):
+                    continue
+                p = Path(dirpath) / name
+                try:
+                    size = p.lstat().st_size
+                except OSError:
+                    continue
+                out.append((str(p.relative_to(base)), size))
+                if len(out) >= limit:
+                    return out
+        return out
+
+    def close(self) -> None:
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def connect(roots: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+            on_warning: Callable[[str], None] | None = None) -> duckdb.DuckDBPyConnection:
+    """A sandboxed DuckDB connection with views runs, history, system, text and logs.
+
+        con = viewer.connect("runs")
+        con.sql('SELECT id, "config.lr", "summary.val/loss" FROM runs ORDER BY 3').df()
+
+    The views are a snapshot of the roots at call time; call connect() again to see new
+    runs. Python replacement scans are off, so register DataFrames explicitly.
+    """
+    if isinstance(roots, (str, os.PathLike)):
+        roots = [roots]
+    store = Store(roots, on_warning=on_warning)
+    con = store.connection
+    # The connection keeps the registered Arrow tables alive; the store can go.
+    store._con = None
+    return con
+
+
+# Exported for `from viewer.store import FilterError` convenience.
+FilterError = FilterError
