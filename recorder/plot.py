@@ -93,6 +93,8 @@ def confusion_matrix(probs: Any = None, y_true: Any = None, preds: Any = None, c
     preds = [int(v) for v in _tolist(preds)]
     if len(preds) != len(y_true):
         raise ValueError(f"plot.confusion_matrix(): {len(y_true)} labels but {len(preds)} predictions")
+    if min([*y_true, *preds], default=0) < 0:
+        raise ValueError("plot.confusion_matrix(): class indices must be >= 0")
     n = max([*y_true, *preds], default=-1) + 1
     if class_names is None:
         class_names = [f"Class_{i + 1}" for i in range(n)]

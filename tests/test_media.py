@@ -446,3 +446,28 @@ def test_reader_refuses_paths_outside_the_run(runs_root, tmp_path):
     with pytest.raises(KeyError):
         mi.load_table(run_dir, "tab")
     assert mi.images(run_dir, "ok")[0].exists
+
+
+def test_sample_media_helper(runs_root):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    from sample_media import log_media, log_weight_histograms
+
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 17, (20, 64))
+    labels = rng.integers(0, 10, 20)
+    preds = np.where(rng.random(20) < 0.8, labels, (labels + 1) % 10)
+    run = make_run(runs_root)
+    for epoch in range(3):
+        log_weight_histograms(run, {"hidden": rng.normal(size=(64, 8))})
+    log_media(run, images, labels, preds, probs=rng.random((20, 10)), class_names=[str(d) for d in range(10)],
+              max_images=4, table_rows=10)
+    run_dir = finished(run)
+    kinds = {k.key: k.kind for k in mi.keys(run_dir)}
+    assert kinds == {"examples": "image", "predictions": "table", "confusion_matrix": "plot",
+                     "weights/hidden": "histogram"}
+    assert len(mi.images(run_dir, "examples")) == 4 and mi.images(run_dir, "examples")[0].width == 32
+    assert mi.load_table(run_dir, "predictions").num_rows == 10
+    assert mi.confusion_matrix(run_dir, "confusion_matrix").total == 20
+    assert mi.histogram_series(run_dir, "weights/hidden").steps == [0, 1, 2]
