@@ -1,1 +1,27 @@
-"""Loupe viewer: query layer, CLI and terminal dashboard."""
+"""Loupe viewer: query layer, CLI and terminal dashboard.
+
+    import viewer
+    con = viewer.connect("runs")            # sandboxed DuckDB with runs/history/system/text/logs
+    con.sql('SELECT id, "config.lr" FROM runs').df()
+    store = viewer.Store(["runs"])          # the typed API the dashboard uses
+
+Attributes load on first use, so `import viewer` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["connect", "Store", "RunInfo"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("connect", "Store"):
+        from . import store
+
+        return getattr(store, name)
+    if name == "RunInfo":
+        from .runs_table import RunInfo
+
+        return RunInfo
+    raise AttributeError(f"module 'viewer' has no attribute {name!r}")

@@ -63,7 +63,7 @@ log = logging.getLogger("loupe.viewer")
 
 STREAMS = ("history", "system", "text")
 # Modules that add more views: each exposes register(con, roots). Missing ones are skipped.
-VIEW_PROVIDERS: tuple[str, ...] = ("viewer.artifact_views", "viewer.sweep_views", "viewer.media_views")
+VIEW_PROVIDERS: tuple[str, ...] = ("viewer.artifact_views", "viewer.media_index", "viewer.sweep_views")
 _ORDER = {"history": ["run_id", "_step"], "system": ["run_id", "_timestamp"], "text": ["run_id", "_step", "key"]}
 _BASE = {"history": {"run_id", "_step", "_timestamp", "_runtime"},
          "system": {"run_id", "_timestamp", "_runtime"},
@@ -352,7 +352,8 @@ class Store:
                   limit: int | None = None) -> pa.Table:
         """The runs table, filtered (viewer.filter_expr syntax) and sorted.
 
-        `sort`: column names, each optionally prefixed with '-' for descending; names
+        `sort`: column names, each optionally prefixed with '-' or suffixed with ':desc'
+        for descending (':asc' for ascending); names
         resolve like filter identifiers (`lr` -> `config.lr`). Default: newest first.
         Listing never touches history, system or log files.
         """
@@ -364,7 +365,11 @@ class Store:
             keys = [sort] if isinstance(sort, str) else list(sort or [])
             for key in keys:
                 desc = key.startswith("-")
-                order.append((resolve_column(key.lstrip("-+"), colset), desc))
+                key = key.lstrip("-+")
+                for suffix, d in ((":desc", True), (":asc", False)):
+                    if key.lower().endswith(suffix):
+                        key, desc = key[: -len(suffix)], d
+                order.append((resolve_column(key, colset), desc))
             order.append(("created_at", True))
             order.append(("id", False))
             cols = None
