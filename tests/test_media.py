@@ -471,3 +471,16 @@ def test_sample_media_helper(runs_root):
     assert mi.load_table(run_dir, "predictions").num_rows == 10
     assert mi.confusion_matrix(run_dir, "confusion_matrix").total == 20
     assert mi.histogram_series(run_dir, "weights/hidden").steps == [0, 1, 2]
+
+
+def test_resumed_run_keeps_both_writers_media(runs_root):
+    run = make_run(runs_root, id="resume-me")
+    run.log({"x": recorder.Image(np.zeros((2, 2), np.uint8)), "h": recorder.Histogram([1, 2])})
+    run.finish()
+    run = make_run(runs_root, id="resume-me", resume="allow")
+    run.log({"x": recorder.Image(np.ones((2, 2), np.uint8)), "h": recorder.Histogram([3, 4])})
+    run_dir = finished(run)
+    items = mi.images(run_dir, "x")
+    assert [i.step for i in items] == [0, 1] and items[0].path != items[1].path
+    assert mi.histogram_series(run_dir, "h").steps == [0, 1]
+    assert len(list((run_dir / "media" / "index").glob("part-*.parquet"))) == 2
