@@ -548,7 +548,10 @@ class Artifact:
         def existing(versions: list[int]) -> int | None:
             if not versions:
                 return None
-            latest = _versions.read_version(cdir, max(versions))
+            try:
+                latest = _versions.read_version(cdir, max(versions))
+            except Exception:
+                return None  # a damaged record is never "equal": publish a fresh version
             if latest.get("type") != self._type:
                 raise ValueError(
                     f"artifact {project}/{self._name} has type {latest.get('type')!r}; "
@@ -570,8 +573,10 @@ class Artifact:
         self._record = record
         self._type = record.get("type", self._type)
         self.description = record.get("description")
-        self.metadata = dict(record.get("metadata") or {})
-        self.skipped = list(record.get("skipped") or [])
+        meta = record.get("metadata")
+        self.metadata = dict(meta) if isinstance(meta, dict) else {}
+        skipped = record.get("skipped")
+        self.skipped = [s for s in skipped if isinstance(s, dict)] if isinstance(skipped, list) else []
         self._entries = {}
         for e in record.get("entries") or []:
             path = check_entry_path(e.get("path"), "file path in manifest")
@@ -589,7 +594,7 @@ class Artifact:
         cdir = collection_dir(root, project, name)
         record = _versions.read_version(cdir, version)
         art = cls.__new__(cls)
-        Artifact.__init__(art, record.get("name", name), record.get("type", "unspecified"))
+        Artifact.__init__(art, name, record.get("type") or "unspecified")
         art._load(root, project, record, _versions.aliases_by_version(cdir).get(version, []))
         return art
 
