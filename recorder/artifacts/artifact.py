@@ -176,12 +176,15 @@ class Artifact:
     @property
     def aliases(self) -> list[str]:
         if self._link:
-            return list(self._link.get("aliases", []))
+            return self._link.setdefault("aliases", [])
         return self._aliases
 
     @aliases.setter
     def aliases(self, value: list[str]) -> None:
-        self._aliases = list(value)
+        if self._link:
+            self._link["aliases"] = list(value)
+        else:
+            self._aliases = list(value)
 
     @property
     def digest(self) -> str | None:

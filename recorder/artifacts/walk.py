@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass
-from pathlib import Path
 
 
 @dataclass(frozen=True)
