@@ -190,3 +190,14 @@ def test_gc_refuses_when_a_manifest_is_unreadable(lineage, runs_root):
     code, _ = cli("gc", "--root", str(runs_root), "--yes", "--grace", "0")
     assert code == 0
     assert len([p for p in obj_dir.rglob("*") if p.is_file()]) == count
+
+
+def test_wired_into_the_loupe_command(lineage, runs_root, capsys):
+    from viewer import cli as loupe_cli
+
+    assert loupe_cli.main(["artifacts", "ls", "-r", str(runs_root)]) == 0
+    assert "p/ds" in capsys.readouterr().out
+    assert loupe_cli.main(["sql", "SELECT name, version FROM artifacts ORDER BY 1, 2", "-r", str(runs_root),
+                           "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    assert "ds,0" in out and "model,0" in out

@@ -62,7 +62,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     sub.required = True
 
     def common(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--root", default=argparse.SUPPRESS, help="runs root (default: LOUPE_DIR or ./runs)")
+        sp.add_argument("--root", "-r", action="append", default=argparse.SUPPRESS, metavar="ROOT",
+                        help="runs root (default: LOUPE_DIR or ./runs; the first one if repeated)")
 
     ls = sub.add_parser("ls", help="list artifacts, or the versions of one (project/name)")
     ls.add_argument("target", nargs="?", help="project, or project/name to list its versions")
