@@ -219,3 +219,11 @@ def test_download_refuses_to_write_through_a_symlink_in_the_target(run, tmp_path
     art.download(out2)
     assert target.read_text() == "keep"
     assert (out2 / "sub" / "f.txt").read_text() == "payload" and not (out2 / "sub" / "f.txt").is_symlink()
+
+
+def test_a_path_cannot_be_both_a_file_and_a_folder(run, src):
+    art = Artifact("clash", type="t")
+    art.add_file(src, name="a")
+    art.add_file(src, name="a/b")
+    with pytest.raises(ValueError, match="both a file and a folder"):
+        run.log_artifact(art)

@@ -510,6 +510,7 @@ class Artifact:
                 aliases: list[str]) -> bool:
         """Store the files and publish a version; returns True if a new version was created."""
         self._require_draft("log")
+        _check_no_file_dir_clash(self._pending)
         adir = artifacts_dir(root, project)
         store = ObjectStore(adir)
         entries: list[dict[str, Any]] = []
@@ -637,6 +638,18 @@ class Artifact:
         from .registry import link
 
         return link(self, target_path, aliases or [], run=None)
+
+
+def _check_no_file_dir_clash(paths: Any) -> None:
+    """'a' and 'a/b' cannot both exist on disk: refuse before anything is stored."""
+    folders = set()
+    for p in paths:
+        parts = p.split("/")
+        for i in range(1, len(parts)):
+            folders.add("/".join(parts[:i]))
+    clash = sorted(p for p in paths if p in folders)
+    if clash:
+        raise ValueError(f"artifact path {clash[0]!r} is both a file and a folder of other files")
 
 
 def _same_file(target: Path, digest: str, size: int | None) -> bool:
