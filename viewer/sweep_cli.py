@@ -203,25 +203,33 @@ def cmd_show(args: argparse.Namespace, out=None) -> int:
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
-    # argparse's REMAINDER also swallows options given after the sweep id: split at "--" and
-    # read the options before it here.
+    # argparse's REMAINDER also swallows options given after the sweep id (and drops a
+    # "--" that comes right after it): read leading --count/--project/--root here.
     rest = list(args.program or [])
-    cut = rest.index("--") if "--" in rest else len(rest)
-    opts, command = rest[:cut], rest[cut + 1:]
-    if opts:
-        extra = argparse.ArgumentParser(prog="loupe sweep agent", add_help=False)
-        extra.add_argument("--count", type=int)
-        extra.add_argument("--project")
-        extra.add_argument("--root")
-        try:
-            ns = extra.parse_args(opts)
-        except SystemExit:
-            return 2
-        for key in ("count", "project", "root"):
-            if getattr(ns, key) is not None:
-                setattr(args, key, getattr(ns, key))
+    known = {"--count": "count", "--project": "project", "--root": "root"}
+    while rest and rest[0] != "--":
+        flag, eq, value = rest[0].partition("=")
+        if flag not in known:
+            break
+        if not eq:
+            if len(rest) < 2:
+                print(f"loupe sweep agent: {flag} needs a value", file=sys.stderr)
+                return 2
+            value = rest[1]
+            rest = rest[1:]
+        rest = rest[1:]
+        if flag == "--count":
+            try:
+                value = int(value)
+            except ValueError:
+                print(f"loupe sweep agent: --count {value!r} is not an integer", file=sys.stderr)
+                return 2
+        setattr(args, known[flag], value)
+    if rest and rest[0] == "--":
+        rest = rest[1:]
+    command = rest
     try:
-        from recorder.sweeps.agent import Agent
+        from recorder.sweeps.agent_loop import Agent
         from recorder.sweeps.store import SweepNotFound, SweepStore
 
         store = SweepStore.find(args.sweep_id, project=args.project, dir=_root(args))

@@ -88,6 +88,6 @@ def agent(
     gets the chosen parameters in its config. Stops after `count` trials, when a grid is
     exhausted, or when the sweep's run_cap is reached. Returns the trials it ran."""
     _require_optuna()
-    from .agent import run_agent
+    from .agent_loop import run_agent
 
     return run_agent(sweep_id, function=function, count=count, project=project, dir=dir, quiet=quiet)

@@ -24,7 +24,7 @@ def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def add_prior_runs(store: SweepStore, run_ids: list[str]) -> int:
     import optuna
 
-    from .agent import summary_metric
+    from .agent_loop import summary_metric
 
     cfg = store.config()
     if cfg.method == "grid":
