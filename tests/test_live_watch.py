@@ -1,0 +1,256 @@
+"""viewer.live_watch: mode choice (inotify, limit, network fs, forced), change notices, coalescing."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from viewer import live_watch
+from viewer.live_watch import RootWatcher, estimate_watch_dirs, network_fs, read_mounts
+
+
+class Calls:
+    def __init__(self) -> None:
+        self.n = 0
+        self.event = threading.Event()
+
+    def __call__(self) -> None:
+        self.n += 1
+        self.event.set()
+
+    def wait(self, timeout: float = 5.0) -> bool:
+        ok = self.event.wait(timeout)
+        self.event.clear()
+        return ok
+
+
+def make_runs(root: Path, n: int = 3, live: bool = True) -> list[Path]:
+    runs = []
+    for i in range(n):
+        run = root / "p" / f"run{i}"
+        for d in ("history", "system", "text", "files"):
+            (run / d).mkdir(parents=True, exist_ok=True)
+        (run / "run.json").write_text(json.dumps({"id": f"run{i}", "state": "running"}))
+        if not live:
+            old = time.time() - 3600
+            os.utime(run / "run.json", (old, old))
+        runs.append(run)
+    return runs
+
+
+def wait_mode_settled(w: RootWatcher, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while w.mode == "inotify" and w._observer is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify")
+def test_inotify_sees_new_file_and_journal_append(tmp_path):
+    root = tmp_path / "runs"
+    runs = make_runs(root)
+    calls = Calls()
+    w = RootWatcher([root], calls, _mounts=[("/", "ext4")])
+    w.start()
+    try:
+        wait_mode_settled(w)
+        assert w.mode == "inotify" and w.mode_note == "live: inotify"
+        journal = runs[0] / "history" / "journal-abcd1234-00000001.jsonl"
+        journal.write_text('{"_step": 0}\n')
+        assert calls.wait(), "no change reported for a new journal"
+        time.sleep(0.3)
+        calls.event.clear()
+        with open(journal, "a") as f:
+            f.write('{"_step": 1}\n')
+        assert calls.wait(), "no change reported for an append"
+        # A new run directory (created after the watch) is watched too.
+        new = root / "p" / "run9" / "history"
+        new.mkdir(parents=True)
+        time.sleep(0.3)
+        calls.event.clear()
+        (new / "journal-x-00000001.jsonl").write_text("{}\n")
+        assert calls.wait()
+    finally:
+        w.stop()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify")
+def test_reading_files_is_not_a_change(tmp_path):
+    root = tmp_path / "runs"
+    runs = make_runs(root)
+    calls = Calls()
+    w = RootWatcher([root], calls, _mounts=[("/", "ext4")])
+    w.start()
+    try:
+        wait_mode_settled(w)
+        time.sleep(0.3)
+        calls.event.clear()
+        n0 = calls.n
+        for _ in range(50):
+            (runs[1] / "run.json").read_text()
+            os.listdir(runs[1] / "history")
+        time.sleep(0.6)
+        assert calls.n == n0
+    finally:
+        w.stop()
+
+
+def test_coalesces_bursts(tmp_path):
+    root = tmp_path / "runs"
+    runs = make_runs(root, 1)
+    calls = Calls()
+    w = RootWatcher([root], calls, _mounts=[("/", "ext4")])
+    w.start()
+    try:
+        wait_mode_settled(w)
+        time.sleep(0.3)
+        n0 = calls.n
+        t0 = time.monotonic()
+        for i in range(300):
+            (runs[0] / "files" / f"f{i}").write_text("x")
+        elapsed = time.monotonic() - t0
+        time.sleep(0.6)
+        fired = calls.n - n0
+        assert fired >= 1
+        # At most one call per 0.2 s window (plus the leading and trailing ones).
+        assert fired <= elapsed / live_watch.COALESCE_S + 3
+    finally:
+        w.stop()
+
+
+def test_forced_polling_sees_live_run_changes(tmp_path, monkeypatch):
+    monkeypatch.setattr(live_watch, "POLL_S", 0.1)
+    root = tmp_path / "runs"
+    runs = make_runs(root, 2)
+    calls = Calls()
+    w = RootWatcher([root], calls, poll=True)
+    w.start()
+    try:
+        assert w.mode == "polling" and "poll" in w.mode_note
+        time.sleep(0.25)
+        calls.event.clear()
+        journal = runs[1] / "history" / "journal-abcd1234-00000001.jsonl"
+        journal.write_text('{"_step": 0}\n')
+        assert calls.wait(3)
+        time.sleep(0.25)
+        calls.event.clear()
+        with open(journal, "a") as f:
+            f.write('{"_step": 1}\n')
+        assert calls.wait(3), "append to a live run's journal not seen by polling"
+        time.sleep(0.25)
+        calls.event.clear()
+        make_runs(root, 3)  # run2 appears
+        assert calls.wait(3)
+        time.sleep(0.25)
+        calls.event.clear()
+        n0 = calls.n
+        time.sleep(0.4)
+        assert calls.n == n0, "polling reported a change where there was none"
+    finally:
+        w.stop()
+
+
+def test_network_filesystem_chooses_polling(tmp_path):
+    root = tmp_path / "runs"
+    make_runs(root, 1)
+    mounts = [("/", "ext4"), (str(tmp_path), "nfs4")]
+    w = RootWatcher([root], lambda: None, _mounts=mounts)
+    w.start()
+    try:
+        assert w.mode == "polling"
+        assert w.mode_note == f"live: polling (nfs4 at {root})"
+    finally:
+        w.stop()
+
+
+def test_mounts_parsing_and_longest_prefix(tmp_path):
+    text = ("sysfs /sys sysfs rw 0 0\n/dev/sda1 / ext4 rw 0 0\n"
+            "srv:/export /mnt/my\\040data nfs rw 0 0\nsrv:/x /mnt/my\\040data/local ext4 rw 0 0\n")
+    mounts = read_mounts(text)
+    assert ("/mnt/my data", "nfs") in mounts
+    assert network_fs("/mnt/my data/runs", mounts) == "nfs"
+    assert network_fs("/mnt/my data/local/runs", mounts) is None
+    assert network_fs("/home/u/runs", mounts) is None
+    assert network_fs("/mnt/my datax", mounts) is None
+
+
+def test_watch_limit_falls_back_to_polling(tmp_path):
+    root = tmp_path / "runs"
+    make_runs(root, 20)
+    need = estimate_watch_dirs([root])
+    assert need == 1 + 1 + 20 + 20 * 4
+    w = RootWatcher([root], lambda: None, _mounts=[("/", "ext4")], _watch_limit=50)
+    w.start()
+    try:
+        assert w.mode == "polling"
+        assert "watch limit" in w.mode_note and "50" in w.mode_note and w.mode_note.endswith("polling")
+    finally:
+        w.stop()
+
+
+def test_enospc_when_adding_watches_falls_back(tmp_path, monkeypatch):
+    import watchdog.observers
+
+    class Refusing:
+        def schedule(self, *a, **k):
+            raise OSError(errno.ENOSPC, "inotify watch limit reached")
+
+        def start(self):
+            pass
+
+        def stop(self):
+            pass
+
+    monkeypatch.setattr(watchdog.observers, "Observer", Refusing)
+    monkeypatch.setattr(live_watch, "POLL_S", 0.1)
+    root = tmp_path / "runs"
+    runs = make_runs(root, 1)
+    calls = Calls()
+    w = RootWatcher([root], calls, _mounts=[("/", "ext4")])
+    w.start()
+    try:
+        deadline = time.monotonic() + 3
+        while w.mode != "polling" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert w.mode == "polling"
+        assert "inotify watch limit reached" in w.mode_note and w.mode_note.endswith("polling")
+        time.sleep(0.2)
+        calls.event.clear()
+        (runs[0] / "history" / "journal-a-00000001.jsonl").write_text("{}\n")
+        assert calls.wait(3)
+    finally:
+        w.stop()
+
+
+def test_stop_is_prompt_and_idempotent(tmp_path):
+    root = tmp_path / "runs"
+    make_runs(root, 1)
+    for poll in (True, None):
+        w = RootWatcher([root], lambda: None, poll=poll, _mounts=[("/", "ext4")])
+        w.start()
+        wait_mode_settled(w)
+        t0 = time.monotonic()
+        w.stop()
+        w.stop()
+        assert time.monotonic() - t0 < 2.5
+
+
+def test_missing_root_does_not_raise(tmp_path):
+    w = RootWatcher([tmp_path / "nope"], lambda: None, _mounts=[("/", "ext4")])
+    w.start()
+    wait_mode_settled(w)
+    w.stop()
+
+
+def test_no_textual_import():
+    import subprocess
+
+    code = "import sys, viewer.live_watch; print('textual' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
