@@ -44,11 +44,14 @@ def init(
     settings: Any = None,
     system_interval: float | None = None,
     capture_console: bool | None = None,
+    distributed: str | None = None,
     **kwargs: Any,
 ) -> Run:
     """Start a run (or return the active one, as wandb does in scripts unless reinit says otherwise).
 
     `entity`, `settings` and other wandb-only keywords are accepted and ignored.
+    Under torchrun & co. only rank 0 records unless `distributed="all"` (or
+    LOUPE_DISTRIBUTED=all): then each rank is its own run in one group.
     """
     # Inside a sweep agent's trial the first init() becomes the trial's run (recorder/sweeps/_trial.py).
     from .sweeps import _trial as _sweep_trial
@@ -67,10 +70,14 @@ def init(
         elif policy != "create_new":
             raise ValueError(f"reinit={reinit!r} is not one of return_previous, finish_previous, create_new")
     settings_ = _resolve_settings(mode, dir, project, system_interval, capture_console)
+    from .integrations import distributed as _distributed  # rank policy (rank0 / all)
+
+    settings_, name, group, id, dist_meta = _distributed.before_init(distributed, settings_, name, group, id)
     run = Run(
         settings_, name=name, config=config, tags=tags, notes=notes, group=group,
         job_type=job_type, id=id, resume=resume,
     )
+    _distributed.after_init(dist_meta, run)
     if sweep_trial is not None:
         _sweep_trial.after_init(sweep_trial, run)
     _active.add(run)
