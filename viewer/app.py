@@ -1,0 +1,235 @@
+"""The Loupe dashboard: routes the store, the run selection and live changes to the panes.
+
+It owns little: the Store (opened in a worker), which runs are selected and their
+colours, the live watcher, and the keys that switch tabs. Each pane fetches its own
+data through the store in thread workers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+
+from .runs_table import RunInfo
+from .store import Store
+from .tui.detail_pane import DetailPane
+from .tui.help_screen import HelpScreen
+from .tui.logs_pane import LogsPane
+from .tui.messages import FilesChanged, RunsLoaded, SelectionChanged, StoreFailed
+from .tui.metrics_pane import MetricsPane
+from .tui.pane import Pane
+from .tui.run_colors import RunColors
+from .tui.runs_pane import RunsPane
+from .tui.sql_pane import SqlPane
+from .tui.system_pane import SystemPane
+
+TABS = ("runs", "metrics", "system", "logs", "detail", "sql")
+# Live changes are coalesced: at most one refresh per interval, however many events.
+LIVE_REFRESH_S = 1.0
+RECONCILE_S = 5.0
+
+
+class LoupeApp(App):
+    CSS_PATH = "tui/loupe.tcss"
+    TITLE = "Loupe"
+    BINDINGS = [
+        Binding("1", "tab('runs')", "Runs"),
+        Binding("2", "tab('metrics')", "Metrics"),
+        Binding("3", "tab('system')", "System"),
+        Binding("4", "tab('logs')", "Logs"),
+        Binding("5", "tab('detail')", "Detail"),
+        Binding("6", "tab('sql')", "SQL"),
+        Binding("question_mark", "help", "Help"),
+        Binding("ctrl+r", "refresh", "Refresh", show=False),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, roots: Sequence[Path | str], poll: bool | None = None, live: bool = True) -> None:
+        super().__init__()
+        self.roots = [Path(r) for r in roots]
+        self.poll = poll
+        self.live = live
+        self.store: Store | None = None
+        self.all_runs: list[RunInfo] = []
+        self.selected: list[str] = []
+        self.run_colors = RunColors()
+        self.store_warnings: list[str] = []
+        self.watch_note: str = ""
+        self._watcher = None
+        self._last_refresh = 0.0
+        self._refresh_pending = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(initial="runs", id="tabs"):
+            with TabPane("Runs [1]", id="runs"):
+                yield RunsPane(id="runs-pane")
+            with TabPane("Metrics [2]", id="metrics"):
+                yield MetricsPane(id="metrics-pane")
+            with TabPane("System [3]", id="system"):
+                yield SystemPane(id="system-pane")
+            with TabPane("Logs [4]", id="logs"):
+                yield LogsPane(id="logs-pane")
+            with TabPane("Detail [5]", id="detail"):
+                yield DetailPane(id="detail-pane")
+            with TabPane("SQL [6]", id="sql"):
+                yield SqlPane(id="sql-pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = ", ".join(str(r) for r in self.roots)
+        self.open_store()
+
+    # -- store ------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="store", exit_on_error=False)
+    def open_store(self) -> None:
+        try:
+            store = Store(self.roots, on_warning=self._store_warning)
+            runs = store.runs()
+        except Exception as exc:
+            self.post_message(StoreFailed(f"cannot open {', '.join(map(str, self.roots))}: {exc}"))
+            return
+        self.store = store
+        self.post_message(RunsLoaded(runs))
+
+    def _store_warning(self, message: str) -> None:
+        # Called from worker threads: keep it to a list append and a thread-safe notify.
+        self.store_warnings.append(message)
+        self.call_from_thread(self.notify, message, severity="warning", timeout=6, markup=False)
+
+    @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
+    def refresh_store(self) -> None:
+        store = self.store
+        if store is None:
+            return
+        try:
+            store.refresh()
+            runs = store.runs()
+        except Exception as exc:
+            self.post_message(StoreFailed(f"refresh failed: {exc}"))
+            return
+        self.post_message(RunsLoaded(runs, live=True))
+
+    @on(StoreFailed)
+    def _store_failed(self, message: StoreFailed) -> None:
+        self.notify(message.text, severity="error", timeout=10, markup=False)
+
+    @on(RunsLoaded)
+    def _runs_loaded(self, message: RunsLoaded) -> None:
+        self.all_runs = message.runs
+        by_id = {r.id: r for r in message.runs}
+        kept = [rid for rid in self.selected if rid in by_id]
+        if kept != self.selected:
+            for rid in set(self.selected) - set(kept):
+                self.run_colors.release(rid)
+            self.selected = kept
+        self.query_one(RunsPane).show_runs(message.runs, self.selected, self.run_colors)
+        if not message.live:
+            self.query_one(RunsPane).focus_default()
+            self._start_watching()
+            if not self.selected and message.runs:
+                # Something to look at straight away: the newest run.
+                self.select([message.runs[0].id])
+            else:
+                self._broadcast_selection()
+        else:
+            for pane in self._data_panes():
+                pane.runs = [by_id[i] for i in self.selected]
+                pane.data_changed()
+
+    # -- selection --------------------------------------------------------------------------
+    def select(self, run_ids: Sequence[str]) -> None:
+        by_id = {r.id: r for r in self.all_runs}
+        ids = [i for i in dict.fromkeys(run_ids) if i in by_id]
+        for rid in set(self.selected) - set(ids):
+            self.run_colors.release(rid)
+        for rid in ids:
+            self.run_colors.assign(rid)
+        self.selected = ids
+        self.query_one(RunsPane).show_selection(self.selected, self.run_colors)
+        self._broadcast_selection()
+
+    @on(SelectionChanged)
+    def _selection_changed(self, message: SelectionChanged) -> None:
+        self.select(message.run_ids)
+
+    def _broadcast_selection(self) -> None:
+        by_id = {r.id: r for r in self.all_runs}
+        runs = [by_id[i] for i in self.selected if i in by_id]
+        for pane in self._data_panes():
+            pane.selection_changed(runs, self.run_colors)
+
+    def _data_panes(self) -> list[Pane]:
+        return [p for p in self.query(Pane) if not isinstance(p, RunsPane)]
+
+    # -- live -------------------------------------------------------------------------------
+    def _start_watching(self) -> None:
+        if not self.live or self._watcher is not None:
+            return
+        from .live_watch import RootWatcher
+
+        def changed() -> None:
+            self.post_message(FilesChanged())
+
+        try:
+            self._watcher = RootWatcher(self.roots, changed, poll=self.poll)
+            self._watcher.start()
+            self.watch_note = self._watcher.mode_note
+        except Exception as exc:
+            self.notify(f"live updates off: {exc}", severity="warning", markup=False)
+            self._watcher = None
+        # Events can be lost (queue overflow, network filesystems): reconcile regardless.
+        self.set_interval(RECONCILE_S, self._reconcile)
+
+    def _reconcile(self) -> None:
+        self.post_message(FilesChanged())
+
+    @on(FilesChanged)
+    def _files_changed(self, message: FilesChanged) -> None:
+        now = time.monotonic()
+        wait = LIVE_REFRESH_S - (now - self._last_refresh)
+        if wait > 0:
+            if not self._refresh_pending:
+                self._refresh_pending = True
+                self.set_timer(wait, self._do_live_refresh)
+            return
+        self._do_live_refresh()
+
+    def _do_live_refresh(self) -> None:
+        self._refresh_pending = False
+        self._last_refresh = time.monotonic()
+        self.refresh_store()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        # Pane keys only work with focus inside the pane, not on the tab bar.
+        for pane in event.pane.query(Pane):
+            pane.focus_default()
+            break
+
+    # -- actions ----------------------------------------------------------------------------
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.watch_note))
+
+    def action_refresh(self) -> None:
+        self._do_live_refresh()
+
+    def on_unmount(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+        if self.store is not None:
+            self.store.interrupt()
+
+
+def run_app(roots: Sequence[Path | str], poll: bool | None = None) -> int:
+    LoupeApp(roots, poll=poll).run()
+    return 0

@@ -1,0 +1,85 @@
+"""The help screen (`?`): every key, by pane, plus how live updates are being watched."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEYMAP: list[tuple[str, list[tuple[str, str]]]] = [
+    ("Everywhere", [
+        ("1 … 6", "Runs, Metrics, System, Logs, Detail, SQL tabs"),
+        ("tab / shift+tab", "move focus"),
+        ("?", "this help"),
+        ("ctrl+p", "command palette"),
+        ("ctrl+r", "rescan the run roots now"),
+        ("q", "quit"),
+    ]),
+    ("Runs", [
+        ("/", "filter: words, project:x tag:y state:z, or an expression (config.lr > 1e-3 and state = 'finished')"),
+        ("space", "select / deselect the run under the cursor (each selected run keeps one colour)"),
+        ("a", "select every run shown"),
+        ("x", "clear the selection"),
+        ("enter", "select the run and open its metrics"),
+        ("s / S", "sort by the next column / reverse (or click a header)"),
+        ("g", "group by project, then by group, then none"),
+        ("c", "choose config and summary columns"),
+    ]),
+    ("Metrics", [
+        ("/", "regex over metric names"),
+        ("X", "x-axis: step, runtime, wall time, define_metric step metrics"),
+        ("+ / -", "more / less smoothing (EMA)"),
+        ("l", "log-scale y"),
+        ("e", "show bucket min/max (spikes)"),
+        ("m", "maximise the focused plot (again to restore)"),
+        ("[ / ]", "move the value cursor on the focused plot; esc clears it"),
+    ]),
+    ("Logs", [
+        ("f", "follow the log"),
+        ("/ , n / N", "search, next / previous match"),
+        ("t", "jump to the time a step was logged"),
+        ("[ / ]", "previous / next selected run"),
+    ]),
+    ("System", [("h", "live monitor of this host (CPU, memory, GPUs)")]),
+    ("Detail", [("/", "filter config and summary keys")]),
+    ("SQL", [("enter", "run the query (runs, history, system, logs, text, ...)"),
+             ("up / down", "query history"), ("escape", "cancel a running query")]),
+]
+
+
+def keymap_table() -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    for section, keys in KEYMAP:
+        table.add_row(Text(section, style="bold underline"), "")
+        for key, what in keys:
+            table.add_row(key, what)
+        table.add_row("", "")
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 90%; height: 90%; border: round $accent; padding: 0 1;
+                                  background: $surface; }
+    """
+
+    def __init__(self, watch_note: str = "") -> None:
+        super().__init__()
+        self.watch_note = watch_note
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(keymap_table())
+            if self.watch_note:
+                yield Static(Text(self.watch_note, style="dim"))
+
+    def action_dismiss(self) -> None:  # type: ignore[override]
+        self.dismiss(None)

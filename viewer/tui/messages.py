@@ -1,0 +1,40 @@
+"""Messages between the app and its panes (posted from workers, handled on the event loop)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from ..runs_table import RunInfo
+
+
+class RunsLoaded(Message):
+    """The store listed the runs (at start, or again after files changed when live)."""
+
+    def __init__(self, runs: list["RunInfo"], live: bool = False) -> None:
+        super().__init__()
+        self.runs = runs
+        self.live = live
+
+
+class StoreFailed(Message):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class SelectionChanged(Message):
+    """The user changed which runs are selected (from the runs table)."""
+
+    def __init__(self, run_ids: list[str]) -> None:
+        super().__init__()
+        self.run_ids = run_ids
+
+
+class FilesChanged(Message):
+    """Something under the roots changed; many of these collapse into one refresh."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, FilesChanged)

@@ -1,0 +1,238 @@
+"""The metrics grid: a plot per metric, sectioned by key prefix, selected runs overlaid.
+
+Series come downsampled from the store (about two points per terminal column), are
+smoothed in a worker, and only then reach plotext, so the event loop never builds a
+100k-point plot. Live refreshes are throttled by the app.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, VerticalScroll
+from textual.widgets import Input, Label, Static
+
+from ..metric_panels import BASE_X, MAX_PLOTS, Panel, build_panels, hidden_metrics, plottable_metrics, step_metrics
+from ..sanitize import sanitize
+from ..series_math import SMOOTHING_STEPS
+from .metric_plot import MetricPlot
+from .pane import Pane
+
+X_LABELS = {"_step": "step", "_runtime": "runtime (s)", "_timestamp": "wall time (unix s)"}
+
+
+class MetricsPane(Pane):
+    BINDINGS = [
+        Binding("slash", "focus_filter", "Regex"),
+        Binding("l", "log_y", "Log-Y"),
+        Binding("X", "x_axis", "X-axis"),
+        Binding("plus,equals_sign", "smooth(1)", "Smooth+"),
+        Binding("minus", "smooth(-1)", "Smooth-"),
+        Binding("m", "maximize", "Maximize"),
+        Binding("e", "envelope", "Min/max", show=False),
+        Binding("left_square_bracket", "cursor(-1)", "Cursor ◀", show=False),
+        Binding("right_square_bracket", "cursor(1)", "Cursor ▶", show=False),
+        Binding("escape", "clear_cursor", "Clear cursor", show=False),
+    ]
+    DEFAULT_CSS = """
+    MetricsPane { height: 1fr; }
+    MetricsPane #metrics-filter { height: 3; }
+    MetricsPane #metrics-status { height: 1; color: $text-muted; padding: 0 1; }
+    MetricsPane .section { text-style: bold; color: $accent; padding: 1 1 0 1; }
+    MetricsPane Grid { grid-size: 2; grid-gutter: 0 1; grid-rows: 16; height: auto; }
+    MetricsPane.has-maximized MetricPlot { display: none; }
+    MetricsPane.has-maximized MetricPlot.maximized { display: block; height: 1fr; }
+    MetricsPane.has-maximized Grid { display: none; }
+    MetricsPane.has-maximized Grid.holds-maximized { display: block; grid-size: 1; grid-rows: 1fr; height: 1fr; }
+    MetricsPane.has-maximized #metrics-scroll { height: 1fr; }
+    MetricsPane.has-maximized .section { display: none; }
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.pattern = ""
+        self.log_y = False
+        self.smoothing_index = 0
+        self.x_axis = "_step"
+        self.envelope = False
+        self.panels: list[Panel] = []
+        self.message = ""
+        self._layout_key: tuple = ()
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="regex over metric names, e.g. ^val/|acc", id="metrics-filter")
+        yield Static(id="metrics-status", markup=False)
+        yield VerticalScroll(id="metrics-scroll")
+
+    @property
+    def smoothing(self) -> float:
+        return SMOOTHING_STEPS[self.smoothing_index]
+
+    def _grid_columns(self) -> int:
+        width = self.size.width or 120
+        return 1 if width < 90 else (3 if width >= 180 else 2)
+
+    def _points(self) -> int:
+        return max(50, min(1000, 2 * max(40, (self.size.width or 120) // self._grid_columns())))
+
+    def x_axes(self) -> list[str]:
+        extra = []
+        for run in self.runs:
+            extra += [m for m in step_metrics(_definitions(run)) if m not in extra]
+        return list(BASE_X) + extra
+
+    # -- data -------------------------------------------------------------------------------
+    def reload(self) -> None:
+        if not self.runs:
+            self._show([], "select runs in the Runs tab (space) to plot them")
+            return
+        self._fetch(list(self.run_ids), self.pattern, self.x_axis, self.smoothing, self._points())
+
+    @work(thread=True, exclusive=True, group="metrics", exit_on_error=False)
+    def _fetch(self, run_ids: list[str], pattern: str, x_axis: str, smoothing: float, points: int) -> None:
+        store = self.store
+        if store is None:
+            return
+        try:
+            hidden: set[str] = set()
+            for run in self.runs:
+                hidden |= hidden_metrics(_definitions(run))
+            names = store.metric_names(run_ids)
+            metrics, error = plottable_metrics(names, hidden, pattern, x_axis)
+            note = error
+            if len(metrics) > MAX_PLOTS:
+                note = f"showing {MAX_PLOTS} of {len(metrics)} metrics; narrow them with / (regex)"
+                metrics = metrics[:MAX_PLOTS]
+            if not metrics:
+                self.app.call_from_thread(self._show, [], error or "no metrics logged by the selected runs")
+                return
+            table = store.downsampled(run_ids, metrics, points=points, x=x_axis)
+            panels = build_panels(table, metrics, run_ids, smoothing)
+        except Exception as exc:
+            self.app.call_from_thread(self._show, [], f"could not load metrics: {exc}")
+            return
+        self.app.call_from_thread(self._show, panels, note)
+
+    def _show(self, panels: list[Panel], message: str) -> None:
+        self.panels = panels
+        self.message = message
+        scroll = self.query_one("#metrics-scroll", VerticalScroll)
+        names = {r.id: (r.name or r.id) for r in self.runs}
+        x_label = X_LABELS.get(self.x_axis, self.x_axis)
+        layout_key = tuple(p.metric for p in panels)
+        if layout_key == self._layout_key and panels:
+            # Same plots: update in place (live tailing must not rebuild the grid).
+            plots = {p.panel.metric: p for p in self.query(MetricPlot)}
+            for panel in panels:
+                plot = plots.get(panel.metric)
+                if plot is not None:
+                    plot.run_colors = self.run_colors
+                    plot.names = names
+                    plot.update_panel(panel, self.log_y, x_label, self.envelope)
+        else:
+            self._layout_key = layout_key
+            scroll.remove_children()
+            self.remove_class("has-maximized")
+            widgets = []
+            sections: dict[str, list[MetricPlot]] = {}
+            for panel in panels:
+                sections.setdefault(panel.section, []).append(
+                    MetricPlot(panel, self.run_colors, names, self.log_y, x_label, self.envelope))
+            columns = self._grid_columns()
+            for section, plots in sections.items():
+                widgets.append(Label(Text(sanitize(section)), classes="section"))
+                grid = Grid(*plots)
+                # A section with fewer plots than columns uses the whole width.
+                grid.styles.grid_size_columns = max(1, min(columns, len(plots)))
+                widgets.append(grid)
+            if widgets:
+                scroll.mount(*widgets)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        parts = [f"{len(self.runs)} runs", f"{len(self.panels)} plots", f"x: {self.x_axis}",
+                 f"smoothing {self.smoothing:g}", "log-y" if self.log_y else "linear"]
+        if self.envelope:
+            parts.append("min/max shown")
+        if self.message:
+            parts.append(self.message)
+        self.query_one("#metrics-status", Static).update(Text(sanitize("  ·  ".join(parts))))
+
+    # -- actions ----------------------------------------------------------------------------
+    @on(Input.Changed, "#metrics-filter")
+    def _pattern_changed(self, event: Input.Changed) -> None:
+        self.pattern = event.value
+        self.request_refresh()
+
+    @on(Input.Submitted, "#metrics-filter")
+    def _pattern_submitted(self) -> None:
+        plots = list(self.query(MetricPlot))
+        if plots:
+            plots[0].focus()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#metrics-filter", Input).focus()
+
+    def action_log_y(self) -> None:
+        self.log_y = not self.log_y
+        self._restyle()
+
+    def action_envelope(self) -> None:
+        self.envelope = not self.envelope
+        self._restyle()
+
+    def _restyle(self) -> None:
+        x_label = X_LABELS.get(self.x_axis, self.x_axis)
+        for plot in self.query(MetricPlot):
+            plot.update_panel(plot.panel, self.log_y, x_label, self.envelope)
+        self._update_status()
+
+    def action_smooth(self, delta: int) -> None:
+        self.smoothing_index = max(0, min(len(SMOOTHING_STEPS) - 1, self.smoothing_index + delta))
+        self.request_refresh()
+
+    def action_x_axis(self) -> None:
+        axes = self.x_axes()
+        self.x_axis = axes[(axes.index(self.x_axis) + 1) % len(axes)] if self.x_axis in axes else axes[0]
+        self.request_refresh()
+
+    def focused_plot(self) -> MetricPlot | None:
+        focused = self.app.focused
+        return focused if isinstance(focused, MetricPlot) else None
+
+    def action_maximize(self) -> None:
+        plot = self.focused_plot()
+        if self.has_class("has-maximized"):
+            self.remove_class("has-maximized")
+            for p in self.query(MetricPlot):
+                p.remove_class("maximized")
+            for g in self.query(Grid):
+                g.remove_class("holds-maximized")
+            return
+        if plot is None:
+            plots = list(self.query(MetricPlot))
+            if not plots:
+                return
+            plot = plots[0]
+            plot.focus()
+        plot.add_class("maximized")
+        if plot.parent is not None:
+            plot.parent.add_class("holds-maximized")
+        self.add_class("has-maximized")
+
+    def action_cursor(self, direction: int) -> None:
+        plot = self.focused_plot()
+        if plot is not None:
+            plot.move_cursor(direction)
+
+    def action_clear_cursor(self) -> None:
+        plot = self.focused_plot()
+        if plot is not None:
+            plot.cursor_x = None
+
+
+def _definitions(run) -> list[dict]:
+    metrics = getattr(run, "metrics", None) or {}
+    return metrics.get("definitions", []) if isinstance(metrics, dict) else []

@@ -1,0 +1,77 @@
+"""What every dashboard pane shares: the selected runs, and fetching off the event loop.
+
+Panes call the query layer (app.store) only inside thread workers and hand results
+back with call_from_thread; they never open files or build SQL themselves.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.widget import Widget
+
+from .run_colors import RunColors
+
+if TYPE_CHECKING:
+    from ..runs_table import RunInfo
+    from ..store import Store
+
+
+class Pane(Widget):
+    """A tab's content. The app calls selection_changed() and data_changed()."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.runs: list["RunInfo"] = []
+        self.run_colors = RunColors()
+        self._stale = True
+
+    @property
+    def store(self) -> "Store | None":
+        return getattr(self.app, "store", None)
+
+    @property
+    def run_ids(self) -> list[str]:
+        return [r.id for r in self.runs]
+
+    def selection_changed(self, runs: list["RunInfo"], colors: RunColors) -> None:
+        self.runs = runs
+        self.run_colors = colors
+        self.request_refresh()
+
+    def data_changed(self) -> None:
+        """Files under the roots changed (live runs): fetch again if this pane is showing."""
+        self.request_refresh()
+
+    def request_refresh(self) -> None:
+        self._stale = True
+        if self.is_showing:
+            self._stale = False
+            self.reload()
+
+    def on_show(self) -> None:
+        if self._stale:
+            self._stale = False
+            self.reload()
+
+    @property
+    def is_showing(self) -> bool:
+        try:
+            return self.is_mounted and self.display and self.screen.is_current and self.region.area > 0
+        except Exception:
+            return False
+
+    def focus_default(self) -> None:
+        """Focus the pane's main widget (not its filter box), so its keys work at once."""
+        from textual.widgets import Input
+
+        candidates = [w for w in self.query("*") if w.focusable]
+        for w in candidates:
+            if not isinstance(w, Input):
+                w.focus()
+                return
+        if candidates:
+            candidates[0].focus()
+
+    def reload(self) -> None:
+        """Start a worker that fetches this pane's data (subclasses)."""

@@ -1,0 +1,295 @@
+"""The runs table: every run under the roots; search, expression filter, sort, group, select.
+
+Selecting runs (space, `a` for all shown) gives each a colour used everywhere else.
+Cells are Rich Text built from plain strings, so a run named `[@click=app.quit]` is
+just text.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Input, Label, SelectionList, Static
+
+from .. import run_table_model as model
+from ..runs_table import RunInfo
+from ..sanitize import sanitize
+from .messages import SelectionChanged
+from .pane import Pane
+from .run_colors import RunColors
+
+STATE_STYLE = {"running": "bold green", "finished": "cyan", "failed": "bold red", "crashed": "bold magenta"}
+MARK = "●"
+
+
+class ColumnChooser(ModalScreen[list[str] | None]):
+    """Pick which config/summary columns the table shows."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("enter", "apply", "Apply")]
+    DEFAULT_CSS = """
+    ColumnChooser { align: center middle; }
+    ColumnChooser > SelectionList { width: 70%; height: 70%; border: round $accent; }
+    """
+
+    def __init__(self, available: list[str], chosen: list[str]) -> None:
+        super().__init__()
+        self.available = available
+        self.chosen = chosen
+
+    def compose(self) -> ComposeResult:
+        yield SelectionList[str](
+            *[(Text(sanitize(c)), c, c in self.chosen) for c in self.available], id="columns"
+        )
+
+    def action_apply(self) -> None:
+        self.dismiss(list(self.query_one(SelectionList).selected))
+
+
+class RunsPane(Pane):
+    BINDINGS = [
+        Binding("space", "toggle_select", "Select"),
+        Binding("a", "select_all", "Select shown"),
+        Binding("x", "clear_selection", "Clear"),
+        Binding("enter", "open", "Plot", show=False),
+        Binding("s", "sort", "Sort"),
+        Binding("S", "reverse", "Reverse", show=False),
+        Binding("g", "group", "Group"),
+        Binding("c", "columns", "Columns"),
+        Binding("slash", "focus_filter", "Filter"),
+    ]
+    DEFAULT_CSS = """
+    RunsPane { height: 1fr; }
+    RunsPane #runs-filter { height: 3; }
+    RunsPane #runs-status { height: 1; color: $text-muted; padding: 0 1; }
+    RunsPane DataTable { height: 1fr; }
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.rows: list[model.TableRow] = []
+        self.shown: list[model.TableRow] = []
+        self.selected: list[str] = []
+        self.extra_columns: list[str] | None = None  # None: choose automatically
+        self.sort_column: str | None = None
+        self.sort_desc = False
+        self.grouping: str | None = None
+        self.filter_text = ""
+        self.expr_ids: set[str] | None = None
+        self.filter_error = ""
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="search, project:x tag:y, or  config.lr > 1e-3 and state = 'finished'",
+                    id="runs-filter")
+        yield Static(id="runs-status", markup=False)
+        yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#runs-table", DataTable)
+
+    # -- data from the app ------------------------------------------------------------------
+    def show_runs(self, runs: list[RunInfo], selected: list[str], colors: RunColors) -> None:
+        self.rows = model.build_rows(runs)
+        self.selected = list(selected)
+        self.run_colors = colors
+        if self.filter_text and model.looks_like_expression(self.filter_text):
+            self._apply_expression(self.filter_text)  # ids may have changed
+        self.redraw()
+
+    def show_selection(self, selected: list[str], colors: RunColors) -> None:
+        self.selected = list(selected)
+        self.run_colors = colors
+        table = self.table
+        for row in self.shown:
+            try:
+                table.update_cell(row.run.id, "state", self._cell("state", row))
+            except Exception:
+                pass
+        self._update_status()
+
+    def selection_changed(self, runs, colors) -> None:  # the runs pane drives selection
+        pass
+
+    # -- rendering ----------------------------------------------------------------------------
+    def _columns(self) -> list[str]:
+        extra = self.extra_columns
+        if extra is None:
+            extra = model.varying_columns(self.rows, "config.", 6) + model.varying_columns(self.rows, "summary.", 4)
+        return list(model.BASE_COLUMNS) + extra
+
+    def redraw(self) -> None:
+        rows = [r for r in self.rows if self._passes(r)]
+        rows = model.sort_rows(rows, self.sort_column, self.sort_desc)
+        groups = model.group_rows(rows, self.grouping)
+        columns = self._columns()
+        table = self.table
+        cursor_key = self._cursor_run()
+        table.clear(columns=True)
+        if self.grouping:
+            table.add_column(self.grouping, key="__group")
+        for col in columns:
+            arrow = ""
+            if col == self.sort_column:
+                arrow = " ▼" if self.sort_desc else " ▲"
+            table.add_column(Text(sanitize(col) + arrow), key=col)
+        self.shown = []
+        for group, members in groups:
+            for row in members:
+                cells = []
+                if self.grouping:
+                    cells.append(Text(sanitize(group or ""), style="bold"))
+                cells.extend(self._cell(col, row) for col in columns)
+                table.add_row(*cells, key=row.run.id)
+                self.shown.append(row)
+        if cursor_key is not None:
+            try:
+                table.move_cursor(row=table.get_row_index(cursor_key))
+            except Exception:
+                pass
+        self._update_status()
+
+    def _cell(self, column: str, row: model.TableRow) -> Text:
+        value = row.values.get(column)
+        if column == "state":
+            # The selection marker lives here, in the run's colour.
+            text = self._mark(row.run.id)
+            text.append(str(value), style=STATE_STYLE.get(str(value), ""))
+            return text
+        if column == "runtime":
+            return Text(model.format_runtime(value), justify="right")
+        text = Text(sanitize(model.display(value)))
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            text.justify = "right"
+        return text
+
+    def _mark(self, run_id: str) -> Text:
+        if run_id in self.selected:
+            return Text(MARK + " ", style=self.run_colors.rich_color(run_id) or "white")
+        return Text("  ")
+
+    def _passes(self, row: model.TableRow) -> bool:
+        if not self.filter_text:
+            return True
+        if self.expr_ids is not None:
+            return row.run.id in self.expr_ids
+        if model.looks_like_expression(self.filter_text):
+            return True  # expression pending in the worker
+        return model.text_match(row, self.filter_text)
+
+    def _update_status(self) -> None:
+        parts = [f"{len(self.shown)} of {len(self.rows)} runs", f"{len(self.selected)} selected"]
+        if self.sort_column:
+            parts.append(f"sort {self.sort_column} {'desc' if self.sort_desc else 'asc'}")
+        if self.grouping:
+            parts.append(f"grouped by {self.grouping}")
+        if self.filter_error:
+            parts.append(f"filter error: {self.filter_error}")
+        self.query_one("#runs-status", Static).update(Text(sanitize("  ·  ".join(parts))))
+
+    def _cursor_run(self) -> str | None:
+        table = self.table
+        if not self.shown or table.cursor_row is None or table.cursor_row >= len(self.shown):
+            return None
+        return self.shown[table.cursor_row].run.id
+
+    # -- filtering --------------------------------------------------------------------------
+    @on(Input.Changed, "#runs-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self.filter_error = ""
+        self.expr_ids = None
+        if self.filter_text and model.looks_like_expression(self.filter_text):
+            self._apply_expression(self.filter_text)
+        self.redraw()
+
+    @on(Input.Submitted, "#runs-filter")
+    def _filter_submitted(self) -> None:
+        self.table.focus()
+
+    @work(thread=True, exclusive=True, group="runs-filter", exit_on_error=False)
+    def _apply_expression(self, text: str) -> None:
+        store = self.store
+        if store is None:
+            return
+        try:
+            table = store.list_runs(filter=text, columns=["id"])
+            ids, error = set(table.column("id").to_pylist()), ""
+        except Exception as exc:
+            ids, error = set(), str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        self.app.call_from_thread(self._expression_done, text, ids, error)
+
+    def _expression_done(self, text: str, ids: set[str], error: str) -> None:
+        if text != self.filter_text:
+            return  # the user typed on; a newer worker is coming
+        self.expr_ids = ids if not error else None
+        self.filter_error = error
+        self.redraw()
+
+    # -- actions ----------------------------------------------------------------------------
+    def action_focus_filter(self) -> None:
+        self.query_one("#runs-filter", Input).focus()
+
+    def action_toggle_select(self) -> None:
+        rid = self._cursor_run()
+        if rid is None:
+            return
+        ids = [i for i in self.selected if i != rid] if rid in self.selected else self.selected + [rid]
+        self.post_message(SelectionChanged(ids))
+
+    def action_select_all(self) -> None:
+        self.post_message(SelectionChanged([r.run.id for r in self.shown]))
+
+    def action_clear_selection(self) -> None:
+        self.post_message(SelectionChanged([]))
+
+    def action_open(self) -> None:
+        rid = self._cursor_run()
+        if rid is None:
+            return
+        if rid not in self.selected:
+            self.post_message(SelectionChanged(self.selected + [rid]))
+        self.app.action_tab("metrics")
+
+    def action_sort(self) -> None:
+        """Sort by the next column (row cursor: no column to point at; headers take clicks)."""
+        columns = self._columns()
+        nxt = columns[0] if self.sort_column not in columns else columns[(columns.index(self.sort_column) + 1) % len(columns)]
+        self.sort_column, self.sort_desc = nxt, False
+        self.redraw()
+
+    def action_reverse(self) -> None:
+        self.sort_desc = not self.sort_desc
+        self.redraw()
+
+    @on(DataTable.HeaderSelected)
+    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        self._sort_by(str(event.column_key.value))
+
+    def _sort_by(self, column: str) -> None:
+        if column == "__group":
+            return
+        if self.sort_column == column:
+            self.sort_desc = not self.sort_desc
+        else:
+            self.sort_column, self.sort_desc = column, False
+        self.redraw()
+
+    def action_group(self) -> None:
+        i = model.GROUPINGS.index(self.grouping)
+        self.grouping = model.GROUPINGS[(i + 1) % len(model.GROUPINGS)]
+        self.redraw()
+
+    def action_columns(self) -> None:
+        available = model.all_extra_columns(self.rows)
+        chosen = self._columns()[len(model.BASE_COLUMNS):]
+
+        def done(result: list[str] | None) -> None:
+            if result is not None:
+                self.extra_columns = result
+                self.redraw()
+
+        self.app.push_screen(ColumnChooser(available, chosen), done)
