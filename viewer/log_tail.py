@@ -35,6 +35,9 @@ __all__ = ["LogLine", "LogPage", "FollowUpdate", "LogFollower", "tail", "page_be
            "DEFAULT_MAX_BYTES"]
 
 DEFAULT_MAX_BYTES = 1 << 20
+# A line longer than this is cut for display (a terminal cannot show more anyway):
+# its start is kept, or its end when the start was never read.
+MAX_LINE_BYTES = 64 << 10
 
 try:  # the recorder's own parser, so the reader and writer agree on one definition
     from recorder.console_capture import parse_log_line as _parse_log_line
@@ -80,7 +83,16 @@ class FollowUpdate:
 
 
 def parse_line(raw: bytes | str, offset: int = 0, truncated: bool = False) -> LogLine:
-    """Parse one line (without its newline) into a LogLine."""
+    """Parse one line (without its newline) into a LogLine.
+
+    `truncated` says the start of the line was not read (no time/stream to parse). A
+    line over MAX_LINE_BYTES keeps its first (or, when truncated, last) part and comes
+    back with `truncated=True`.
+    """
+    cut = False
+    if len(raw) > MAX_LINE_BYTES:
+        raw = raw[-MAX_LINE_BYTES:] if truncated else raw[:MAX_LINE_BYTES]
+        cut = True
     s = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     if s.endswith("\r"):
         s = s[:-1]
@@ -88,7 +100,7 @@ def parse_line(raw: bytes | str, offset: int = 0, truncated: bool = False) -> Lo
         t, stream, text = None, "O", s
     else:
         t, stream, text = _parse_log_line(s)
-    return LogLine(offset, t, stream, sanitize(text), text, truncated)
+    return LogLine(offset, t, stream, sanitize(text), text, truncated or cut)
 
 
 def _split(data: bytes, base: int, first_is_partial: bool) -> list[LogLine]:

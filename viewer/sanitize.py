@@ -37,8 +37,9 @@ _ESCAPE_RE = re.compile(
 )
 # After escapes are gone: C0 controls but tab (and newline, handled apart), DEL, C1,
 # and the bidi overrides/isolates that reorder what is displayed.
-_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_CONTROL_NL_RE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]+")
+_CONTROL_NL_RE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]+")
+_ESCAPE_START = re.compile("[\x1b\x90\x98\x9b\x9d\x9e\x9f]")
 _FAST_OK = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -57,7 +58,8 @@ def sanitize(text: object, keep_newlines: bool = False) -> str:
         text = "" if text is None else str(text)
     if _FAST_OK.search(text) is None:
         return text
-    text = _ESCAPE_RE.sub("", text)
+    if _ESCAPE_START.search(text) is not None:
+        text = _ESCAPE_RE.sub("", text)
     if keep_newlines:
         return _strip_keep_nl(text.replace("\r\n", "\n"))
     text = text.replace("\r\n", " ").replace("\n", " ")

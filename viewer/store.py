@@ -202,14 +202,17 @@ class Store:
     def _allowed_dirs(self) -> tuple[str, ...]:
         dirs: list[str] = []
         for r in self.roots:
+            # DuckDB checks the (glob-escaped) pattern it is given against this list, so
+            # a root such as `exp[1]` is also allowed in its escaped spelling.
             for d in (os.path.realpath(r), str(r)):
-                if d not in dirs:
-                    dirs.append(d)
+                for spelling in (d, Q.escape_path(d)):
+                    if spelling not in dirs:
+                        dirs.append(spelling)
         covered = [d.rstrip("/") + "/" for d in dirs]
         for info in self._runs:
             real = str(info.real_path)
             if not any((real + "/").startswith(c) for c in covered):
-                dirs.append(real)
+                dirs.extend(dict.fromkeys((real, Q.escape_path(real))))
                 covered.append(real + "/")
         return tuple(dirs)
 
