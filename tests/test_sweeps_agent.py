@@ -450,3 +450,27 @@ def test_killed_agent_leaves_a_crashed_trial_and_a_usable_sweep(runs_root, tmp_p
     assert decide_state(json.loads((runs_root / "p" / hung_run / "run.json").read_text())).state == "crashed"
     sweep = sweep_index.load_sweep(sweep_index.find_sweep([runs_root], sid))
     assert sorted(t.state for t in sweep.trials) == ["crashed", "finished", "finished", "finished"]
+
+
+def test_cli_agent_early_terminates_a_subprocess_trial(runs_root, tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent("""
+        import recorder
+        run = recorder.init()
+        for i in range(10):
+            try:
+                recorder.log({"loss": recorder.config.q + 1.0 / (i + 1)})
+            except Exception:
+                pass
+        print("done", flush=True)
+    """))
+    sid = recorder.sweep({"method": "grid", "program": str(script), "metric": {"name": "loss"},
+                          "parameters": {"q": {"values": [1, 5, 0.5]}},
+                          "early_terminate": {"type": "hyperband", "min_iter": 1, "eta": 2}}, project="p")
+    assert sweep_cli.main(["agent", sid]) == 0
+    sweep = sweep_index.load_sweep(sweep_index.find_sweep([runs_root], sid))
+    assert [t.state for t in sweep.trials] == ["finished", "early_terminated", "finished"]
+    runs = {r["config"]["q"]: r for r in _runs(runs_root, "p").values()}
+    assert runs[5]["run"]["early_terminated"] is True and runs[5]["run"]["state"] == "finished"
+    assert runs[5]["summary"]["_step"] == 0 and runs[1]["summary"]["_step"] == 9
+    assert [n for n, _, _ in sweep.best_so_far()] == [0, 2]  # trial 2 (q=0.5) improved on trial 0
