@@ -52,6 +52,7 @@ class RunMeta:
     metrics: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     run_json_mtime: float | None = None
+    signature: tuple = ()  # (mtime_ns, size) of each sidecar: equal means unchanged
 
 
 def _is_skipped(name: str) -> bool:
@@ -158,33 +159,33 @@ class MetadataCache:
         self.warn = warn
         self._files: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
 
-    def _read_file(self, path: Path) -> tuple[dict[str, Any], float | None]:
+    def _read_file(self, path: Path) -> tuple[dict[str, Any], float | None, tuple | None]:
         try:
             st = os.stat(path)
         except OSError:
             self._files.pop(path, None)
-            return {}, None
+            return {}, None, None
         sig = (st.st_mtime_ns, st.st_size)
         cached = self._files.get(path)
         if cached is not None and cached[0] == sig:
-            return cached[1], st.st_mtime
+            return cached[1], st.st_mtime, sig
         try:
             with open(path, "rb") as f:
                 data = f.read(64 << 20)  # a sidecar over 64 MiB is not metadata
         except OSError as exc:
             if self.warn is not None:
                 self.warn(f"read:{path}:{sig}", f"cannot read {path}: {exc.strerror or exc}")
-            return {}, st.st_mtime
+            return {}, st.st_mtime, None
         value = read_json_tolerant(path, data, self.warn, f"json:{path}:{sig}")
         self._files[path] = (sig, value)
-        return value, st.st_mtime
+        return value, st.st_mtime, sig
 
     def read(self, run_dir: Path) -> RunMeta:
-        run, mtime = self._read_file(run_dir / layout.RUN_FILE)
-        config, _ = self._read_file(run_dir / layout.CONFIG_FILE)
-        summary, _ = self._read_file(run_dir / layout.SUMMARY_FILE)
-        metrics, _ = self._read_file(run_dir / layout.METRICS_FILE)
-        return RunMeta(run, config, summary, metrics, [], mtime)
+        run, mtime, s1 = self._read_file(run_dir / layout.RUN_FILE)
+        config, _, s2 = self._read_file(run_dir / layout.CONFIG_FILE)
+        summary, _, s3 = self._read_file(run_dir / layout.SUMMARY_FILE)
+        metrics, _, s4 = self._read_file(run_dir / layout.METRICS_FILE)
+        return RunMeta(run, config, summary, metrics, [], mtime, (s1, s2, s3, s4))
 
     def forget_missing(self, alive: set[Path]) -> None:
         for p in [p for p in self._files if p.parent not in alive]:

@@ -71,6 +71,7 @@ class RunInfo:
     summary: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     run_json: dict[str, Any] = field(default_factory=dict)
+    meta_signature: tuple = ()  # changes when any JSON sidecar changes
 
     @property
     def ref(self) -> str:
@@ -125,6 +126,7 @@ class RunInfo:
             summary=meta.summary,
             metrics=meta.metrics,
             run_json=r,
+            meta_signature=meta.signature,
         )
 
 

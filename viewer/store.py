@@ -152,8 +152,7 @@ class Store:
 
     @staticmethod
     def _signature(infos: list[RunInfo]) -> list[tuple]:
-        return [(i.id, str(i.path), i.state, id(i.run_json), id(i.config), id(i.summary), id(i.metrics))
-                for i in infos]
+        return [(i.id, str(i.path), i.state, i.meta_signature) for i in infos]
 
     def runs(self) -> list[RunInfo]:
         """Every run, newest first (metadata only)."""
@@ -165,7 +164,8 @@ class Store:
             return self._by_id.get(run_id)
 
     def resolve(self, ref: str) -> RunInfo:
-        """A run by id, `project/id`, unique id prefix, name or `project/name`."""
+        """A run by id, `project/id`, directory name, name, or unique id prefix (optionally
+        `project/`-qualified); raises RunNotFound when none or several match."""
         with self._lock:
             runs = self._runs
             if ref in self._by_id:
@@ -175,6 +175,7 @@ class Store:
             key = rest if project else ref
             for pick in (
                 lambda r: r.id == key,
+                lambda r: r.path.name == key,
                 lambda r: r.name == key,
                 lambda r: r.id.startswith(key),
             ):
