@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from textual import on, work
+from textual.worker import Worker, WorkerState
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, TabbedContent, TabPane
@@ -115,6 +116,14 @@ class LoupeApp(App):
             self.post_message(StoreFailed(f"refresh failed: {exc}"))
             return
         self.post_message(RunsLoaded(runs, live=True))
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        # Workers run with exit_on_error=False: their failures are reported here, once.
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            self.notify(f"{event.worker.name or 'background task'} failed: {error}", severity="error",
+                        timeout=10, markup=False)
 
     @on(StoreFailed)
     def _store_failed(self, message: StoreFailed) -> None:

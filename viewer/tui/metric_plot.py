@@ -16,6 +16,16 @@ from ..series_math import finite_points, format_value, positive_only, value_at
 from .run_colors import RunColors
 
 
+class SafePlot(PlotextPlot):
+    """plotext can raise on odd data (log of an empty range); show a line instead of crashing."""
+
+    def render(self):
+        try:
+            return super().render()
+        except Exception as exc:  # plotext's internals, not our data flow
+            return Text(f"cannot draw this plot: {exc}", style="dim")
+
+
 class MetricPlot(Vertical, can_focus=True):
     """A focusable cell of the metrics grid; `[`/`]` move a cursor along x."""
 
@@ -38,10 +48,11 @@ class MetricPlot(Vertical, can_focus=True):
         self.log_y = log_y
         self.x_label = x_label
         self.envelope = envelope
-        self.border_title = sanitize(panel.metric)
+        # A str title would be parsed as markup; Text is shown as is.
+        self.border_title = Text(sanitize(panel.metric))
 
     def compose(self) -> ComposeResult:
-        yield PlotextPlot()
+        yield SafePlot()
         yield Static(classes="readout", markup=False)
 
     def on_mount(self) -> None:
@@ -53,22 +64,23 @@ class MetricPlot(Vertical, can_focus=True):
 
     def redraw(self) -> None:
         try:
-            plot = self.query_one(PlotextPlot)
+            plot = self.query_one(SafePlot)
         except NoMatches:
             return  # not composed yet; on_mount draws
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
         plt.xlabel(sanitize(self.x_label))
-        plt.yscale("log" if self.log_y else "linear")
+        log_y = self.log_y and any(positive_only(s.xs, s.ys)[0] for s in self.panel.series)
+        plt.yscale("log" if log_y else "linear")
         for s in self.panel.series:
             color = self.run_colors.plot_color(s.run_id)
-            xs, ys = (positive_only if self.log_y else finite_points)(s.xs, s.ys)
+            xs, ys = (positive_only if log_y else finite_points)(s.xs, s.ys)
             if not xs:
                 continue
             if self.envelope:
                 for band in (s.lows, s.highs):
-                    bx, by = (positive_only if self.log_y else finite_points)(s.xs, band)
+                    bx, by = (positive_only if log_y else finite_points)(s.xs, band)
                     if bx:
                         plt.plot(bx, by, color=color, marker="·")
             if len(xs) == 1:

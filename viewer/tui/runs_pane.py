@@ -225,7 +225,7 @@ class RunsPane(Pane):
     def _expression_done(self, text: str, ids: set[str], error: str) -> None:
         if text != self.filter_text:
             return  # the user typed on; a newer worker is coming
-        self.expr_ids = ids if not error else None
+        self.expr_ids = ids  # empty on error: a filter that cannot run matches nothing
         self.filter_error = error
         self.redraw()
 

@@ -1,0 +1,210 @@
+"""Runs table and metrics grid, driven with Pilot: keys in, widget data asserted."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input, TabbedContent
+
+import recorder
+from tui_fixtures import STANDARD, make_runs, pin_times
+from viewer.app import LoupeApp
+from viewer.tui.help_screen import HelpScreen
+from viewer.tui.metric_plot import MetricPlot
+from viewer.tui.metrics_pane import MetricsPane
+from viewer.tui.runs_pane import RunsPane
+
+
+async def settle(pilot, rounds: int = 3) -> None:
+    for _ in range(rounds):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def table_names(app) -> list[str]:
+    pane = app.query_one(RunsPane)
+    return [row.values["name"] for row in pane.shown]
+
+
+@pytest.fixture
+def root(tmp_path) -> Path:
+    make_runs(tmp_path / "runs", STANDARD)
+    return tmp_path / "runs"
+
+
+async def test_runs_table_lists_sorts_filters_and_selects(root):
+    app = LoupeApp([root], live=False)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        assert table_names(app) == ["broken", "big-batch", "fast-lr", "baseline"]  # newest first
+        pane = app.query_one(RunsPane)
+        states = {r.values["name"]: r.values["state"] for r in pane.shown}
+        assert states["broken"] == "failed" and states["baseline"] == "finished"
+        columns = [str(c.label).split(" ")[0] for c in app.query_one(DataTable).columns.values()]
+        assert "config.lr" in columns and "config.batch_size" in columns
+
+        # The newest run is selected at start; space adds the next one, with its own colour.
+        assert [app.query_one(RunsPane).rows[0].values["name"]] == ["broken"]
+        assert len(app.selected) == 1
+        await pilot.press("down", "space")
+        await settle(pilot)
+        assert len(app.selected) == 2
+        colours = {app.run_colors.get(i) for i in app.selected}
+        assert len(colours) == 2 and None not in colours
+
+        # Header click sorts; a second click reverses.
+        await pilot.click("#runs-table", offset=(2, 0))  # the state header
+        pane._sort_by("config.lr")
+        await pilot.pause()
+        assert table_names(app)[-1] == "broken"  # lr 1.0 sorts last ascending
+        pane._sort_by("config.lr")
+        await pilot.pause()
+        assert table_names(app)[0] == "broken"
+
+        # Text search with field tokens.
+        await pilot.press("slash")
+        await pilot.press(*"project:other")
+        await settle(pilot)
+        assert table_names(app) == ["big-batch"]
+
+        # An expression goes through the store's safe parser.
+        app.query_one("#runs-filter", Input).value = "config.lr < 0.05 and state = 'finished'"
+        await settle(pilot)
+        assert sorted(table_names(app)) == ["baseline", "big-batch"]
+
+        # A hostile filter is refused with a message, not run.
+        app.query_one("#runs-filter", Input).value = "lr > 0; COPY runs TO '/tmp/x.csv'"
+        await settle(pilot)
+        assert table_names(app) == [] and pane.filter_error
+        assert not Path("/tmp/x.csv").exists()
+
+        # `a` selects every run shown; `x` clears.
+        app.query_one("#runs-filter", Input).value = "tag:base"
+        await settle(pilot)
+        pane.table.focus()
+        await pilot.press("a")
+        await settle(pilot)
+        assert [app.query_one(RunsPane).rows[i].values["name"] for i in range(4)
+                if app.query_one(RunsPane).rows[i].run.id in app.selected] == ["baseline"]
+        await pilot.press("x")
+        await settle(pilot)
+        assert app.selected == []
+
+
+async def test_group_by_project(root):
+    app = LoupeApp([root], live=False)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("g")
+        await pilot.pause()
+        pane = app.query_one(RunsPane)
+        assert pane.grouping == "project"
+        projects = [r.values["project"] for r in pane.shown]
+        assert projects == sorted(projects)
+
+
+async def test_metrics_grid_plots_selected_runs(root):
+    app = LoupeApp([root], live=False)
+    async with app.run_test(size=(140, 48)) as pilot:
+        await settle(pilot)
+        pane = app.query_one(RunsPane)
+        ids = {r.values["name"]: r.run.id for r in pane.rows}
+        app.select([ids["baseline"], ids["fast-lr"]])
+        await pilot.press("2")
+        await settle(pilot)
+        assert app.query_one(TabbedContent).active == "metrics"
+        plots = {p.panel.metric: p for p in app.query(MetricPlot)}
+        assert set(plots) == {"train/loss", "val/acc", "epoch"}
+        loss = plots["train/loss"].panel
+        assert [s.run_id for s in loss.series] == [ids["baseline"], ids["fast-lr"]]
+        baseline = loss.series[0]
+        assert baseline.last_x == 79 and baseline.last_y == pytest.approx(math.exp(-79 * 0.01))
+        assert len(baseline.xs) <= 2 * 140  # downsampled to the plot, never every point
+        assert "baseline" in str(plots["train/loss"].query_one(".readout").render())
+
+        metrics = app.query_one(MetricsPane)
+        await pilot.press("l")
+        assert metrics.log_y and all(p.log_y for p in app.query(MetricPlot))
+        await pilot.press("plus", "plus")
+        await settle(pilot)
+        assert metrics.smoothing == 0.6
+        smoothed = {p.panel.metric: p.panel for p in app.query(MetricPlot)}["train/loss"].series[0].ys
+        assert smoothed[5] != pytest.approx(baseline.ys[5])
+
+        # Regex filter over metric names.
+        app.query_one("#metrics-filter", Input).value = "^val/"
+        await settle(pilot)
+        assert [p.panel.metric for p in app.query(MetricPlot)] == ["val/acc"]
+        app.query_one("#metrics-filter", Input).value = "("
+        await settle(pilot)
+        assert "bad regex" in metrics.message
+
+        # Maximise the focused plot, and the value cursor.
+        app.query_one("#metrics-filter", Input).value = ""
+        await settle(pilot)
+        first = list(app.query(MetricPlot))[0]
+        first.focus()
+        await pilot.press("m")
+        assert metrics.has_class("has-maximized") and first.has_class("maximized")
+        await pilot.press("m")
+        assert not metrics.has_class("has-maximized")
+        await pilot.press("right_square_bracket")
+        assert first.cursor_x is not None
+
+
+async def test_x_axis_cycles_through_step_metric(tmp_path):
+    make_runs(tmp_path / "runs", [{"name": "stepped", "define_step": True, "steps": 40}])
+    app = LoupeApp([tmp_path / "runs"], live=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        metrics = app.query_one(MetricsPane)
+        assert metrics.x_axes() == ["_step", "_runtime", "_timestamp", "epoch"]
+        for _ in range(3):
+            await pilot.press("X")
+            await settle(pilot)
+        assert metrics.x_axis == "epoch"
+        plot = {p.panel.metric: p for p in app.query(MetricPlot)}["train/loss"]
+        assert max(plot.panel.series[0].xs) <= 3.0  # epochs 0..3, not steps 0..39
+
+
+async def test_help_screen_lists_keys(root):
+    app = LoupeApp([root], live=False)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_hostile_run_names_and_keys_render_as_text(tmp_path):
+    hostile = "[@click=app.quit]x[/bold][link=file:///etc/passwd]y\x1b]8;;http://e\x1b\\z\x1b[2J"
+    run = recorder.init(dir=tmp_path / "runs", project="p", name=hostile, config={hostile: hostile},
+                        system_interval=0, capture_console=False, reinit="create_new")
+    run.log({hostile: 1.0, "ok": 2.0})
+    run.finish()
+    pin_times(Path(run.dir), 1)
+    app = LoupeApp([tmp_path / "runs"], live=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.click("#runs-table", offset=(10, 1))  # clicking the name must not quit
+        await settle(pilot)
+        assert app.is_running
+        await pilot.press("2")
+        await settle(pilot)
+        assert app.is_running
+        screen = app.export_screenshot()
+        assert "\x1b" not in screen  # no escape sequence reaches the terminal
+        name_cell = app.query_one(DataTable).get_row_at(0)[1]
+        assert "[@click=app.quit]" in name_cell.plain  # literal text...
+        assert not any("link" in str(span.style) or "@click" in str(span.style) for span in name_cell.spans)
+        plots = [p.panel.metric for p in app.query(MetricPlot)]
+        assert hostile in plots  # shown, as text
