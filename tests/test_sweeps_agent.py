@@ -153,14 +153,14 @@ def test_seed_grid_and_random_strategies(runs_root, method):
         wandb.init()
         wandb.log({"loss": wandb.config.lr})
 
-    results = wandb.agent(sid, function=train, count=20)
+    results = wandb.agent(sid, function=train, count=12)
     runs = _runs(runs_root, "p")
     if method == "grid":
         assert len(results) == 9  # exhausted before count
         pairs = {(r["config"]["lr"], r["config"]["batch_size"]) for r in runs.values()}
         assert pairs == {(lr, bs) for lr in (0.001, 0.01, 0.1) for bs in (16, 32, 64)}
     else:
-        assert len(results) == 20
+        assert len(results) == 12
         assert all(0.0001 <= r["config"]["lr"] <= 0.1 for r in runs.values())
     assert all(r.outcome == "finished" for r in results)
 
@@ -474,3 +474,49 @@ def test_cli_agent_early_terminates_a_subprocess_trial(runs_root, tmp_path):
     assert runs[5]["run"]["early_terminated"] is True and runs[5]["run"]["state"] == "finished"
     assert runs[5]["summary"]["_step"] == 0 and runs[1]["summary"]["_step"] == 9
     assert [n for n, _, _ in sweep.best_so_far()] == [0, 2]  # trial 2 (q=0.5) improved on trial 0
+
+
+def test_index_best_so_far_and_parameter_importance(runs_root):
+    sid = recorder.sweep({"method": "random", "seed": 3, "metric": {"name": "loss"},
+                          "parameters": {"x": {"min": -1.0, "max": 1.0}, "noise": {"values": ["a", "b"]}}},
+                         project="p")
+
+    def train():
+        run = recorder.init()
+        run.log({"loss": run.config.x ** 2})
+
+    recorder.agent(sid, function=train, count=12)
+    sweep = sweep_index.load_sweep(sweep_index.find_sweep([runs_root], f"p/{sid}"))
+    bests = [b for _, _, b in sweep.best_so_far()]
+    assert bests == sorted(bests, reverse=True) and bests[-1] == sweep.best().value
+    assert [t.value for t in sweep.sorted_trials()] == sorted(t.value for t in sweep.trials)
+    assert len(sweep.param_points("x")) == 12
+    imp = sweep_index.param_importance(sweep)
+    assert [name for name, _ in imp.ranked][0] == "x", imp
+    assert imp.message
+    assert [s.id for s in sweep_index.list_sweeps([runs_root])] == [sid]
+    few = sweep_index.Sweep(sweep.info, sweep.trials[:2])
+    assert sweep_index.param_importance(few).ranked == []
+    assert "at least" in sweep_index.param_importance(few).message
+
+
+def test_ctrl_c_stops_the_agent_and_the_grid_point_is_run_again(runs_root):
+    sid = recorder.sweep({"method": "grid", "metric": {"name": "loss"},
+                          "parameters": {"x": {"values": [1, 2]}}}, project="p")
+
+    def interrupted():
+        recorder.init()
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        recorder.agent(sid, function=interrupted)
+    assert recorder.run is None
+
+    def train():
+        recorder.init()
+        recorder.log({"loss": float(recorder.config.x)})
+
+    results = recorder.agent(sid, function=train)
+    assert sorted(r.params["x"] for r in results) == [1, 2]
+    sweep = sweep_index.load_sweep(sweep_index.find_sweep([runs_root], sid))
+    assert sorted(t.state for t in sweep.trials) == ["crashed", "finished", "finished"]

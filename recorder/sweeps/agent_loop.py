@@ -329,10 +329,15 @@ class Agent:
             max_report_step=et.max_iter if et is not None else None,
         )
         self._say(f"trial {trial.number} run {run_id} {json.dumps(params, default=str)}")
-        if self.function is not None:
-            outcome, error, summary = self._call_function(ctx)
-        else:
-            outcome, error, summary = self._call_command(ctx, trial)
+        try:
+            if self.function is not None:
+                outcome, error, summary = self._call_function(ctx)
+            else:
+                outcome, error, summary = self._call_command(ctx, trial)
+        except KeyboardInterrupt:
+            # Counted as crashed, so a grid point stopped by Ctrl-C is run again later.
+            self._tell(trial, "crashed", None, "interrupted (KeyboardInterrupt)")
+            raise
         value = None
         if outcome == "finished" and metric is not None:
             value = summary_metric(summary, metric.name, metric.goal)
@@ -416,7 +421,6 @@ class Agent:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-            self._tell(trial, "failed", None, "interrupted")
             raise
         run_dir = self.store.root / self.store.project / ctx.run_id
         try:
