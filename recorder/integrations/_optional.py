@@ -15,9 +15,9 @@ def require(module: str, integration: str, framework: str, extra: str, hint: str
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        top = module.split(".")[0]
         message = f"recorder.integrations.{integration} needs {framework}: pip install 'loupe[{extra}]'"
-        if isinstance(exc, ModuleNotFoundError) and exc.name == top:
+        missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
+        if missing and (module == missing or module.startswith(missing + ".")):  # it, or a parent, is absent
             raise ImportError(message + (f" ({hint})" if hint else "")) from None
         raise ImportError(f"{message}; {framework} is installed but failed to import: {exc}"
                           + (f" ({hint})" if hint else "")) from exc

@@ -22,6 +22,7 @@ Works with the `lightning` package and with the older `pytorch_lightning` one.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from argparse import Namespace
 from pathlib import Path
@@ -29,17 +30,24 @@ from typing import Any, Mapping
 
 from ._optional import require
 
-try:  # the unified package first; a script built on pytorch_lightning needs that one's base class
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+# The unified `lightning` package first; a script built on the older `pytorch_lightning`
+# (installed alone) needs that package's Logger base class for its Trainer to accept us.
+if not _installed("lightning") and _installed("pytorch_lightning"):
+    import pytorch_lightning as _pl
+    from pytorch_lightning.loggers.logger import rank_zero_experiment
+    from pytorch_lightning.utilities.rank_zero import rank_zero_only
+else:
     _pl = require("lightning.pytorch", "lightning", "PyTorch Lightning", "lightning")
     from lightning.fabric.loggers.logger import rank_zero_experiment
     from lightning.pytorch.utilities.rank_zero import rank_zero_only
-except ImportError as _exc:
-    try:
-        import pytorch_lightning as _pl  # type: ignore[no-redef]
-        from pytorch_lightning.loggers.logger import rank_zero_experiment  # type: ignore[no-redef]
-        from pytorch_lightning.utilities.rank_zero import rank_zero_only  # type: ignore[no-redef]
-    except ImportError:
-        raise _exc from None
 
 import recorder
 from recorder.warn import warn_once
