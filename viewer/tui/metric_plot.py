@@ -87,6 +87,10 @@ class MetricPlot(Vertical, can_focus=True):
                 plt.scatter(xs, ys, color=color, marker="hd")
             else:
                 plt.plot(xs, ys, color=color, marker="braille")
+        all_x = [x for s in self.panel.series for x in s.xs]
+        if len(set(all_x)) > 1:
+            # Pin the x range: plotext's own padding let lines run past the frame.
+            plt.xlim(min(all_x), max(all_x))
         if self.cursor_x is not None:
             plt.vline(self.cursor_x, "gray")
         plot.refresh()

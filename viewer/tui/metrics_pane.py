@@ -38,7 +38,6 @@ class MetricsPane(Pane):
     ]
     DEFAULT_CSS = """
     MetricsPane { height: 1fr; }
-    MetricsPane #metrics-filter { height: 3; }
     MetricsPane #metrics-status { height: 1; color: $text-muted; padding: 0 1; }
     MetricsPane .section { text-style: bold; color: $accent; padding: 1 1 0 1; }
     MetricsPane Grid { grid-size: 2; grid-gutter: 0 1; grid-rows: 16; height: auto; }
@@ -62,7 +61,7 @@ class MetricsPane(Pane):
         self._layout_key: tuple = ()
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="regex over metric names, e.g. ^val/|acc", id="metrics-filter")
+        yield Input(placeholder="regex over metric names, e.g. ^val/|acc", id="metrics-filter", classes="compact-filter")
         yield Static(id="metrics-status", markup=False)
         yield VerticalScroll(id="metrics-scroll")
 

@@ -63,7 +63,6 @@ class RunsPane(Pane):
     ]
     DEFAULT_CSS = """
     RunsPane { height: 1fr; }
-    RunsPane #runs-filter { height: 3; }
     RunsPane #runs-status { height: 1; color: $text-muted; padding: 0 1; }
     RunsPane DataTable { height: 1fr; }
     """
@@ -83,7 +82,7 @@ class RunsPane(Pane):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="search, project:x tag:y, or  config.lr > 1e-3 and state = 'finished'",
-                    id="runs-filter")
+                    id="runs-filter", classes="compact-filter")
         yield Static(id="runs-status", markup=False)
         yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
 

@@ -1,0 +1,78 @@
+"""Live: a run logging while the app is open advances on screen; killed, it flips to crashed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import recorder
+from viewer.app import LoupeApp
+from viewer.tui.metric_plot import MetricPlot
+from viewer.tui.runs_pane import RunsPane
+
+TRAINER = """
+import sys, time, recorder
+run = recorder.init(dir=sys.argv[1], project="live", name="trainer", system_interval=0, capture_console=False)
+step = 0
+while True:
+    run.log({"loss": 1.0 / (step + 1)})
+    step += 1
+    time.sleep(0.05)
+"""
+
+
+async def wait_for(pilot, condition, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await pilot.pause(0.2)
+        await pilot.app.workers.wait_for_complete()
+        if condition():
+            return True
+    return False
+
+
+def last_step(app) -> float:
+    for plot in app.query(MetricPlot):
+        if plot.panel.metric == "loss" and plot.panel.series:
+            return plot.panel.series[0].last_x or -1
+    return -1
+
+
+def state_of(app, name: str) -> str | None:
+    for row in app.query_one(RunsPane).rows:
+        if row.values["name"] == name:
+            return row.values["state"]
+    return None
+
+
+async def test_live_run_advances_and_crash_is_noticed(tmp_path):
+    root = tmp_path / "runs"
+    first = recorder.init(dir=root, project="live", name="old", system_interval=0, capture_console=False,
+                          reinit="create_new")
+    first.log({"loss": 1.0})
+    first.finish()
+    env = {**os.environ, "PYTHONPATH": str(Path(recorder.__file__).parents[1])}
+    proc = subprocess.Popen([sys.executable, "-c", TRAINER, str(root)], env=env)
+    try:
+        app = LoupeApp([root], live=True, poll=True)
+        async with app.run_test(size=(120, 40)) as pilot:
+            # A run created after the app opened shows up, running.
+            assert await wait_for(pilot, lambda: state_of(app, "trainer") == "running")
+            trainer_id = next(r.run.id for r in app.query_one(RunsPane).rows if r.values["name"] == "trainer")
+            app.select([trainer_id])
+            await pilot.press("2")
+            assert await wait_for(pilot, lambda: last_step(app) >= 0)
+            seen = last_step(app)
+            # Its plot advances without any key press (journal rows are read live).
+            assert await wait_for(pilot, lambda: last_step(app) >= seen + 10)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            assert await wait_for(pilot, lambda: state_of(app, "trainer") == "crashed", timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

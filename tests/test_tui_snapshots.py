@@ -1,0 +1,46 @@
+"""Layout snapshots of the main screens at 80x24 and 160x48 (update with --snapshot-update)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tui_fixtures import STANDARD, make_runs
+from viewer.app import LoupeApp
+from viewer.tui.runs_pane import RunsPane
+
+SIZES = [(80, 24), (160, 48)]
+
+
+def app_for(tmp_path) -> LoupeApp:
+    make_runs(tmp_path / "runs", STANDARD)
+    return LoupeApp([tmp_path / "runs"], live=False)
+
+
+async def loaded(pilot, select_two: bool = False) -> None:
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    pilot.app.sub_title = "sample"  # the temporary root's path would differ run to run
+    if select_two:
+        rows = pilot.app.query_one(RunsPane).rows
+        names = {r.values["name"]: r.run.id for r in rows}
+        pilot.app.select([names["baseline"], names["fast-lr"]])
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_runs_screen(snap_compare, tmp_path, size):
+    assert snap_compare(app_for(tmp_path), terminal_size=size, run_before=loaded)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_metrics_screen(snap_compare, tmp_path, size):
+    async def before(pilot):
+        await loaded(pilot, select_two=True)
+        await pilot.press("2")
+        for _ in range(3):
+            await pilot.pause()
+            await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.3)
+
+    assert snap_compare(app_for(tmp_path), terminal_size=size, run_before=before)
