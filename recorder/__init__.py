@@ -54,9 +54,8 @@ def init(
     LOUPE_DISTRIBUTED=all): then each rank is its own run in one group.
     """
     # Inside a sweep agent's trial the first init() becomes the trial's run (recorder/sweeps/_trial.py).
-    from .sweeps import _trial as _sweep_trial
-
-    sweep_trial = _sweep_trial.pending()
+    _sweep_trial = _sweep_trial_module()
+    sweep_trial = _sweep_trial.pending() if _sweep_trial is not None else None
     if sweep_trial is not None:
         project, dir, config, id = _sweep_trial.before_init(sweep_trial, project, dir, config, id)
         reinit = "create_new"
@@ -82,6 +81,16 @@ def init(
         _sweep_trial.after_init(sweep_trial, run)
     _active.add(run)
     return run
+
+
+def _sweep_trial_module() -> Any:
+    # Loaded only by a sweep agent, or in a trial subprocess it started (LOUPE_SWEEP_ID set).
+    import sys
+
+    module = sys.modules.get("recorder.sweeps._trial")
+    if module is None and "LOUPE_SWEEP_ID" in __import__("os").environ:
+        from .sweeps import _trial as module
+    return module
 
 
 def _require_run(what: str) -> Run:

@@ -396,6 +396,7 @@ AGENT_CHILD = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_grid_exhausted_once_across_three_agent_processes(runs_root, tmp_path):
     sid = recorder.sweep({"method": "grid", "metric": {"name": "loss"},
                           "parameters": {"x": {"values": list(range(6))}, "y": {"values": ["a", "b", "c"]}}},
@@ -452,6 +453,7 @@ def test_killed_agent_leaves_a_crashed_trial_and_a_usable_sweep(runs_root, tmp_p
     assert sorted(t.state for t in sweep.trials) == ["crashed", "finished", "finished", "finished"]
 
 
+@pytest.mark.slow
 def test_cli_agent_early_terminates_a_subprocess_trial(runs_root, tmp_path):
     script = tmp_path / "train.py"
     script.write_text(textwrap.dedent("""
@@ -476,6 +478,7 @@ def test_cli_agent_early_terminates_a_subprocess_trial(runs_root, tmp_path):
     assert [n for n, _, _ in sweep.best_so_far()] == [0, 2]  # trial 2 (q=0.5) improved on trial 0
 
 
+@pytest.mark.slow
 def test_index_best_so_far_and_parameter_importance(runs_root):
     sid = recorder.sweep({"method": "random", "seed": 3, "metric": {"name": "loss"},
                           "parameters": {"x": {"min": -1.0, "max": 1.0}, "noise": {"values": ["a", "b"]}}},

@@ -152,8 +152,8 @@ def after_init(ctx: TrialContext, run: Any) -> None:
     files = getattr(run, "_files", None)
     if files is not None:
         files.write_run_json("running")  # say sweep_id now, not at the next heartbeat
-    if ctx.reporter is not None and ctx.metric:
-        _wrap_log(ctx, run)
+    if ctx.reporter is not None and ctx.metric and not getattr(run, "disabled", False):
+        _wrap_log(ctx, run)  # a disabled run (e.g. rank > 0 under torchrun) reports nothing
 
 
 def _metric_value(data: Any, name: str) -> float | None:
