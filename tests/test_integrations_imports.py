@@ -38,6 +38,15 @@ print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
 
 
+def test_integration_submodules_load_on_attribute_access():
+    pytest.importorskip("transformers")
+    import recorder
+
+    assert recorder.integrations.transformers.Callback.__name__ == "Callback"
+    with pytest.raises(AttributeError):
+        recorder.integrations.nope
+
+
 @pytest.mark.parametrize("module, extra, blocked", [
     ("lightning", "lightning", ("lightning", "pytorch_lightning")),
     ("transformers", "transformers", ("transformers",)),

@@ -146,5 +146,13 @@ def test_lightning_reuses_a_run_the_script_started(runs_root, tmp_path):
     assert config["dataset"] == "random" and config["lr"] == 0.05
 
 
+def test_lightning_disabled_mode_writes_nothing(runs_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("LOUPE_MODE", "disabled")
+    logger = Logger(project="pl", log_model=True)
+    _trainer(tmp_path, logger, max_epochs=1).fit(TinyRegressor(), _loader(), _loader(16, seed=1))
+    assert logger.experiment.disabled
+    assert not (runs_root / "pl").exists()
+
+
 def test_lightning_logger_is_a_real_lightning_logger():
     assert isinstance(Logger(), pl.loggers.Logger)

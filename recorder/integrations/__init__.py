@@ -11,3 +11,13 @@ ImportError that names the extra to install. See docs/integrations.md.
 """
 
 __all__ = ["distributed", "keras", "lightning", "transformers"]
+
+
+def __getattr__(name: str):
+    # `recorder.integrations.lightning.Logger` works without importing the submodule first;
+    # the framework is imported only then.
+    if name in __all__:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

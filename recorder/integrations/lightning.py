@@ -14,8 +14,10 @@
   (`model-<run id>`, aliases `latest` and `best`) when training ends successfully;
   `log_model="all"` logs each checkpoint as soon as it is written.
 - Only global rank 0 touches the run (other ranks get Lightning's dummy experiment).
-- `finalize("success")` finishes the run, `finalize("failed")` finishes it as failed. A
-  later `trainer.test(...)` with the same logger reopens the same run (resume).
+- The end of `fit`/`test` (`finalize("success")`) finishes the run it started;
+  `finalize("failed")` finishes it as failed. A later `trainer.test(...)` with the same
+  logger reopens the same run (resume). A run the script started (or passed as
+  `experiment=`) is left open for the script to finish.
 
 Works with the `lightning` package and with the older `pytorch_lightning` one.
 """
