@@ -178,14 +178,25 @@ def images(run_dir: Path | str, key: str, step: int | None = None) -> list[Image
     return out
 
 
-def load_image_rgb(path: Path | str, max_size: tuple[int, int] | None = None) -> tuple[int, int, bytes]:
-    """(width, height, RGB bytes) of an image file, shrunk to fit max_size (needs Pillow)."""
+def load_image_rgb(path: Path | str, max_size: tuple[int, int] | None = None,
+                   upscale: bool = False) -> tuple[int, int, bytes]:
+    """(width, height, RGB bytes) of an image file, shrunk to fit max_size (needs Pillow).
+
+    With `upscale`, a smaller image is also enlarged (nearest neighbour) to fill max_size,
+    keeping its aspect ratio: an 8x8 digit becomes readable in a terminal.
+    """
     from PIL import Image as PILImage
 
     with PILImage.open(path) as im:
         im = im.convert("RGB")
         if max_size is not None:
-            im.thumbnail(max_size)
+            mw, mh = max(1, int(max_size[0])), max(1, int(max_size[1]))
+            if upscale and im.width < mw and im.height < mh:
+                scale = min(mw / im.width, mh / im.height)
+                size = (max(1, int(im.width * scale)), max(1, int(im.height * scale)))
+                im = im.resize(size, PILImage.Resampling.NEAREST)
+            else:
+                im.thumbnail((mw, mh))
         return im.width, im.height, im.tobytes()
 
 
