@@ -178,7 +178,7 @@ def main() -> int:
             _wait(_spawn(spec), spec["name"])
         spec = {"root": str(tmp), "project": "digits", "name": "lr-range-test", "tags": ["failure"], "lr": 0.01,
                 "lr_growth": 1.03, "batch_size": 32, "hidden": 64, "seed": 11,
-                "notes": "learning rate grows 3% per step until the loss overflows"}
+                "notes": "learning rate grows 3% per step until the divergence guard stops training"}
         _wait(_spawn(spec), spec["name"] + " (expected to fail)", expect_ok=False)
 
         flag = tmp / "killme"

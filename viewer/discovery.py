@@ -7,7 +7,8 @@
         and inode). A missing root raises FileNotFoundError.
 
     MetadataCache.read(run_dir) -> RunMeta
-        run.json, config.json and summary.json of one run, re-read only when a file's
+        run.json, config.json and summary.json of one run (metrics.json via
+        read_metrics(), on demand), re-read only when a file's
         (mtime, size) changed. Invalid JSON (BOM, trailing comma, invalid UTF-8,
         100k-deep nesting, not an object) costs one warning per file version and the run
         is still listed with whatever could be read.
@@ -74,15 +75,18 @@ def find_runs(roots: Iterable[Path], warn: Warn | None = None) -> list[RunDir]:
         if (st.st_dev, st.st_ino) in seen:
             continue
         seen.add((st.st_dev, st.st_ino))
+        real = os.path.realpath(root)
         if layout.is_run_dir(root):
-            found.append(RunDir(root, root, Path(os.path.realpath(root))))
+            found.append(RunDir(root, root, Path(real)))
             continue
-        _walk(root, root, 0, seen, found, warn)
+        _walk(str(root), real, st.st_dev, root, 0, seen, found, warn)
     return found
 
 
-def _walk(directory: Path, root: Path, depth: int, seen: set[tuple[int, int]], found: list[RunDir],
-          warn: Warn | None) -> None:
+def _walk(directory: str, real_dir: str, dev: int, root: Path, depth: int, seen: set[tuple[int, int]],
+          found: list[RunDir], warn: Warn | None) -> None:
+    # Kept to about one syscall per entry (1,000 runs are listed on every refresh): the
+    # inode comes from readdir, only symlinks are stat'ed and resolved.
     if depth >= MAX_DEPTH:
         return
     try:
@@ -96,20 +100,28 @@ def _walk(directory: Path, root: Path, depth: int, seen: set[tuple[int, int]], f
         if _is_skipped(e.name):
             continue
         try:
-            if not e.is_dir(follow_symlinks=True):
+            if e.is_symlink():
+                if not e.is_dir(follow_symlinks=True):
+                    continue
+                st = e.stat(follow_symlinks=True)
+                ident = (st.st_dev, st.st_ino)
+                child_dev = st.st_dev
+                child_real = os.path.realpath(e.path)
+                if ident in seen:
+                    continue  # a symlink loop, or a directory reached twice
+                seen.add(ident)
+            elif e.is_dir(follow_symlinks=False):
+                # Plain directories cannot form a loop; not stat'ing them keeps a scan cheap.
+                child_dev = dev
+                child_real = os.path.join(real_dir, e.name)
+            else:
                 continue
-            st = e.stat(follow_symlinks=True)
         except OSError:
             continue  # a dangling symlink or a directory removed meanwhile
-        ident = (st.st_dev, st.st_ino)
-        if ident in seen:
-            continue  # a symlink loop, or the same directory reached twice
-        seen.add(ident)
-        path = Path(e.path)
         if os.path.isfile(os.path.join(e.path, layout.RUN_FILE)):
-            found.append(RunDir(path, root, Path(os.path.realpath(path))))
+            found.append(RunDir(Path(e.path), root, Path(child_real)))
         else:
-            _walk(path, root, depth + 1, seen, found, warn)
+            _walk(e.path, child_real, child_dev, root, depth + 1, seen, found, warn)
 
 
 _TRAILING_COMMA = re.compile(rb",(\s*[}\]])")
@@ -153,13 +165,13 @@ def _salvage(data: bytes) -> dict[str, Any]:
 class MetadataCache:
     """JSON sidecars per run directory, re-read only when (mtime, size) changes."""
 
-    FILES = (layout.RUN_FILE, layout.CONFIG_FILE, layout.SUMMARY_FILE, layout.METRICS_FILE)
+    FILES = (layout.RUN_FILE, layout.CONFIG_FILE, layout.SUMMARY_FILE)
 
     def __init__(self, warn: Warn | None = None) -> None:
         self.warn = warn
-        self._files: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
+        self._files: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
 
-    def _read_file(self, path: Path) -> tuple[dict[str, Any], float | None, tuple | None]:
+    def _read_file(self, path: str) -> tuple[dict[str, Any], float | None, tuple | None]:
         try:
             st = os.stat(path)
         except OSError:
@@ -170,8 +182,11 @@ class MetadataCache:
         if cached is not None and cached[0] == sig:
             return cached[1], st.st_mtime, sig
         try:
-            with open(path, "rb") as f:
-                data = f.read(64 << 20)  # a sidecar over 64 MiB is not metadata
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                data = os.read(fd, min(st.st_size + 1, 64 << 20))  # over 64 MiB is not metadata
+            finally:
+                os.close(fd)
         except OSError as exc:
             if self.warn is not None:
                 self.warn(f"read:{path}:{sig}", f"cannot read {path}: {exc.strerror or exc}")
@@ -180,13 +195,18 @@ class MetadataCache:
         self._files[path] = (sig, value)
         return value, st.st_mtime, sig
 
-    def read(self, run_dir: Path) -> RunMeta:
-        run, mtime, s1 = self._read_file(run_dir / layout.RUN_FILE)
-        config, _, s2 = self._read_file(run_dir / layout.CONFIG_FILE)
-        summary, _, s3 = self._read_file(run_dir / layout.SUMMARY_FILE)
-        metrics, _, s4 = self._read_file(run_dir / layout.METRICS_FILE)
-        return RunMeta(run, config, summary, metrics, [], mtime, (s1, s2, s3, s4))
+    def read(self, run_dir: Path | str) -> RunMeta:
+        base = os.fspath(run_dir) + os.sep  # plain strings: pathlib costs more than the stat
+        run, mtime, s1 = self._read_file(base + layout.RUN_FILE)
+        config, _, s2 = self._read_file(base + layout.CONFIG_FILE)
+        summary, _, s3 = self._read_file(base + layout.SUMMARY_FILE)
+        return RunMeta(run, config, summary, {}, [], mtime, (s1, s2, s3))
 
-    def forget_missing(self, alive: set[Path]) -> None:
-        for p in [p for p in self._files if p.parent not in alive]:
+    def read_metrics(self, run_dir: Path | str) -> dict[str, Any]:
+        """metrics.json (define_metric definitions, column names); read on demand only."""
+        return self._read_file(os.path.join(os.fspath(run_dir), layout.METRICS_FILE))[0]
+
+    def forget_missing(self, alive: set[str]) -> None:
+        """Drop cached files of run directories not in `alive` (directory path strings)."""
+        for p in [p for p in self._files if os.path.dirname(p) not in alive]:
             del self._files[p]

@@ -69,7 +69,6 @@ class RunInfo:
     error: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
-    metrics: dict[str, Any] = field(default_factory=dict)
     run_json: dict[str, Any] = field(default_factory=dict)
     meta_signature: tuple = ()  # changes when any JSON sidecar changes
 
@@ -124,7 +123,6 @@ class RunInfo:
             error=error,
             config=meta.config,
             summary=meta.summary,
-            metrics=meta.metrics,
             run_json=r,
             meta_signature=meta.signature,
         )

@@ -10,6 +10,7 @@
     store.system(run_ids) -> pa.Table
     store.text(run_ids) -> pa.Table
     store.metric_names(run_ids=None, stream="history") -> list[str]
+    store.metric_definitions(ref) -> dict          # metrics.json (define_metric, columns)
     store.query(sql, params=None) -> pa.Table   # user SQL: one SELECT, sandboxed
     store.interrupt()                            # stop the running query (any thread)
     store.connection -> duckdb.DuckDBPyConnection  # all views, sandboxed
@@ -103,6 +104,7 @@ class Store:
         self._by_id: dict[str, RunInfo] = {}
         self._runs_table: pa.Table | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._parse_con: duckdb.DuckDBPyConnection | None = None
         self._allowed: tuple[str, ...] = ()
         self._runs_view_gen = -1
         self._gen = 0
@@ -132,6 +134,8 @@ class Store:
             for rd in dirs:
                 info = RunInfo.from_meta(rd, self._meta.read(rd.path), now)
                 other = by_id.get(info.id)
+                if other is not None and other.real_path == info.real_path:
+                    continue  # the same directory reached through a symlink
                 if other is not None:
                     self._warn(f"dup:{info.id}:{rd.path}",
                                f"run {info.id} is in both {other.path} and {rd.path}; showing {other.path}")
@@ -139,7 +143,7 @@ class Store:
                 by_id[info.id] = info
                 infos.append(info)
             infos.sort(key=lambda i: (i.created_at is None, -(i.created_at.timestamp() if i.created_at else 0), i.id))
-            alive = {i.path for i in infos}
+            alive = {str(i.path) for i in infos}
             self._meta.forget_missing(alive)
             self._streams.forget(alive)
             changed = self._signature(infos) != self._signature(self._runs)
@@ -338,7 +342,29 @@ class Store:
         if statements[0].type not in _ALLOWED_STATEMENTS:
             raise QueryError(f"only SELECT queries are allowed here (got {statements[0].type.name})")
         with self._lock:
-            return self._run(lambda: (sql, list(params or [])), self._views)
+            return self._run(lambda: (sql, list(params or [])), lambda: self._views_for(sql))
+
+    def _referenced(self, sql: str) -> set[str]:
+        # Names a query reads, from a second sandboxed connection with no views (on the
+        # real one DuckDB reports a view's sources instead of the view); empty if unsure.
+        if self._parse_con is None:
+            con = duckdb.connect(":memory:")
+            for stmt, params in Q.sandbox_statements(self._allowed_dirs()):
+                con.execute(stmt, params)
+            self._parse_con = con
+        try:
+            return {n.lower() for n in self._parse_con.get_table_names(sql)}
+        except duckdb.Error:
+            return set()
+
+    def _views_for(self, sql: str) -> duckdb.DuckDBPyConnection:
+        # A query over `runs` alone need not list or check any history file.
+        con = self._connection()
+        names = self._referenced(sql)
+        if names and names <= {"runs"}:
+            self._ensure_runs_view(con)
+            return con
+        return self._views()
 
     def interrupt(self) -> None:
         """Stop the query running on this store's connection (safe from any thread)."""
@@ -482,6 +508,11 @@ class Store:
             infos = self._runs if run_ids is None else self._infos(run_ids)
             _, _, columns = self._selection(stream, infos)
         return sorted(columns - _BASE[stream])
+
+    def metric_definitions(self, ref: str) -> dict[str, Any]:
+        """A run's metrics.json: {"definitions": [...], "columns": {key: column}} ({} if none)."""
+        with self._lock:
+            return self._meta.read_metrics(self.resolve(ref).path)
 
     # -- files and logs -------------------------------------------------------------------
     def log_path(self, ref: str) -> Path:

@@ -179,12 +179,13 @@ class StreamCache:
             return _text_table(run_id, rows)
         return _numeric_table(stream, run_id, rows)
 
-    def forget(self, alive: set[Path]) -> None:
-        for d in [d for d in self._listings if d not in alive]:
+    def forget(self, alive: set[str]) -> None:
+        """Drop caches of run directories not in `alive` (directory path strings)."""
+        for d in [d for d in self._listings if str(d) not in alive]:
             del self._listings[d]
-        for p in [p for p in self._parts if p.parent.parent not in alive]:
+        for p in [p for p in self._parts if os.path.dirname(os.path.dirname(p)) not in alive]:
             del self._parts[p]
-        for p in [p for p in self._journals if p.parent.parent not in alive]:
+        for p in [p for p in self._journals if os.path.dirname(os.path.dirname(p)) not in alive]:
             del self._journals[p]
 
 
