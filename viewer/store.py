@@ -30,6 +30,11 @@ replacement scans off, external access off, configuration locked. A refresh that
 a symlinked run outside the allowed directories builds a fresh connection, so code
 should ask `store.connection` again rather than keep it.
 
+Freshness: the views and the runs list show the roots as of the last refresh() (the
+dashboard calls it on a timer or on file events); history()/downsampled()/system()/
+text() re-list the chosen runs' files on every call, so a live run's newest journal rows
+are included. metrics.json is read on demand (metric_definitions()).
+
 Warnings (bad JSON, bad Parquet, unreadable dirs) go to `on_warning` (default: the
 `loupe.viewer` logger), once per file version. Thread safety: every call takes one
 lock; only interrupt() does not, so another thread can stop a running query.
@@ -108,6 +113,8 @@ class Store:
         self._allowed: tuple[str, ...] = ()
         self._runs_view_gen = -1
         self._gen = 0
+        self._scan_gen = 0  # bumps on every refresh(): stream views are rebuilt lazily after one
+        self._streams_built = -1
         self._stream_sig: dict[str, Any] = {}
         self._logs_sig: Any = None
         self.refresh()
@@ -143,6 +150,7 @@ class Store:
                 by_id[info.id] = info
                 infos.append(info)
             infos.sort(key=lambda i: (i.created_at is None, -(i.created_at.timestamp() if i.created_at else 0), i.id))
+            self._scan_gen += 1
             alive = {str(i.path) for i in infos}
             self._meta.forget_missing(alive)
             self._streams.forget(alive)
@@ -237,6 +245,7 @@ class Store:
             self._runs_view_gen = -1
             self._stream_sig = {}
             self._logs_sig = None
+            self._streams_built = -1
             self._providers_done = False
         return self._con
 
@@ -248,6 +257,9 @@ class Store:
         self._runs_view_gen = self._gen
 
     def _ensure_stream_views(self, con: duckdb.DuckDBPyConnection) -> None:
+        # The views show the files as of the last refresh(); a query in between costs nothing.
+        if self._streams_built == self._scan_gen and self._stream_sig:
+            return
         files = {i.id: self._streams.run_files(i.path) for i in self._runs}
         for stream in STREAMS:
             parts = [p.path for i in self._runs for p in files[i.id].parts[stream]]
@@ -277,6 +289,7 @@ class Store:
             }))
             con.execute(*Q.logs_view([p for _, p in logs]))
             self._logs_sig = logs
+        self._streams_built = self._scan_gen
 
     def _ensure_providers(self, con: duckdb.DuckDBPyConnection) -> None:
         if getattr(self, "_providers_done", False):
@@ -327,6 +340,7 @@ class Store:
                     # A part vanished (compaction) or changed: list again, retry once.
                     self._streams.invalidate()
                     self._stream_sig = {}
+                    self._streams_built = -1
                     continue
                 raise
         raise AssertionError("unreachable")
