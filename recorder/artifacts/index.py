@@ -191,3 +191,61 @@ def referenced_digests(root: Path, project: str) -> set[str]:
                 if isinstance(e, dict) and e.get("digest") and not e.get("ref"):
                     out.add(e["digest"])
     return out
+
+
+# -- for browsing (the viewer's artifacts pane) ---------------------------------------------------
+def locate(roots: Any) -> list[tuple[Path, str | None]]:
+    """Where artifacts live for each given folder: (runs root, project or None for every project).
+
+    A folder may be a runs root (`<root>/<project>/...`), a project folder (it holds
+    `_artifacts` or runs) or a run folder; the last two name their project.
+    """
+    if isinstance(roots, (str, os.PathLike)):
+        roots = [roots]
+    out: list[tuple[Path, str | None]] = []
+    for r in map(Path, roots):
+        if layout.is_run_dir(r):
+            found = (r.parent.parent, r.parent.name)
+        elif (r / layout.ARTIFACTS_DIR).is_dir() or _holds_runs(r):
+            found = (r.parent, r.name)
+        else:
+            found = (r, None)
+        if found not in out:
+            out.append(found)
+    # A whole root already covers its projects.
+    return [(root, p) for root, p in out if p is None or (root, None) not in out]
+
+
+def _holds_runs(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as it:
+            return any(e.is_dir() and layout.is_run_dir(Path(e.path)) for e in it)
+    except OSError:
+        return False
+
+
+def collection_rows(root: Path, project: str | None = None) -> list[dict[str, Any]]:
+    """One row per artifact collection: project, name, versions (count), type, latest version.
+
+    Reads only each collection's latest version record (for its type), not every version.
+    """
+    out = []
+    for p in ([project] if project else projects(root)):
+        for n in collections(root, p):
+            cdir = artifacts_dir(root, p) / COLLECTIONS_DIR / n
+            nums = _versions.list_versions(cdir)
+            kind = None
+            if nums:
+                try:
+                    kind = _versions.read_version(cdir, nums[-1]).get("type")
+                except Exception:
+                    kind = None
+            out.append({"project": p, "name": n, "versions": len(nums), "type": kind,
+                        "latest": nums[-1] if nums else None})
+    return out
+
+
+def registry_rows(root: Path) -> list[dict[str, Any]]:
+    """One row per registry collection: registry, collection, versions (count)."""
+    return [{"registry": reg, "collection": col, "versions": len(_versions.list_versions(_reg_dir(root, reg, col)))}
+            for reg, col in list_registries(root)]
