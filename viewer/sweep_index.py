@@ -1,6 +1,7 @@
 """Sweeps for the viewer and the CLI, read from disk (no Textual, no server).
 
     list_sweeps(roots)                 -> [SweepInfo]          every <root>/<project>/_sweeps/<id>
+    sweeps_under(folders)              -> [SweepInfo]          roots, project folders or run folders
     load_sweep(root, sweep_id)         -> Sweep                info + trials
     sweep.sorted_trials()              -> trials, best first, trials without a value last
     sweep.best_so_far()                -> [(trial number, completed at, best value so far)]
@@ -151,6 +152,38 @@ def list_sweeps(roots: Iterable[Path | str], project: str | None = None) -> list
                     out.append(info)
     out.sort(key=lambda s: (s.created_at or "", s.id))
     return out
+
+
+def sweeps_under(roots: Iterable[Path | str]) -> list[SweepInfo]:
+    """Like list_sweeps, but each folder may also be a project folder or a run folder (as the
+    viewer's roots may be): those list their project's sweeps."""
+    from recorder import layout
+
+    out: dict[Path, SweepInfo] = {}
+    for root in map(Path, roots):
+        if layout.is_run_dir(root):
+            found = list_sweeps([root.parent.parent], root.parent.name)
+        elif (root / SWEEPS_DIR).is_dir():
+            found = list_sweeps([root.parent], root.name)
+        else:
+            found = list_sweeps([root])
+        for info in found:
+            out.setdefault(info.path, info)
+    return sorted(out.values(), key=lambda s: (s.created_at or "", s.id))
+
+
+def param_spec(config: dict[str, Any], name: str) -> dict[str, Any]:
+    """The search spec of a flat parameter name ("optimizer.lr") in a sweep config, or {}."""
+    params = config.get("parameters") if isinstance(config, dict) else None
+    parts = name.split(".")
+    for i, part in enumerate(parts):
+        if not isinstance(params, dict) or not isinstance(params.get(part), dict):
+            return {}
+        spec = params[part]
+        if i == len(parts) - 1:
+            return spec
+        params = spec.get("parameters")
+    return {}
 
 
 def find_sweep(roots: Iterable[Path | str], sweep_id: str) -> SweepInfo | None:
