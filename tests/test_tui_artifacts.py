@@ -179,3 +179,29 @@ async def test_nothing_logged(tmp_path):
         assert "no artifacts under the roots" in plain(pane.query_one("#artifacts-detail", Static))
         box = plain(pane.query_one("#artifacts-run", Static))
         assert "inputs: none" in box and "outputs: none" in box
+
+
+async def test_artifacts_tab_inside_loupe_app(art_root):
+    from textual.widgets import TabbedContent, TabPane
+
+    from viewer.app import LoupeApp
+
+    app = LoupeApp([art_root], live=False)
+    async with app.run_test(size=(140, 45)) as pilot:
+        if not app.query("#artifacts"):  # until viewer/app.py has the tab (same ids)
+            await app.query_one(TabbedContent).add_pane(
+                TabPane("Artifacts [8]", ArtifactsPane(id="artifacts-pane"), id="artifacts"))
+        await settle(pilot)
+        trainer = next(r.id for r in app.all_runs if r.name == "trainer")
+        app.select([trainer])
+        app.query_one(TabbedContent).active = "artifacts"
+        await settle(pilot)
+        pane = app.query_one("#artifacts-pane", ArtifactsPane)
+        assert [e.label for e in pane.shown][:2] == ["p/model", "p/training-data"]
+        assert plain(pane.query_one("#artifacts-run", Static)).startswith("Run trainer")
+        assert isinstance(app.focused, OptionList)
+        await pilot.press("down")
+        await settle(pilot)
+        assert pane.current.name == "training-data"
+        assert pane.query_one("#artifacts-versions", DataTable).row_count == 2
+        assert app.is_running

@@ -281,3 +281,40 @@ async def test_no_selection_says_so(media_root):
         app.select([])
         await settle(pilot)
         assert "select a run" in pane.query_one("#view-empty", Static).render().plain
+
+
+async def add_tab_if_unwired(app, tab_id: str, title: str, pane) -> None:
+    """Until viewer/app.py has the tab, add it the way app.py will (same ids)."""
+    from textual.widgets import TabbedContent, TabPane
+
+    if not app.query(f"#{tab_id}"):
+        await app.query_one(TabbedContent).add_pane(TabPane(title, pane, id=tab_id))
+
+
+async def test_media_tab_inside_loupe_app(media_root):
+    from textual.widgets import TabbedContent
+
+    from viewer.app import LoupeApp
+
+    app = LoupeApp([media_root], live=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await add_tab_if_unwired(app, "media", "Media [7]", MediaPane(id="media-pane"))
+        await settle(pilot)
+        media_id = next(r.id for r in app.all_runs if r.name == "media")
+        app.select([media_id])
+        app.query_one(TabbedContent).active = "media"
+        await settle(pilot)
+        pane = app.query_one("#media-pane", MediaPane)
+        assert pane.current_run.id == media_id and pane.view is not None
+        assert isinstance(app.focused, OptionList)  # the tab's keys work at once
+        await pilot.press("k")
+        await settle(pilot)
+        assert pane.kind_filter == "image" and pane.view.kind == "image"
+        await pilot.press("left")
+        await settle(pilot)
+        assert pane.view.step == pane.view.steps[-2]
+        # Live refresh keeps the place.
+        pane.data_changed()
+        await settle(pilot)
+        assert pane.view.step == pane.view.steps[-2] and pane.kind_filter == "image"
+        assert app.is_running

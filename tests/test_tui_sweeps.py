@@ -182,3 +182,30 @@ async def test_no_sweeps(tmp_path):
         app.select_ids([])
         await settle(pilot)
         assert pane.sweeps == [] and "no sweeps under the roots" in plain(pane.query_one("#sweeps-header", Static))
+
+
+async def test_sweeps_tab_inside_loupe_app(sweep_root):
+    from textual.widgets import TabbedContent, TabPane
+
+    from viewer.app import LoupeApp
+
+    app = LoupeApp([sweep_root], live=False)
+    async with app.run_test(size=(140, 50)) as pilot:
+        if not app.query("#sweeps"):  # until viewer/app.py has the tab (same ids)
+            await app.query_one(TabbedContent).add_pane(
+                TabPane("Sweeps [9]", SweepsPane(id="sweeps-pane"), id="sweeps"))
+        await settle(pilot)
+        app.query_one(TabbedContent).active = "sweeps"
+        await settle(pilot)
+        pane = app.query_one("#sweeps-pane", SweepsPane)
+        # The newest run is selected at start: a trial of the newest sweep.
+        assert pane.current.name == "tune " + HOSTILE and pane.view is not None
+        table = pane.query_one("#sweeps-trials", DataTable)
+        assert table.row_count == 7
+        # enter in the list opens the trials; enter on a trial selects its run everywhere.
+        await pilot.press("enter")
+        assert app.focused is table
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert app.selected == [pane.view.trials[1].run_id]
+        assert app.is_running
