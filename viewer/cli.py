@@ -14,7 +14,7 @@ used, with a one-line note. RUN is an id, a unique id prefix, a name, or project
 Exit status: 0 success, 1 runtime error (unknown run, bad SQL, missing root), 2 usage
 error (bad arguments, bad --filter or --sort). Errors are one line on stderr.
 
-The dashboard lives in `viewer.app` (its own issue): `viewer.app.run(roots)` is called
+The dashboard lives in `viewer.app`: `viewer.app.run_app(roots, poll=...)` is called
 when that module exists; until then `loupe`/`loupe view` print the runs table.
 Everything printed from a run (names, config values, log lines) is sanitised.
 """
@@ -212,7 +212,7 @@ def cmd_view(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"run root {str(r)!r} does not exist")
     try:
         app = importlib.import_module("viewer.app")
-        run_app = getattr(app, "run_app", None) or getattr(app, "run")
+        run_app = app.run_app
     except ModuleNotFoundError as exc:
         if exc.name != "viewer.app":
             raise
@@ -220,7 +220,7 @@ def cmd_view(args: argparse.Namespace) -> int:
         store = _store(roots)
         _print_table(store.list_runs(columns=DEFAULT_LS_COLUMNS))
         return 0
-    return int(run_app(roots) or 0)
+    return int(run_app(roots, poll=True if getattr(args, "poll", False) else None) or 0)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -382,6 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("view", help="open the dashboard (default command)")
     v.add_argument("roots", nargs="*", metavar="ROOT", help="run roots (default: ./runs)")
+    v.add_argument("--poll", action="store_true",
+                   help="poll the roots for changes instead of inotify (chosen automatically on NFS, Lustre, ...)")
     v.set_defaults(func=cmd_view)
 
     ls = sub.add_parser("ls", help="list runs")
@@ -446,7 +448,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         parser = build_parser()
-        if not argv or (argv[0] not in _commands(parser) and not argv[0].startswith("-")):
+        if not argv or (argv[0] not in _commands(parser) and (not argv[0].startswith("-") or argv[0] == "--poll")):
             argv = ["view", *argv]
         args = parser.parse_args(argv)
         if getattr(args, "func", None) is None:

@@ -59,6 +59,7 @@ class MetricsPane(Pane):
         self.panels: list[Panel] = []
         self.message = ""
         self._layout_key: tuple = ()
+        self._step_metrics: list[str] = []  # define_metric x-axes of the selected runs
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="regex over metric names, e.g. ^val/|acc", id="metrics-filter", classes="compact-filter")
@@ -77,10 +78,7 @@ class MetricsPane(Pane):
         return max(50, min(1000, 2 * max(40, (self.size.width or 120) // self._grid_columns())))
 
     def x_axes(self) -> list[str]:
-        extra = []
-        for run in self.runs:
-            extra += [m for m in step_metrics(_definitions(run)) if m not in extra]
-        return list(BASE_X) + extra
+        return list(BASE_X) + [m for m in self._step_metrics if m not in BASE_X]
 
     # -- data -------------------------------------------------------------------------------
     def reload(self) -> None:
@@ -96,8 +94,12 @@ class MetricsPane(Pane):
             return
         try:
             hidden: set[str] = set()
-            for run in self.runs:
-                hidden |= hidden_metrics(_definitions(run))
+            axes: list[str] = []
+            for rid in run_ids:
+                definitions = store.metric_definitions(rid).get("definitions", [])
+                hidden |= hidden_metrics(definitions)
+                axes += [m for m in step_metrics(definitions) if m not in axes]
+            self._step_metrics = axes
             names = store.metric_names(run_ids)
             metrics, error = plottable_metrics(names, hidden, pattern, x_axis)
             note = error
@@ -231,7 +233,3 @@ class MetricsPane(Pane):
         if plot is not None:
             plot.cursor_x = None
 
-
-def _definitions(run) -> list[dict]:
-    metrics = getattr(run, "metrics", None) or {}
-    return metrics.get("definitions", []) if isinstance(metrics, dict) else []
