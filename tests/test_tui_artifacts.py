@@ -115,6 +115,9 @@ async def test_collections_versions_detail_and_run_lineage(art_root):
         assert "note: [@click=app.quit] [/bold] link" in detail and "nested.k: [1, 2]" in detail
         assert "notes [x].txt" in detail and "train.csv" in detail and "\x1b" not in detail
         assert "Produced by\n  trainer (p/" in detail and "(no run used it)" in detail
+        await pilot.pause()
+        shown = "\n".join("".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips())
+        assert "note: [@click=app.quit] [/bold] link" in shown and "\x1b" not in shown
 
         # Down the table: v0, used by the evaluator.
         table.focus()

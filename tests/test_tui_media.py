@@ -49,6 +49,11 @@ async def settle(pilot, rounds: int = 4) -> None:
     await pilot.pause()
 
 
+def screen_text(app) -> str:
+    """What the screen would print, segment text only (styles are separate data)."""
+    return "\n".join("".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips())
+
+
 def style_at(text: Text, offset: int):
     """The style of one character (spans only; no console needed)."""
     from rich.style import Style
@@ -144,6 +149,9 @@ async def test_images_step_through_and_captions_are_plain(media_root):
         caption = pane.query_one("#media-caption", Static).render()
         assert "[@click=app.quit]" in caption.plain and "\x1b" not in caption.plain
         assert "step 3  (4/4)" in pane.query_one("#media-image-info", Static).render().plain
+        await pilot.pause()
+        shown = screen_text(app)
+        assert "step 3 [@click=app.quit] [/bold] link" in shown and "\x1b" not in shown and "\x07" not in shown
 
         await pilot.press("left")
         await settle(pilot)

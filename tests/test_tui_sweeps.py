@@ -117,6 +117,9 @@ async def test_trials_best_so_far_params_and_importance(sweep_root):
         option = pane.query_one("#sweeps-list", OptionList).get_option_at_index(1).prompt
         assert isinstance(option, Text) and option.plain.startswith("tune [@click=app.quit] [/bold] link")
         header = plain(pane.query_one("#sweeps-header", Static))
+        await pilot.pause()
+        shown = "\n".join("".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips())
+        assert "tune [@click=app.quit] [/bold] link" in shown and "\x1b" not in shown
         assert "metric val/loss (minimize)" in header and "7 trials: 7 finished" in header and "\x1b" not in header
 
         # Trials sorted ascending (minimize), values from the runs' summaries.

@@ -373,8 +373,14 @@ def load_item(run_dir: Path, mk: media_index.MediaKey, wanted_step: int | None, 
             return view
         label_w = max(len(str(s)) for s in steps) + 2
         heat_rows = max(2, (height - 2) // 2)
-        edges, rows = series.grid(max(4, min(200, width - label_w - 1)))
-        view.body = heatmap_text(steps, edges, rows, heat_rows - 1, marked_step=step)
+        # Re-bin only the steps that get a pixel row (the last always among them).
+        limit = 2 * (heat_rows - 1)
+        picks = (sorted({round(i * (len(steps) - 1) / (limit - 1)) for i in range(limit)})
+                 if len(steps) > limit else list(range(len(steps))))
+        shown = media_index.HistogramSeries(series.key, [steps[i] for i in picks],
+                                            [series.bins[i] for i in picks], [series.counts[i] for i in picks])
+        edges, rows = shown.grid(max(4, min(200, width - label_w - 1)))
+        view.body = heatmap_text(shown.steps, edges, rows, heat_rows - 1, marked_step=step)
         i = len(steps) - 1 - steps[::-1].index(step)
         bins, counts = series.bins[i], series.counts[i]
         if bins and len(bins) == len(counts) + 1:
