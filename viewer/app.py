@@ -21,16 +21,19 @@ from .runs_table import RunInfo
 from .store import Store
 from .tui.detail_pane import DetailPane
 from .tui.help_screen import HelpScreen
+from .tui.artifacts_pane import ArtifactsPane
 from .tui.logs_pane import LogsPane
+from .tui.media_pane import MediaPane
 from .tui.messages import FilesChanged, RunsLoaded, SelectionChanged, StoreFailed
 from .tui.metrics_pane import MetricsPane
 from .tui.pane import Pane
 from .tui.run_colors import RunColors
 from .tui.runs_pane import RunsPane
 from .tui.sql_pane import SqlPane
+from .tui.sweeps_pane import SweepsPane
 from .tui.system_pane import SystemPane
 
-TABS = ("runs", "metrics", "system", "logs", "detail", "sql")
+TABS = ("runs", "metrics", "system", "logs", "detail", "sql", "media", "artifacts", "sweeps")
 # Live changes are coalesced: at most one refresh per interval, however many events.
 LIVE_REFRESH_S = 1.0
 RECONCILE_S = 5.0
@@ -46,6 +49,9 @@ class LoupeApp(App):
         Binding("4", "tab('logs')", "Logs"),
         Binding("5", "tab('detail')", "Detail"),
         Binding("6", "tab('sql')", "SQL"),
+        Binding("7", "tab('media')", "Media", show=False),
+        Binding("8", "tab('artifacts')", "Artifacts", show=False),
+        Binding("9", "tab('sweeps')", "Sweeps", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("ctrl+r", "refresh", "Refresh", show=False),
         Binding("q", "quit", "Quit"),
@@ -69,18 +75,24 @@ class LoupeApp(App):
     def compose(self) -> ComposeResult:
         yield Header()
         with TabbedContent(initial="runs", id="tabs"):
-            with TabPane("Runs [1]", id="runs"):
+            with TabPane("Runs", id="runs"):
                 yield RunsPane(id="runs-pane")
-            with TabPane("Metrics [2]", id="metrics"):
+            with TabPane("Metrics", id="metrics"):
                 yield MetricsPane(id="metrics-pane")
-            with TabPane("System [3]", id="system"):
+            with TabPane("System", id="system"):
                 yield SystemPane(id="system-pane")
-            with TabPane("Logs [4]", id="logs"):
+            with TabPane("Logs", id="logs"):
                 yield LogsPane(id="logs-pane")
-            with TabPane("Detail [5]", id="detail"):
+            with TabPane("Detail", id="detail"):
                 yield DetailPane(id="detail-pane")
-            with TabPane("SQL [6]", id="sql"):
+            with TabPane("SQL", id="sql"):
                 yield SqlPane(id="sql-pane")
+            with TabPane("Media", id="media"):
+                yield MediaPane(id="media-pane")
+            with TabPane("Artifacts", id="artifacts"):
+                yield ArtifactsPane(id="artifacts-pane")
+            with TabPane("Sweeps", id="sweeps"):
+                yield SweepsPane(id="sweeps-pane")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 KEYMAP: list[tuple[str, list[tuple[str, str]]]] = [
     ("Everywhere", [
-        ("1 … 6", "Runs, Metrics, System, Logs, Detail, SQL tabs"),
+        ("1 … 9", "Runs, Metrics, System, Logs, Detail, SQL, Media, Artifacts, Sweeps tabs"),
         ("tab / shift+tab", "move focus"),
         ("?", "this help"),
         ("ctrl+p", "command palette"),
@@ -48,6 +48,14 @@ KEYMAP: list[tuple[str, list[tuple[str, str]]]] = [
     ("Detail", [("/", "filter config and summary keys")]),
     ("SQL", [("enter", "run the query (runs, history, system, logs, text, ...)"),
              ("up / down", "query history"), ("escape", "cancel a running query")]),
+    ("Media", [("[ / ]", "previous / next selected run"),
+               ("left / right  or  , / .", "previous / next step (the last step follows live runs)"),
+               ("v", "next image of a list logged at one step"),
+               ("k", "key list by kind: all, image, histogram, table, chart"),
+               ("/ , enter", "filter a table's rows; move into the table")]),
+    ("Artifacts", [("/", "filter collections"), ("enter", "from the list to its versions"),
+                   ("[ / ]", "previous / next selected run's inputs and outputs")]),
+    ("Sweeps", [("[ / ]", "previous / next sweep"), ("enter", "open the trials; on a trial, select its run")]),
 ]
 
 

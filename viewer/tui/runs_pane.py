@@ -7,6 +7,7 @@ just text.
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -140,7 +141,7 @@ class RunsPane(Pane):
             for row in members:
                 cells = []
                 if self.grouping:
-                    cells.append(Text(sanitize(group or ""), style="bold"))
+                    cells.append(f"[bold]{escape(sanitize(group or ''))}[/]")
                 cells.extend(self._cell(col, row) for col in columns)
                 table.add_row(*cells, key=row.run.id)
                 self.shown.append(row)
@@ -151,24 +152,26 @@ class RunsPane(Pane):
                 pass
         self._update_status()
 
-    def _cell(self, column: str, row: model.TableRow) -> Text:
+    def _cell(self, column: str, row: model.TableRow) -> str:
+        # Cells are markup strings: our own styles around run text that is sanitised and
+        # escaped, so it can only ever be literal. (Text cells are as safe but the table
+        # measures each one through the console: 3x slower on 1,000 runs.)
         value = row.values.get(column)
         if column == "state":
-            # The selection marker lives here, in the run's colour.
-            text = self._mark(row.run.id)
-            text.append(str(value), style=STATE_STYLE.get(str(value), ""))
-            return text
+            style = STATE_STYLE.get(str(value), "")
+            state = escape(str(value))
+            return self._mark(row.run.id) + (f"[{style}]{state}[/]" if style else state)
         if column == "runtime":
-            return Text(model.format_runtime(value), justify="right")
-        text = Text(sanitize(model.display(value)))
+            return model.format_runtime(value).rjust(8)
+        text = escape(sanitize(model.display(value)))
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            text.justify = "right"
+            return text.rjust(10)
         return text
 
-    def _mark(self, run_id: str) -> Text:
+    def _mark(self, run_id: str) -> str:
         if run_id in self.selected:
-            return Text(MARK + " ", style=self.run_colors.rich_color(run_id) or "white")
-        return Text("  ")
+            return f"[{self.run_colors.rich_color(run_id) or 'white'}]{MARK}[/] "
+        return "  "
 
     def _passes(self, row: model.TableRow) -> bool:
         if not self.filter_text:
