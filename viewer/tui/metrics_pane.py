@@ -7,6 +7,8 @@ smoothed in a worker, and only then reach plotext, so the event loop never build
 
 from __future__ import annotations
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -60,6 +62,9 @@ class MetricsPane(Pane):
         self.message = ""
         self._layout_key: tuple = ()
         self._step_metrics: list[str] = []  # define_metric x-axes of the selected runs
+        # Downsampled rows per (run, x, points), kept until files change: going back to
+        # runs already plotted costs no query.
+        self._cache: dict[tuple[str, str, int], pa.Table] = {}
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="regex over metric names, e.g. ^val/|acc", id="metrics-filter", classes="compact-filter")
@@ -109,12 +114,28 @@ class MetricsPane(Pane):
             if not metrics:
                 self.app.call_from_thread(self._show, [], error or "no metrics logged by the selected runs")
                 return
-            table = store.downsampled(run_ids, metrics, points=points, x=x_axis)
+            table = self._downsampled(store, run_ids, metrics, x_axis, points)
             panels = build_panels(table, metrics, run_ids, smoothing)
         except Exception as exc:
             self.app.call_from_thread(self._show, [], f"could not load metrics: {exc}")
             return
         self.app.call_from_thread(self._show, panels, note)
+
+    def _downsampled(self, store, run_ids: list[str], metrics: list[str], x_axis: str, points: int) -> pa.Table:
+        """Every metric of each run is fetched once per (x, points); the regex filters after."""
+        missing = [r for r in run_ids if (r, x_axis, points) not in self._cache]
+        if missing:
+            names = [m for m in store.metric_names(missing) if m != x_axis]
+            fresh = store.downsampled(missing, names, points=points, x=x_axis)
+            for rid in missing:
+                self._cache[(rid, x_axis, points)] = fresh.filter(pc.equal(fresh.column("run_id"), rid))
+        tables = [self._cache[(r, x_axis, points)] for r in run_ids]
+        table = pa.concat_tables(tables) if tables else pa.table({})
+        return table.filter(pc.is_in(table.column("metric"), value_set=pa.array(metrics, pa.string())))
+
+    def data_changed(self) -> None:
+        self._cache.clear()
+        super().data_changed()
 
     def _show(self, panels: list[Panel], message: str) -> None:
         self.panels = panels
