@@ -1,4 +1,4 @@
-"""JSON sidecars (run, config, summary, metrics) are replaced whole, never edited in place.
+"""Files replaced whole, never edited in place: JSON sidecars, metadata files, media.
 
 A reader, or a kill -9, sees either the old file or the new one: the new content is
 written to a hidden temporary name in the same directory and renamed over the old.
@@ -7,6 +7,7 @@ written to a hidden temporary name in the same directory and renamed over the ol
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -37,19 +38,23 @@ def dumps(value: Any) -> bytes:
 
 def write_json(path: Path, value: Any, fsync: bool = False) -> None:
     """Atomically replace `path` with `value` as JSON (fsync when durability matters)."""
-    data = dumps(value)
-    tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}.{id(data):x}")
+    write_bytes_atomic(path, dumps(value), fsync=fsync)
+
+
+def write_bytes_atomic(path: Path, data: bytes, fsync: bool = False) -> None:
+    """Replace `path` with `data` so a reader sees the old file or the whole new one."""
+    tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}.{threading.get_ident():x}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        if fsync:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
+        try:
+            view = memoryview(data)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+            if fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -57,6 +62,20 @@ def write_json(path: Path, value: Any, fsync: bool = False) -> None:
         except OSError:
             pass
         raise
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename in `directory` durable (best effort: some filesystems refuse)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def read_json(path: Path) -> Any:

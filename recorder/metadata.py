@@ -16,7 +16,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .layout import DIFF_FILE, REQUIREMENTS_FILE, TMP_PREFIX
+from .atomic_json import write_bytes_atomic
+from .layout import DIFF_FILE, REQUIREMENTS_FILE
 
 GIT_TIMEOUT_S = 2.0
 DIFF_CAP_BYTES = 10 * 1024 * 1024
@@ -95,7 +96,7 @@ def collect_slow(files_dir: Path) -> dict[str, Any]:
     except Exception:
         pass
     try:
-        _write_file(files_dir / REQUIREMENTS_FILE, _requirements().encode("utf-8"))
+        write_bytes_atomic(files_dir / REQUIREMENTS_FILE, _requirements().encode("utf-8"))
         out["packages_file"] = f"{files_dir.name}/{REQUIREMENTS_FILE}"
     except Exception:
         pass
@@ -204,7 +205,7 @@ def _git_info(files_dir: Path) -> dict[str, Any]:
         if diff:
             truncated = len(diff) > DIFF_CAP_BYTES
             try:
-                _write_file(files_dir / DIFF_FILE, diff[:DIFF_CAP_BYTES])
+                write_bytes_atomic(files_dir / DIFF_FILE, diff[:DIFF_CAP_BYTES])
                 info["diff_file"] = f"{files_dir.name}/{DIFF_FILE}"
                 if truncated:
                     info["diff_truncated"] = True
@@ -233,21 +234,6 @@ def _requirements() -> str:
         # The same package can be installed twice on sys.path; the first is what imports.
         seen.setdefault(name.lower().replace("_", "-"), f"{name}=={version}")
     return "".join(line + "\n" for _, line in sorted(seen.items()))
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    # A reader (the viewer, live) sees the previous file or the complete new one.
-    tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}.{threading.get_ident():x}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _try(info: dict[str, Any], key: str, get: Any) -> None:

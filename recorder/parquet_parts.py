@@ -15,6 +15,7 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from . import layout
+from .atomic_json import fsync_dir
 from .stream_writer import decode_journal, unlink_quietly
 
 _NONFINITE_VALUES = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
@@ -114,19 +115,6 @@ def _as_float(v: Any) -> float | None:
         return None
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def write_parquet_atomic(table: pa.Table, path: Path) -> None:
     """Publish `table` at `path`: readers see no file or a complete one, never a torn one."""
     tmp = path.with_name(f"{layout.TMP_PREFIX}{path.name}.{os.getpid()}")
@@ -139,7 +127,7 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> None:
     except BaseException:
         unlink_quietly(tmp)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 _PARQUET_OPTIONS: dict[str, Any] = {
@@ -177,7 +165,7 @@ def merge_parts(directory: Path, parts: list[layout.PartName]) -> list[layout.Pa
     except BaseException:
         unlink_quietly(tmp)
         raise
-    _fsync_dir(directory)
+    fsync_dir(directory)
     # A crash from here on leaves the small parts beside the merged one; readers skip
     # parts covered by a larger one, so no row is seen twice.
     for path in paths:

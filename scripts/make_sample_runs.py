@@ -9,7 +9,10 @@ metrics and the crash are real):
   size; one learning-rate range test (the rate grows 3% a step) that diverges
   mid-training, which a divergence guard turns into an exception (state "failed"); one run killed with SIGKILL mid-training by this
   script (state "crashed", history still in its journal).
-- project "digits-ablation": no hidden layer (softmax regression) and a tanh hidden layer.
+- project "digits-ablation": no hidden layer (softmax regression) and a tanh hidden layer;
+  the tanh run also logs weight histograms every 25 steps and, at the end, validation
+  digits as images with captions, a predictions table (with image cells) and a
+  confusion matrix (scripts/sample_media.py).
 
 Training is paced (a few ms of sleep per step) so that system metrics, sampled every
 0.5 s, get a handful of samples per run; the pacing changes no number.
@@ -103,6 +106,9 @@ def train(spec: dict) -> None:
 
         bs = cfg["batch_size"]
         best_vloss = float("inf")
+        media = spec.get("media", False)
+        if media:
+            import sample_media  # beside this script: images, histograms, tables, confusion matrix
         for step in range(STEPS):
             lr = cfg["lr"] * cfg.get("lr_growth", 1.0) ** step
             idx = rng.integers(0, len(Xt), bs)
@@ -127,6 +133,10 @@ def train(spec: dict) -> None:
                 _, _, pv = forward(Xv)
             vloss, vacc = loss_acc(pv, yv)
             best_vloss = min(best_vloss, vloss)
+            if media and step % 25 == 0:
+                # Weight histograms join this step's metrics (commit=False, as wandb users do).
+                weights = {"output": W2, **({"hidden": W1} if h else {})}
+                run.log(sample_media.weight_histograms(weights), commit=False)
             run.log({"train/loss": loss, "train/acc": acc, "val/loss": vloss, "val/acc": vacc, "lr": lr})
             if step % 50 == 0 or step == STEPS - 1:
                 print(f"step {step:4d}  train loss {loss:.4f}  val loss {vloss:.4f}  val acc {vacc:.3f}")
@@ -140,6 +150,10 @@ def train(spec: dict) -> None:
                                    f"best {best_vloss:.4f} (lr={lr:.4g})")
             time.sleep(PACE_S)
         run.summary["best/val_acc"] = float(vacc)
+        if media:
+            _, _, pv = forward(Xv)
+            sample_media.log_media(run, Xv * 16.0, yv, pv.argmax(axis=1), probs=pv,
+                                   class_names=[str(d) for d in range(10)])
 
 
 # -- the driver -----------------------------------------------------------------------------
@@ -195,7 +209,8 @@ def main() -> int:
         print(f"  {spec['name']}: killed with SIGKILL (exit {proc.returncode})")
         flag.unlink(missing_ok=True)
 
-        for name, cfg in (("no-hidden-layer", {"hidden": 0}), ("tanh-hidden", {"hidden": 64, "activation": "tanh"})):
+        for name, cfg in (("no-hidden-layer", {"hidden": 0}),
+                          ("tanh-hidden", {"hidden": 64, "activation": "tanh", "media": True})):
             spec = {"root": str(tmp), "project": "digits-ablation", "name": name, "tags": ["ablation"],
                     "lr": 0.1, "batch_size": 32, "seed": 0, **{"hidden": 64}, **cfg}
             _wait(_spawn(spec), name)

@@ -25,7 +25,6 @@ Each line is parsed as `<24-char UTC time> <O|E> <text>` (docs/format.md) into a
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,18 +38,8 @@ DEFAULT_MAX_BYTES = 1 << 20
 # its start is kept, or its end when the start was never read.
 MAX_LINE_BYTES = 64 << 10
 
-try:  # the recorder's own parser, so the reader and writer agree on one definition
-    from recorder.console_capture import parse_log_line as _parse_log_line
-except Exception:  # pragma: no cover - only while the recorder module is missing
-    _LINE_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) ([OE]) (.*)$", re.DOTALL)
-
-    def _parse_log_line(line: str) -> tuple[str | None, str, str]:
-        if line.endswith("\n"):
-            line = line[:-1]
-        m = _LINE_RE.match(line)
-        if m is None:
-            return None, "O", line
-        return m.group(1), m.group(2), m.group(3)
+# The recorder's own parser, so the reader and writer agree on one definition.
+from recorder.console_capture import parse_log_line as _parse_log_line
 
 
 @dataclass(frozen=True)

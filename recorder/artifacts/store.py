@@ -15,6 +15,7 @@ import os
 import secrets
 import stat
 import time
+from ..atomic_json import fsync_dir  # noqa: F401  (re-exported for versions.py)
 from pathlib import Path
 
 from ..layout import TMP_PREFIX
@@ -97,19 +98,6 @@ def copy_hashing(src_fd: int, dest: Path) -> tuple[str, int]:
     finally:
         os.close(out)
     return h.hexdigest(), size
-
-
-def fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def tmp_name(stem: str = "") -> str:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import layout
+from ..atomic_json import write_bytes_atomic
 from ..warn import warn, warn_once
 from . import paths
 from .histogram import Histogram
@@ -180,17 +179,7 @@ class MediaStore:
     def _write_bytes(self, rel: str, data: bytes) -> None:
         path = paths.inside(self.run_dir, rel)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{layout.TMP_PREFIX}{path.name}.{os.getpid()}")
-        try:
-            with open(tmp, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_bytes_atomic(path, data)
 
     def _write_image(self, image: Image, rel: str) -> None:
         data, _ = image.encoded()

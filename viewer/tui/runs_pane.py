@@ -12,9 +12,8 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Input, Label, SelectionList, Static
+from textual.widgets import DataTable, Input, SelectionList, Static
 
 from .. import run_table_model as model
 from ..runs_table import RunInfo
