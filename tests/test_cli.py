@@ -167,7 +167,7 @@ def test_view_falls_back_to_the_runs_table_without_a_dashboard(capsys, root, mon
     assert code == 0 and "dashboard is not installed" in err and "alpha" in out
     fake = types.ModuleType("viewer.app")
     seen = []
-    fake.run_app = lambda roots: seen.append(roots) or 0
+    fake.run_app = lambda roots, poll=None: seen.append(roots) or 0
     monkeypatch.setitem(sys.modules, "viewer.app", fake)
     assert main(["view", str(root)]) == 0 and seen == [[root]]
 
