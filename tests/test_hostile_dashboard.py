@@ -1,0 +1,153 @@
+"""Hostile files under the roots, through the whole dashboard (every tab, keys 1..9).
+
+The query layer's own tests (test_store_*.py) check each bad file alone; here they sit
+together in one root and the app must keep running, show the good data, and report
+each bad file once, as a warning, never as a traceback or an error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import time
+from pathlib import Path
+
+import pytest
+from textual.widgets import TabbedContent
+
+import recorder
+import viewer.app
+from store_helpers import fake_run_dir
+from viewer.app import TABS, LoupeApp
+from viewer.tui.metric_plot import MetricPlot
+from viewer.tui.runs_pane import RunsPane
+
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+class RecordingApp(LoupeApp):
+    """LoupeApp that remembers every notification (they expire from the screen)."""
+
+    CSS_PATH = str(Path(viewer.app.__file__).with_name("tui") / "loupe.tcss")  # relative to this file otherwise
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.seen: list[tuple[str, str]] = []
+
+    def notify(self, message, *args, severity="information", **kwargs):  # type: ignore[override]
+        self.seen.append((str(message), severity))
+        return super().notify(message, *args, severity=severity, **kwargs)
+
+
+async def settle(pilot, rounds: int = 3) -> None:
+    for _ in range(rounds):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def visit_every_tab(app, pilot) -> None:
+    for key, tab in zip("123456789", TABS):
+        await pilot.press(key)
+        await settle(pilot)
+        assert app.is_running, tab
+        assert app.query_one(TabbedContent).active == tab
+        app.set_focus(None)  # a tab may focus its input (SQL): the next digit must switch tabs
+
+
+def huge_footer(path: Path) -> None:
+    # Magic at both ends, and a footer length field claiming ~4 GiB.
+    path.write_bytes(b"PAR1" + b"\0" * 64 + struct.pack("<I", 0xFFFFFFF0) + b"PAR1")
+
+
+def plant_bad_parts(stream_dir: Path, good: bytes) -> list[Path]:
+    stream_dir.mkdir(exist_ok=True)
+    bad = {
+        "part-c0000000-00000000-00000000.parquet": b"",  # zero bytes
+        "part-c1000000-00000000-00000000.parquet": good[: len(good) // 2],  # truncated
+        "part-c2000000-00000000-00000000.parquet": b"PAR1" + os.urandom(300) + b"PAR1",  # garbage
+    }
+    for name, data in bad.items():
+        (stream_dir / name).write_bytes(data)
+    huge_footer(stream_dir / "part-c3000000-00000000-00000000.parquet")
+    return [stream_dir / n for n in bad] + [stream_dir / "part-c3000000-00000000-00000000.parquet"]
+
+
+@pytest.fixture
+def hostile_root(tmp_path) -> dict:
+    root = tmp_path / "runs"
+    # A real run with history and system metrics, plus bad parts beside its good ones.
+    good = recorder.init(dir=root, project="p", name="good", config={"lr": 0.1}, system_interval=0.05,
+                         capture_console=False, reinit="create_new")
+    for s in range(30):
+        good.log({"loss": 1.0 / (s + 1)})
+    deadline = time.monotonic() + 5
+    while not good._files.system._rows and time.monotonic() < deadline:
+        time.sleep(0.05)
+    good.finish()
+    gdir = Path(good.dir)
+    part = next((gdir / "history").glob("part-*.parquet")).read_bytes()
+    bad_files = plant_bad_parts(gdir / "history", part)
+    bad_files += plant_bad_parts(gdir / "system", part)
+
+    # Invalid JSON sidecars, one per run (each costs one warning; the run stays listed).
+    sidecars = {
+        "trailing": ("config.json", b'{"lr": 0.5,}'),
+        "bom": ("summary.json", b"\xef\xbb\xbf" + json.dumps({"loss": 0.5}).encode()),
+        "badutf8": ("config.json", b'{"lr": 0.5, "name": "\xff\xfe"}'),
+        "deep": ("config.json", b'{"lr": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+    }
+    for name, (fname, payload) in sidecars.items():
+        d = fake_run_dir(root, "p", name, history={"loss": [3.0, 2.0, 1.0]})
+        (d / fname).write_bytes(payload)
+        bad_files.append(d / fname)
+
+    # A run with no history yet, and a crashed run whose journal's last line is torn.
+    fake_run_dir(root, "p", "nohist", state="running")
+    torn = fake_run_dir(root, "p", "torn", state="running", heartbeat_age=3600)
+    (torn / "history").mkdir()
+    (torn / "history" / "journal-abcdef01-00000000.jsonl").write_bytes(
+        b"".join(b'\n{"_step":%d,"_timestamp":%d.0,"_runtime":%d.0,"loss":%d.5}' % (i, i, i, i) for i in range(4))
+        + b'\n{"_step":4,"_timestamp":4.0,"_ru')
+    return {"root": root, "good": good.id, "bad_files": bad_files}
+
+
+async def test_every_tab_survives_a_root_full_of_bad_files(hostile_root):
+    root = hostile_root["root"]
+    app = RecordingApp([root], live=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        pane = app.query_one(RunsPane)
+        names = sorted(r.values["name"] for r in pane.shown)
+        assert names == ["badutf8", "bom", "deep", "good", "nohist", "torn", "trailing"]
+        states = {r.values["name"]: r.values["state"] for r in pane.shown}
+        assert states["torn"] == "crashed" and states["good"] == "finished"
+
+        app.select([r.run.id for r in pane.rows])  # every run, so every bad file gets read
+        await visit_every_tab(app, pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        assert app.query_one(TabbedContent).active == "metrics"
+
+        # The good data is shown: the good run's last loss, the torn journal's intact rows.
+        loss = {p.panel.metric: p for p in app.query(MetricPlot)}["loss"].panel
+        by_run = {s.run_id: s for s in loss.series}
+        assert by_run[hostile_root["good"]].last_x == 29
+        assert by_run[hostile_root["good"]].last_y == pytest.approx(1 / 30)
+        assert by_run["torn"].last_x == 3 and by_run["torn"].last_y == pytest.approx(3.5)
+        for name in ("trailing", "bom", "badutf8", "deep"):
+            assert by_run[name].last_y == pytest.approx(1.0)
+
+    # One warning per bad file, naming it; nothing surfaced as an error.
+    errors = [m for m, sev in app.seen if sev == "error"]
+    assert errors == []
+    warnings = app.store_warnings
+    assert len(warnings) == len(set(warnings)), warnings
+    for bad in hostile_root["bad_files"]:
+        hits = [w for w in warnings if str(bad) in w]
+        assert len(hits) == 1, (bad, warnings)
+    assert len(warnings) == len(hostile_root["bad_files"]), warnings
+    shown = [m for m, sev in app.seen if sev == "warning"]
+    assert sorted(shown) == sorted(warnings)  # each one reached the screen
+    assert all("Traceback" not in m for m, _ in app.seen)
