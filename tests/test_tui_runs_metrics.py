@@ -155,6 +155,18 @@ async def test_metrics_grid_plots_selected_runs(root):
         await pilot.press("right_square_bracket")
         assert first.cursor_x is not None
 
+        # Zoom on a step range: every bucket comes from inside it, at full resolution.
+        await pilot.press("z")
+        await pilot.press(*"20:40", "enter")
+        await settle(pilot)
+        assert metrics.x_range == (20.0, 40.0)
+        loss = {p.panel.metric: p.panel for p in app.query(MetricPlot)}["train/loss"]
+        xs = [x for s in loss.series for x in s.xs]
+        assert min(xs) >= 20 and max(xs) <= 40 and len(loss.series[0].xs) == 21
+        await pilot.press("Z")
+        await settle(pilot)
+        assert metrics.x_range is None
+
 
 async def test_x_axis_cycles_through_step_metric(tmp_path):
     make_runs(tmp_path / "runs", [{"name": "stepped", "define_step": True, "steps": 40}])

@@ -161,14 +161,20 @@ def empty_downsample() -> str:
 
 
 def downsample(stream: str, files: Sequence[str | Path], journal_table: str | None,
-               metrics: Sequence[str], x: str, points: int) -> SqlAndParams:
+               metrics: Sequence[str], x: str, points: int,
+               x_range: tuple[float, float] | None = None) -> SqlAndParams:
     """At most `points` buckets per (run, metric) over x: min/max/mean of finite values.
 
     Columns: DOWNSAMPLE_COLUMNS. Buckets split [min x, max x] of each (run, metric) into
     `points` equal widths; `x` is the mean x of a bucket, `last` the value at its
-    largest x, `n` its row count.
+    largest x, `n` its row count. `x_range` (lo, hi) keeps only rows with lo <= x <= hi,
+    so a zoomed plot gets all its buckets inside the range.
     """
     src, params = stream_source(files, journal_table, STREAM_BASE_COLUMNS[stream])
+    range_sql = ""
+    if x_range is not None:
+        range_sql = f" AND CAST({quote_ident(x)} AS DOUBLE) BETWEEN ? AND ?"
+        params = params + [float(x_range[0]), float(x_range[1])]
     xq = quote_ident(x)
     metric_cols = ", ".join(f"CAST({quote_ident(m)} AS DOUBLE) AS {quote_ident('m:' + m)}" for m in metrics)
     unpivot_on = ", ".join(quote_ident("m:" + m) for m in metrics)
@@ -176,7 +182,7 @@ def downsample(stream: str, files: Sequence[str | Path], journal_table: str | No
 WITH wide AS (
     SELECT run_id, CAST({xq} AS DOUBLE) AS x, {metric_cols}
     FROM {src} AS s
-    WHERE {xq} IS NOT NULL
+    WHERE {xq} IS NOT NULL{range_sql}
 ),
 long AS (
     SELECT run_id, x, substr(metric, 3) AS metric, value

@@ -494,7 +494,8 @@ class Store:
         return self._select(stream, run_ids, build)
 
     def downsampled(self, run_ids: Sequence[str] | str, metrics: Sequence[str], points: int = 400,
-                    x: str = "_step", stream: str = "history") -> pa.Table:
+                    x: str = "_step", stream: str = "history",
+                    x_range: tuple[float, float] | None = None) -> pa.Table:
         """At most `points` buckets per (run, metric) over `x`, computed in DuckDB.
 
         Columns: run_id, metric, bucket, x (mean x in the bucket), x_min, x_max, min,
@@ -512,7 +513,7 @@ class Store:
             wanted = [m for m in dict.fromkeys(metrics) if m in columns and m != "run_id"]
             if not wanted:
                 return Q.empty_downsample(), []
-            return Q.downsample(stream, parts, journal, wanted, x, int(points))
+            return Q.downsample(stream, parts, journal, wanted, x, int(points), x_range)
 
         return self._select(stream, run_ids, build)
 

@@ -36,6 +36,7 @@ KEYMAP: list[tuple[str, list[tuple[str, str]]]] = [
         ("l", "log-scale y"),
         ("e", "show bucket min/max (spikes)"),
         ("m", "maximise the focused plot (again to restore)"),
+        ("z / Z", "zoom on an x range (e.g. 100:500), full resolution inside it / reset"),
         ("[ / ]", "move the value cursor on the focused plot; esc clears it"),
     ]),
     ("Logs", [

@@ -14,6 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
+from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from ..metric_panels import BASE_X, MAX_PLOTS, Panel, build_panels, hidden_metrics, plottable_metrics, step_metrics
@@ -21,6 +22,39 @@ from ..sanitize import sanitize
 from ..series_math import SMOOTHING_STEPS
 from .metric_plot import MetricPlot
 from .pane import Pane
+
+def parse_range(text: str) -> tuple[float, float] | None:
+    """`100:500`, `100..500` or `100 500` -> (100.0, 500.0); None when it is not a range."""
+    parts = [p for p in text.replace("..", ":").replace(",", ":").replace(" ", ":").split(":") if p]
+    if len(parts) != 2:
+        return None
+    try:
+        lo, hi = float(parts[0]), float(parts[1])
+    except ValueError:
+        return None
+    return (min(lo, hi), max(lo, hi)) if lo != hi else None
+
+
+class ZoomPrompt(ModalScreen[tuple[float, float] | None]):
+    """Ask for an x range to zoom into."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    DEFAULT_CSS = """
+    ZoomPrompt { align: center middle; }
+    ZoomPrompt > Input { width: 50; border: round $accent; }
+    """
+
+    def __init__(self, x_axis: str) -> None:
+        super().__init__()
+        self.x_axis = x_axis
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder=f"zoom {self.x_axis} range, e.g. 100:500")
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(parse_range(event.value))
+
 
 X_LABELS = {"_step": "step", "_runtime": "runtime (s)", "_timestamp": "wall time (unix s)"}
 
@@ -33,6 +67,8 @@ class MetricsPane(Pane):
         Binding("plus,equals_sign", "smooth(1)", "Smooth+"),
         Binding("minus", "smooth(-1)", "Smooth-"),
         Binding("m", "maximize", "Maximize"),
+        Binding("z", "zoom", "Zoom"),
+        Binding("Z", "unzoom", "Unzoom", show=False),
         Binding("e", "envelope", "Min/max", show=False),
         Binding("left_square_bracket", "cursor(-1)", "Cursor ◀", show=False),
         Binding("right_square_bracket", "cursor(1)", "Cursor ▶", show=False),
@@ -64,7 +100,8 @@ class MetricsPane(Pane):
         self._step_metrics: list[str] = []  # define_metric x-axes of the selected runs
         # Downsampled rows per (run, x, points), kept until files change: going back to
         # runs already plotted costs no query.
-        self._cache: dict[tuple[str, str, int], pa.Table] = {}
+        self._cache: dict[tuple, pa.Table] = {}
+        self.x_range: tuple[float, float] | None = None
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="regex over metric names, e.g. ^val/|acc", id="metrics-filter", classes="compact-filter")
@@ -90,10 +127,11 @@ class MetricsPane(Pane):
         if not self.runs:
             self._show([], "select runs in the Runs tab (space) to plot them")
             return
-        self._fetch(list(self.run_ids), self.pattern, self.x_axis, self.smoothing, self._points())
+        self._fetch(list(self.run_ids), self.pattern, self.x_axis, self.smoothing, self._points(), self.x_range)
 
     @work(thread=True, exclusive=True, group="metrics", exit_on_error=False)
-    def _fetch(self, run_ids: list[str], pattern: str, x_axis: str, smoothing: float, points: int) -> None:
+    def _fetch(self, run_ids: list[str], pattern: str, x_axis: str, smoothing: float, points: int,
+               x_range: tuple[float, float] | None) -> None:
         store = self.store
         if store is None:
             return
@@ -114,22 +152,23 @@ class MetricsPane(Pane):
             if not metrics:
                 self.app.call_from_thread(self._show, [], error or "no metrics logged by the selected runs")
                 return
-            table = self._downsampled(store, run_ids, metrics, x_axis, points)
+            table = self._downsampled(store, run_ids, metrics, x_axis, points, x_range)
             panels = build_panels(table, metrics, run_ids, smoothing)
         except Exception as exc:
             self.app.call_from_thread(self._show, [], f"could not load metrics: {exc}")
             return
         self.app.call_from_thread(self._show, panels, note)
 
-    def _downsampled(self, store, run_ids: list[str], metrics: list[str], x_axis: str, points: int) -> pa.Table:
-        """Every metric of each run is fetched once per (x, points); the regex filters after."""
-        missing = [r for r in run_ids if (r, x_axis, points) not in self._cache]
+    def _downsampled(self, store, run_ids: list[str], metrics: list[str], x_axis: str, points: int,
+                     x_range: tuple[float, float] | None) -> pa.Table:
+        """Every metric of each run is fetched once per (x, points, zoom); the regex filters after."""
+        missing = [r for r in run_ids if (r, x_axis, points, x_range) not in self._cache]
         if missing:
             names = [m for m in store.metric_names(missing) if m != x_axis]
-            fresh = store.downsampled(missing, names, points=points, x=x_axis)
+            fresh = store.downsampled(missing, names, points=points, x=x_axis, x_range=x_range)
             for rid in missing:
-                self._cache[(rid, x_axis, points)] = fresh.filter(pc.equal(fresh.column("run_id"), rid))
-        tables = [self._cache[(r, x_axis, points)] for r in run_ids]
+                self._cache[(rid, x_axis, points, x_range)] = fresh.filter(pc.equal(fresh.column("run_id"), rid))
+        tables = [self._cache[(r, x_axis, points, x_range)] for r in run_ids]
         table = pa.concat_tables(tables) if tables else pa.table({})
         return table.filter(pc.is_in(table.column("metric"), value_set=pa.array(metrics, pa.string())))
 
@@ -178,6 +217,8 @@ class MetricsPane(Pane):
                  f"smoothing {self.smoothing:g}", "log-y" if self.log_y else "linear"]
         if self.envelope:
             parts.append("min/max shown")
+        if self.x_range is not None:
+            parts.append(f"zoom {self.x_range[0]:g}..{self.x_range[1]:g} (Z resets)")
         if self.message:
             parts.append(self.message)
         self.query_one("#metrics-status", Static).update(Text(sanitize("  ·  ".join(parts))))
@@ -219,6 +260,19 @@ class MetricsPane(Pane):
         axes = self.x_axes()
         self.x_axis = axes[(axes.index(self.x_axis) + 1) % len(axes)] if self.x_axis in axes else axes[0]
         self.request_refresh()
+
+    def action_zoom(self) -> None:
+        def done(result: tuple[float, float] | None) -> None:
+            if result is not None:
+                self.x_range = result
+                self.request_refresh()
+
+        self.app.push_screen(ZoomPrompt(self.x_axis), done)
+
+    def action_unzoom(self) -> None:
+        if self.x_range is not None:
+            self.x_range = None
+            self.request_refresh()
 
     def focused_plot(self) -> MetricPlot | None:
         focused = self.app.focused
