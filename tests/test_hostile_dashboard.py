@@ -151,3 +151,86 @@ async def test_every_tab_survives_a_root_full_of_bad_files(hostile_root):
     shown = [m for m, sev in app.seen if sev == "warning"]
     assert sorted(shown) == sorted(warnings)  # each one reached the screen
     assert all("Traceback" not in m for m, _ in app.seen)
+
+
+def loss_by_name(app) -> dict[str, tuple[float, float]]:
+    pane = app.query_one(RunsPane)
+    name_of = {r.run.id: r.values["name"] for r in pane.rows}
+    loss = {p.panel.metric: p for p in app.query(MetricPlot)}["loss"].panel
+    return {name_of[s.run_id]: (s.last_x, s.last_y) for s in loss.series}
+
+
+async def test_glob_and_quote_dir_names_and_a_symlinked_run_show_their_own_data(tmp_path):
+    root = tmp_path / "runs"
+    # Each name next to the run a glob or a badly quoted path would read instead.
+    values = {"exp[1]": 1.0, "exp1": 2.0, "star*": 3.0, "starX": 4.0, "it's": 5.0, "its": 6.0}
+    for name, v in values.items():
+        fake_run_dir(root, "p", name, history={"loss": [v * 10, v]})
+    outside = fake_run_dir(tmp_path / "elsewhere", "p", "linked", history={"loss": [70.0, 7.0]})
+    (root / "p" / "link").symlink_to(outside, target_is_directory=True)
+    app = RecordingApp([root], live=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        pane = app.query_one(RunsPane)
+        assert sorted(r.values["name"] for r in pane.shown) == sorted([*values, "linked"])
+        app.select([r.run.id for r in pane.rows])
+        await pilot.press("2")
+        await settle(pilot)
+        got = loss_by_name(app)
+        assert got == {**{n: (1, v) for n, v in values.items()}, "linked": (1, 7.0)}
+        await visit_every_tab(app, pilot)
+    assert app.store_warnings == []
+    assert [m for m, sev in app.seen if sev == "error"] == []
+
+
+async def test_watch_limit_too_low_falls_back_to_polling_and_says_so(tmp_path, monkeypatch):
+    from viewer import live_watch
+    from viewer.tui.help_screen import HelpScreen
+    from textual.widgets import Static
+
+    fake_run_dir(tmp_path / "runs", "p", "r1", history={"loss": [1.0]})
+    monkeypatch.setattr(live_watch, "max_user_watches", lambda: 3)
+    app = RecordingApp([tmp_path / "runs"], live=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app._watcher is not None and app._watcher.mode == "polling"
+        assert "watch limit" in app.watch_note and app.watch_note.endswith("polling")
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        texts = [str(s.render()) for s in app.screen.query(Static)]
+        assert any("watch limit" in t and "polling" in t for t in texts)
+
+
+async def test_watch_limit_hit_while_adding_watches_is_shown_too(tmp_path, monkeypatch):
+    # The limit is only found out on the background thread that adds the watches (ENOSPC).
+    import errno
+
+    import watchdog.observers
+    from textual.widgets import Static
+    from viewer.tui.help_screen import HelpScreen
+
+    class Refusing:
+        def schedule(self, *a, **k):
+            raise OSError(errno.ENOSPC, "inotify watch limit reached")
+
+        def start(self):
+            pass
+
+        def stop(self):
+            pass
+
+    monkeypatch.setattr(watchdog.observers, "Observer", Refusing)
+    fake_run_dir(tmp_path / "runs", "p", "r1", history={"loss": [1.0]})
+    app = RecordingApp([tmp_path / "runs"], live=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        deadline = time.monotonic() + 5
+        while app._watcher.mode != "polling" and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        assert app._watcher.mode == "polling"
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        texts = [str(s.render()) for s in app.screen.query(Static)]
+        assert any("watch limit reached" in t and "polling" in t for t in texts), texts[-1:]

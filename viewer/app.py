@@ -239,6 +239,9 @@ class LoupeApp(App):
         self.query_one(TabbedContent).active = tab
 
     def action_help(self) -> None:
+        if self._watcher is not None:
+            # The watcher may have fallen back to polling after start (watch limit hit).
+            self.watch_note = self._watcher.mode_note
         self.push_screen(HelpScreen(self.watch_note))
 
     def action_refresh(self) -> None:
