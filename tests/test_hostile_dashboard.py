@@ -234,3 +234,93 @@ async def test_watch_limit_hit_while_adding_watches_is_shown_too(tmp_path, monke
         assert isinstance(app.screen, HelpScreen)
         texts = [str(s.render()) for s in app.screen.query(Static)]
         assert any("watch limit reached" in t and "polling" in t for t in texts), texts[-1:]
+
+
+@pytest.mark.slow
+async def test_five_thousand_runs_are_all_listed(tmp_path):
+    root = tmp_path / "runs"
+    stamp = "2026-01-01T00:00:00.000000Z"
+    for i in range(5000):
+        d = root / f"proj{i % 5}" / f"r{i:05d}"
+        d.mkdir(parents=True)
+        (d / "run.json").write_text(json.dumps({
+            "format_version": 1, "id": f"r{i:05d}", "name": f"run-{i:05d}", "project": f"proj{i % 5}",
+            "state": "finished", "created_at": stamp, "heartbeat_at": stamp, "finished_at": stamp}))
+    app = RecordingApp([root], live=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        t0 = time.monotonic()
+        await settle(pilot)
+        pane = app.query_one(RunsPane)
+        assert len(pane.rows) == 5000 and len(pane.shown) == 5000
+        assert {r.values["name"] for r in pane.shown} == {f"run-{i:05d}" for i in range(5000)}
+        await pilot.press("slash", *"run-04999")
+        await settle(pilot)
+        assert [r.values["name"] for r in pane.shown] == ["run-04999"]
+        assert time.monotonic() - t0 < 30
+    assert app.store_warnings == []
+
+
+class SpyConnection:
+    """Wraps a DuckDB connection and records every statement text sent through it."""
+
+    def __init__(self, con, log: list[str]) -> None:
+        self._con = con
+        self._log = log
+
+    def sql(self, query, *args, **kwargs):
+        self._log.append(str(query))
+        return self._con.sql(query, *args, **kwargs)
+
+    def execute(self, query, *args, **kwargs):
+        self._log.append(str(query))
+        self._con.execute(query, *args, **kwargs)
+        return self
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+async def test_runs_filter_text_never_reaches_sql_as_text(tmp_path, monkeypatch):
+    import duckdb
+
+    root = tmp_path / "runs"
+    fake_run_dir(root, "p", "a", config={"lr": 0.1}, history={"loss": [1.0]})
+    fake_run_dir(root, "p", "b", config={"lr": 0.5}, history={"loss": [2.0]})
+    statements: list[str] = []
+    real_connect = duckdb.connect
+    monkeypatch.setattr(duckdb, "connect", lambda *a, **k: SpyConnection(real_connect(*a, **k), statements))
+    out = tmp_path / "x.csv"
+    hostile = [
+        f"lr > 0; COPY runs TO '{out}'",
+        "1 UNION SELECT * FROM read_text('/etc/passwd')",
+        "config.lr > 0 UNION SELECT content FROM read_text('/etc/passwd')",
+        "state = 'finished') OR (1=1",
+        "lr > 0 -- comment",
+        "lr > 0 /* comment */",
+    ]
+    injected_strings = ["x' OR 1=1 --", "'; DROP VIEW runs; --", "it's"]
+    app = RecordingApp([root], live=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        pane = app.query_one(RunsPane)
+        box = app.query_one("#runs-filter")
+        box.value = "config.lr > 0.2"
+        await settle(pilot)
+        assert [r.values["name"] for r in pane.shown] == ["b"]  # the spy sees real filters work
+        assert statements
+        for text in hostile:
+            box.value = text
+            await settle(pilot)
+            assert pane.shown == [], text  # refused as an expression, or plain words matching nothing
+        for s in injected_strings:
+            box.value = "name = '" + s.replace("'", "''") + "'"
+            await settle(pilot)
+            assert pane.shown == [] and not pane.filter_error, s  # a valid filter that matches nothing
+        box.value = ""
+        await settle(pilot)
+        assert len(pane.shown) == 2
+        assert app.is_running
+    sent = "\n".join(statements)
+    for bad in ("COPY", "read_text", "passwd", "DROP", "1=1", "comment", "it's", "0.2"):
+        assert bad not in sent, bad
+    assert not out.exists()
