@@ -324,3 +324,30 @@ async def test_runs_filter_text_never_reaches_sql_as_text(tmp_path, monkeypatch)
     for bad in ("COPY", "read_text", "passwd", "DROP", "1=1", "comment", "it's", "0.2"):
         assert bad not in sent, bad
     assert not out.exists()
+
+
+async def test_metrics_json_of_the_wrong_shape_does_not_hide_anyones_metrics(tmp_path):
+    # metrics.json is read on demand by the metrics tab; valid JSON of the wrong shape
+    # (a hand-edited or foreign file) must not cost the plots of the selected runs.
+    root = tmp_path / "runs"
+    payloads = {
+        "defs-int": b'{"definitions": 5, "columns": [1]}',
+        "defs-junk": b'{"definitions": [5, null, {"name": [1], "hidden": true, "step_metric": [1]}]}',
+        "defs-deep": b'{"definitions": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        "defs-list": b"[]",
+    }
+    for i, (name, payload) in enumerate(payloads.items()):
+        d = fake_run_dir(root, "p", name, history={"loss": [9.0, float(i)]})
+        (d / "metrics.json").write_bytes(payload)
+    fake_run_dir(root, "p", "plain", history={"loss": [9.0, 8.0]})
+    app = RecordingApp([root], live=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.select([r.run.id for r in app.query_one(RunsPane).rows])
+        await pilot.press("2")
+        await settle(pilot)
+        got = loss_by_name(app)
+        assert got == {**{n: (1, float(i)) for i, n in enumerate(payloads)}, "plain": (1, 8.0)}
+        assert app.is_running
+    assert [m for m, sev in app.seen if sev == "error"] == []
+    assert len(app.store_warnings) == 2  # the two that are not JSON objects

@@ -96,7 +96,7 @@ def build_panels(table: pa.Table, metrics: list[str], run_order: list[str], smoo
 def step_metrics(definitions: list[dict]) -> list[str]:
     """Custom x-axes declared with define_metric(step_metric=...)."""
     found = []
-    for d in definitions or []:
+    for d in definitions if isinstance(definitions, list) else []:  # metrics.json may hold anything
         sm = d.get("step_metric") if isinstance(d, dict) else None
         if isinstance(sm, str) and sm and sm not in found:
             found.append(sm)
@@ -104,4 +104,7 @@ def step_metrics(definitions: list[dict]) -> list[str]:
 
 
 def hidden_metrics(definitions: list[dict]) -> set[str]:
-    return {d["name"] for d in definitions or [] if isinstance(d, dict) and d.get("hidden") and "name" in d}
+    if not isinstance(definitions, list):
+        return set()
+    return {d["name"] for d in definitions
+            if isinstance(d, dict) and d.get("hidden") is True and isinstance(d.get("name"), str)}
