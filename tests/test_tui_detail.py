@@ -28,11 +28,26 @@ async def settle(app, pilot, t=0.05):
     await pilot.pause(t)
 
 
+async def focus_in(pilot, pane):
+    """Wait until focus is inside `pane` (the app focuses a pane's main widget on tab switch;
+    under load the startup auto-focus can land after it, so ask again)."""
+    app = pane.app
+    for _ in range(50):
+        f = app.focused
+        if f is not None and (f is pane or pane in f.ancestors):
+            return
+        pane.focus_default()
+        await pilot.pause(0.02)
+    raise AssertionError(f"focus never reached {pane}")
+
+
 async def open_detail(app, pilot):
     await settle(app, pilot)
     await pilot.press("5")
     await settle(app, pilot)
-    return app.query_one(DetailPane)
+    pane = app.query_one(DetailPane)
+    await focus_in(pilot, pane)
+    return pane
 
 
 def cells(pane):

@@ -42,11 +42,25 @@ async def settle(app, pilot, t=0.15):
     await pilot.pause(t)
 
 
+async def focus_in(pilot, pane):
+    """Wait until focus is inside `pane` (the app focuses a pane's main widget on tab switch;
+    under load the startup auto-focus can land after it, so ask again)."""
+    app = pane.app
+    for _ in range(50):
+        f = app.focused
+        if f is not None and (f is pane or pane in f.ancestors):
+            return
+        pane.focus_default()
+        await pilot.pause(0.02)
+    raise AssertionError(f"focus never reached {pane}")
+
+
 async def open_logs(app, pilot):
     await settle(app, pilot)
     await pilot.press("4")
     await settle(app, pilot)
     pane = app.query_one(LogsPane)
+    await focus_in(pilot, pane)
     return pane, pane.query_one(LogView)
 
 

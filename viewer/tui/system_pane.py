@@ -72,7 +72,7 @@ def sparkline(values, lo: float = 0.0, hi: float = 100.0) -> str:
     return "".join(out)
 
 
-class SystemPane(Pane):
+class SystemPane(Pane, can_focus=True):
     DEFAULT_CSS = """
     SystemPane { layout: vertical; height: 1fr; }
     SystemPane #system-note { height: auto; padding: 0 1; color: $text-muted; }
@@ -113,6 +113,10 @@ class SystemPane(Pane):
     def on_mount(self) -> None:
         for pid, title, _ in GPU_PLOTS + HOST_PLOTS:
             self._draw(pid, title, [])
+
+    def focus_default(self) -> None:
+        # The plots take no focus; the pane itself does, so `h` works at once.
+        self.focus()
 
     # -- data -----------------------------------------------------------------------------
     def reload(self) -> None:
