@@ -172,3 +172,6 @@ def is_run_dir(path: Path) -> bool:
 # starts with a letter or digit).
 ARTIFACTS_DIR = "_artifacts"
 SWEEPS_DIR = "_sweeps"
+# Root-level registry of linked artifact versions, and a run's artifact inputs/outputs.
+REGISTRY_DIR = "_registry"
+RUN_ARTIFACTS_FILE = "artifacts.json"

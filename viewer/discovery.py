@@ -2,7 +2,7 @@
 
     find_runs(roots, warn) -> list[RunDir]
         Every directory holding run.json, found recursively. A run directory is not
-        descended into; `_artifacts`, `_sweeps` and hidden directories are skipped; a
+        descended into; `_artifacts`, `_sweeps`, `_registry` and hidden directories are skipped; a
         symlinked directory is followed once (loops and repeats are detected by device
         and inode). A missing root raises FileNotFoundError.
 
@@ -35,7 +35,7 @@ __all__ = ["RunDir", "RunMeta", "find_runs", "MetadataCache", "read_json_toleran
 Warn = Callable[[str, str], None]  # (key, message): the caller dedupes by key
 
 MAX_DEPTH = 12
-_SKIP_DIRS = {layout.ARTIFACTS_DIR, layout.SWEEPS_DIR}
+_SKIP_DIRS = {layout.ARTIFACTS_DIR, layout.SWEEPS_DIR, layout.REGISTRY_DIR}
 
 
 @dataclass(frozen=True)

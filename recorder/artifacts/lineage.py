@@ -21,10 +21,11 @@ from typing import Any, Iterator
 
 import orjson
 
+from .. import layout
 from ..atomic_json import read_json, write_json
 
 USAGE_FILE = "usage.jsonl"
-RUN_ARTIFACTS_FILE = "artifacts.json"
+RUN_ARTIFACTS_FILE = layout.RUN_ARTIFACTS_FILE
 _RUN_LOCK = ".artifacts.lock"
 ROLES = ("input", "output")
 

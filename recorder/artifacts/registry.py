@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import layout
 from . import versions as _versions
 from .artifact import Artifact, iso_now
 from .naming import parse_target
@@ -26,7 +27,7 @@ from .paths import check_name
 if TYPE_CHECKING:
     from ..run import Run
 
-REGISTRY_DIR = "_registry"
+REGISTRY_DIR = layout.REGISTRY_DIR
 
 
 def registry_dir(root: Path) -> Path:
