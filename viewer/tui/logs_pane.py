@@ -112,6 +112,7 @@ class LogView(ScrollView, can_focus=True):
         self.cursor: int | None = None
         self._cache: OrderedDict[int, Text] = OrderedDict()
         self._width = 0
+        self.pin_bottom = False  # keep showing the last line (until the user scrolls up)
 
     # -- content --------------------------------------------------------------------------
     @property
@@ -129,6 +130,7 @@ class LogView(ScrollView, can_focus=True):
         self.refresh()
 
     def set_window(self, lines: list[LogLine], at_start: bool, at_end: bool, end_offset: int) -> None:
+        self.pin_bottom = False
         self.lines = list(lines[-MAX_LINES:])
         self.at_start = at_start and len(lines) <= MAX_LINES
         self.at_end = at_end
@@ -175,8 +177,8 @@ class LogView(ScrollView, can_focus=True):
         self._measure(lines)
         y = self.scroll_y
         self._resize()
-        if follow or was_bottom:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        if follow or was_bottom or self.pin_bottom:
+            self.stick_to_bottom()
         elif drop > 0:
             self.scroll_to(y=max(0, y - drop), animate=False, immediate=True)
 
@@ -206,6 +208,7 @@ class LogView(ScrollView, can_focus=True):
         return None
 
     def move_cursor(self, index: int) -> None:
+        self.unpin()
         self.cursor = index
         self.scroll_to(y=max(0, index - self.size.height // 3), animate=False, immediate=True)
         self.refresh()
@@ -252,6 +255,34 @@ class LogView(ScrollView, can_focus=True):
             strip = strip.apply_style(_CURSOR)
         return strip.apply_style(base).apply_offsets(scroll_x, idx)
 
+    def stick_to_bottom(self) -> None:
+        self.pin_bottom = True
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        # The new virtual size applies on the next layout: scroll again after it.
+        self.call_after_refresh(self._heal_bottom)
+
+    def _heal_bottom(self) -> None:
+        if self.pin_bottom and self.scroll_y != self.max_scroll_y:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def on_resize(self) -> None:
+        self._heal_bottom()
+
+    def unpin(self) -> None:
+        self.pin_bottom = False
+
+    def action_scroll_up(self) -> None:
+        self.unpin()
+        super().action_scroll_up()
+
+    def action_page_up(self) -> None:
+        self.unpin()
+        super().action_page_up()
+
+    def action_scroll_home(self) -> None:
+        self.unpin()
+        super().action_scroll_home()
+
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         if not self.lines:
@@ -262,6 +293,7 @@ class LogView(ScrollView, can_focus=True):
             self.post_message(self.NeedNewer())
 
     def on_mouse_scroll_up(self) -> None:
+        self.unpin()
         # Already at the top (short window): the wheel asks for older lines too.
         if self.scroll_y <= 0 and not self.at_start and self.lines:
             self.post_message(self.NeedOlder())
@@ -414,6 +446,7 @@ class LogsPane(Pane):
 
     # -- follow ---------------------------------------------------------------------------
     def _tick(self) -> None:
+        self.view._heal_bottom()
         if not self.follow or self._polling or self._loading or self._follower is None:
             return
         if not self.view.at_end or not self.is_showing:
@@ -456,17 +489,14 @@ class LogsPane(Pane):
         self._show_status()
 
     def _to_bottom(self) -> None:
-        view = self.view
-        view.scroll_end(animate=False, immediate=True, x_axis=False)
-        # The new virtual size applies on the next layout: scroll again after it.
-        self.call_after_refresh(view.scroll_end, animate=False, immediate=True, x_axis=False)
+        self.view.stick_to_bottom()
 
     def action_toggle_follow(self) -> None:
         self.follow = not self.follow
         if self.follow and self._shown is not None and not self.view.at_end:
             self._load_tail(self._shown)  # jumped away earlier: return to the tail
         elif self.follow:
-            self.view.scroll_end(animate=False, x_axis=False)
+            self.view.stick_to_bottom()
         self._show_header()
 
     # -- paging ---------------------------------------------------------------------------
@@ -679,10 +709,11 @@ class LogsPane(Pane):
         self.reload()
 
     def action_top(self) -> None:
+        self.view.unpin()
         self.view.scroll_home(animate=False)
 
     def action_bottom(self) -> None:
-        self.view.scroll_end(animate=False, x_axis=False)
+        self.view.stick_to_bottom()
 
     # -- header and status ----------------------------------------------------------------
     def _show_header(self) -> None:
