@@ -57,6 +57,9 @@ async def focus_in(pilot, pane):
 
 async def open_logs(app, pilot):
     await settle(app, pilot)
+    # Let the startup tab activation (which focuses the runs table) finish first: a tab key
+    # pressed before it is handled makes the app's focus-on-activate ping-pong between tabs.
+    await pilot.pause(0.5)
     await pilot.press("4")
     await settle(app, pilot)
     pane = app.query_one(LogsPane)
@@ -205,32 +208,32 @@ async def test_follow_appends_truncation_and_run_chooser(tmp_path):
             write_log(log, 5, t0, start=10)
             with open(log, "a") as f:
                 f.write(f"{stamp(t0)} O partial")  # no newline yet: not shown
-            await pilot.pause(1.2)
+            await pilot.pause(0.8)
             await settle(app, pilot)
             assert texts(view)[-1] == "line 14"
             assert view.scroll_y == view.max_scroll_y
             with open(log, "a") as f:
                 f.write(" done\n")
-            await pilot.pause(1.0)
+            await pilot.pause(0.7)
             await settle(app, pilot)
             assert texts(view)[-1] == "partial done"
             # Truncated (e.g. logrotate copytruncate): the view starts over.
             with open(log, "w") as f:
                 f.write(f"{stamp(t0)} O fresh start\n")
-            await pilot.pause(1.0)
+            await pilot.pause(0.7)
             await settle(app, pilot)
             assert texts(view) == ["fresh start"]
             # Rotated: renamed away and a new file written.
             os.rename(log, str(log) + ".1")
             write_log(log, 2, t0, extra=" rotated")
-            await pilot.pause(1.0)
+            await pilot.pause(0.7)
             await settle(app, pilot)
             assert texts(view) == ["line 0 rotated", "line 1 rotated"]
             # f pauses following.
             await pilot.press("f")
             assert not pane.follow
             write_log(log, 1, t0, start=2, extra=" rotated")
-            await pilot.pause(1.0)
+            await pilot.pause(0.7)
             assert texts(view)[-1] == "line 1 rotated"
 
             # Several runs selected: ] shows the next one's log.
