@@ -43,9 +43,6 @@ async def focus_in(pilot, pane):
 
 async def open_detail(app, pilot):
     await settle(app, pilot)
-    # Let the startup tab activation (which focuses the runs table) finish first: a tab key
-    # pressed before it is handled makes the app's focus-on-activate ping-pong between tabs.
-    await pilot.pause(0.5)
     await pilot.press("5")
     await settle(app, pilot)
     pane = app.query_one(DetailPane)

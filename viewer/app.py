@@ -43,12 +43,12 @@ class LoupeApp(App):
     CSS_PATH = "tui/loupe.tcss"
     TITLE = "Loupe"
     BINDINGS = [
-        Binding("1", "tab('runs')", "Runs"),
-        Binding("2", "tab('metrics')", "Metrics"),
-        Binding("3", "tab('system')", "System"),
-        Binding("4", "tab('logs')", "Logs"),
-        Binding("5", "tab('detail')", "Detail"),
-        Binding("6", "tab('sql')", "SQL"),
+        Binding("1", "tab('runs')", "Runs", show=False),
+        Binding("2", "tab('metrics')", "Metrics", show=False),
+        Binding("3", "tab('system')", "System", show=False),
+        Binding("4", "tab('logs')", "Logs", show=False),
+        Binding("5", "tab('detail')", "Detail", show=False),
+        Binding("6", "tab('sql')", "SQL", show=False),
         Binding("7", "tab('media')", "Media", show=False),
         Binding("8", "tab('artifacts')", "Artifacts", show=False),
         Binding("9", "tab('sweeps')", "Sweeps", show=False),
@@ -229,7 +229,11 @@ class LoupeApp(App):
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        # Pane keys only work with focus inside the pane, not on the tab bar.
+        # Pane keys only work with focus inside the pane, not on the tab bar. An activation
+        # that is already stale (another tab key came first) must not pull focus back, or
+        # the two tabs would keep re-activating each other.
+        if event.tabbed_content.active != event.pane.id:
+            return
         for pane in event.pane.query(Pane):
             pane.focus_default()
             break
@@ -242,7 +246,9 @@ class LoupeApp(App):
         if self._watcher is not None:
             # The watcher may have fallen back to polling after start (watch limit hit).
             self.watch_note = self._watcher.mode_note
-        self.push_screen(HelpScreen(self.watch_note))
+        # The watcher may fall back to polling after start (ENOSPC): ask it now.
+        note = self._watcher.mode_note if self._watcher is not None else self.watch_note
+        self.push_screen(HelpScreen(note))
 
     def action_refresh(self) -> None:
         self._do_live_refresh()
