@@ -34,6 +34,9 @@ class RecordingApp(LoupeApp):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.seen: list[tuple[str, str]] = []
+        # The tab underline's animation sometimes keeps a headless screen repainting for
+        # seconds after a tab switch on a loaded machine.
+        self.animation_level = "none"
 
     def notify(self, message, *args, severity="information", **kwargs):  # type: ignore[override]
         self.seen.append((str(message), severity))
