@@ -44,3 +44,40 @@ def test_metrics_screen(snap_compare, tmp_path, size):
         await pilot.pause(0.3)
 
     assert snap_compare(app_for(tmp_path), terminal_size=size, run_before=before)
+
+
+def write_log(root) -> None:
+    """A fixed console log for the newest run, so the logs screen is the same every time."""
+    run_dir = root / "demo" / "run4-broken"  # the newest run, selected at start
+    lines = [f"2026-01-04T10:00:{i:02d}.000Z {'E' if i % 7 == 3 else 'O'} step {i}: loss {1 / (i + 1):.4f}"
+             for i in range(40)]
+    (run_dir / "output.log").write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_logs_screen(snap_compare, tmp_path, size):
+    app = app_for(tmp_path)
+    write_log(tmp_path / "runs")
+
+    async def before(pilot):
+        await loaded(pilot)
+        await pilot.press("4")
+        for _ in range(3):
+            await pilot.pause()
+            await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_system_screen_without_gpu(snap_compare, tmp_path, size):
+    async def before(pilot):
+        await loaded(pilot)
+        await pilot.press("3")
+        for _ in range(3):
+            await pilot.pause()
+            await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.3)
+
+    assert snap_compare(app_for(tmp_path), terminal_size=size, run_before=before)

@@ -15,7 +15,9 @@ def make_runs(root: Path, specs: list[dict]) -> list[str]:
     """specs: name, project, config, steps, (optional) tags, group, fail. Returns run ids."""
     ids = []
     for day, spec in enumerate(specs, start=1):
+        # Fixed ids: screens show them, and snapshots must not change run to run.
         run = recorder.init(dir=root, project=spec.get("project", "demo"), name=spec["name"],
+                            id=spec.get("id", f"run{day}-{spec['name']}"),
                             config=spec.get("config", {}), tags=spec.get("tags"), group=spec.get("group"),
                             system_interval=0, capture_console=False, reinit="create_new")
         if spec.get("define_step"):
