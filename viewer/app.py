@@ -244,11 +244,9 @@ class LoupeApp(App):
 
     def action_help(self) -> None:
         if self._watcher is not None:
-            # The watcher may have fallen back to polling after start (watch limit hit).
+            # The watcher may have fallen back to polling after start (watch limit, ENOSPC).
             self.watch_note = self._watcher.mode_note
-        # The watcher may fall back to polling after start (ENOSPC): ask it now.
-        note = self._watcher.mode_note if self._watcher is not None else self.watch_note
-        self.push_screen(HelpScreen(note))
+        self.push_screen(HelpScreen(self.watch_note))
 
     def action_refresh(self) -> None:
         self._do_live_refresh()

@@ -72,7 +72,7 @@ class SqlPane(Pane):
         super().__init__(*args, **kwargs)
         self.history: list[str] = []
         self._hist_pos = 0
-        self._running = False
+        self._query_running = False
         self._seq = 0
         self._t0 = 0.0
         self._timer = None
@@ -117,10 +117,10 @@ class SqlPane(Pane):
         if store is None:
             self._show_error("the run store is still opening; try again in a moment")
             return
-        if self._running:
+        if self._query_running:
             store.interrupt()  # a new query replaces the running one
         self._seq += 1
-        self._running = True
+        self._query_running = True
         self.last_sql = sql
         self._t0 = time.perf_counter()
         self._show_error("")
@@ -150,7 +150,7 @@ class SqlPane(Pane):
     def _finished(self, seq: int, result, cancelled: str | None, error: str | None) -> None:
         if seq != self._seq:
             return
-        self._running = False
+        self._query_running = False
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
@@ -174,16 +174,16 @@ class SqlPane(Pane):
         self._set_status(f"{shown} · {took:.2f} s")
 
     def _tick(self) -> None:
-        if self._running:
+        if self._query_running:
             self._set_status(f"running… {time.perf_counter() - self._t0:.1f} s (Esc cancels)")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
-            return self._running
+            return self._query_running
         return True
 
     def action_cancel(self) -> None:
-        if not self._running:
+        if not self._query_running:
             return
         store = self.store
         if store is not None:
@@ -192,7 +192,7 @@ class SqlPane(Pane):
 
     @property
     def running(self) -> bool:
-        return self._running
+        return self._query_running
 
     # -- history --------------------------------------------------------------------------
     def action_history(self, delta: int) -> None:
