@@ -328,22 +328,34 @@ class Store:
             return self._views()
 
     # -- running SQL ----------------------------------------------------------------------
-    def _run(self, build: Callable[[], tuple[str, list[Any]]], con_for: Callable[[], duckdb.DuckDBPyConnection]
-             ) -> pa.Table:
+    def _run(self, build: Callable[[], tuple[str, list[Any]]], con_for: Callable[[], duckdb.DuckDBPyConnection],
+             parts: Callable[[], list[Path]] | None = None) -> pa.Table:
         for attempt in (0, 1):
             con = con_for()
             sql, params = build()
             try:
                 return con.sql(sql, params=params or None).to_arrow_table()
+            except duckdb.InterruptException:
+                raise
             except duckdb.Error as exc:
-                if attempt == 0 and _is_file_error(exc):
+                if attempt == 1:
+                    raise
+                if _is_file_error(exc):
                     # A part vanished (compaction) or changed: list again, retry once.
-                    self._streams.invalidate()
-                    self._stream_sig = {}
-                    self._streams_built = -1
+                    self._invalidate_streams()
+                    continue
+                # A part whose footer reads but whose data does not fails the whole
+                # query; find it, leave it out with a warning, and try again.
+                if parts is not None and self._streams.quarantine_unreadable(parts()):
+                    self._invalidate_streams()
                     continue
                 raise
         raise AssertionError("unreachable")
+
+    def _invalidate_streams(self) -> None:
+        self._streams.invalidate()
+        self._stream_sig = {}
+        self._streams_built = -1
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         """Run one user SELECT (or EXPLAIN) over the views; raises QueryError or duckdb.Error."""
@@ -460,7 +472,7 @@ class Store:
             def sql() -> tuple[str, list[Any]]:
                 return build(state["parts"], state["journal"], state["columns"], ids)
 
-            return self._run(sql, con_for)
+            return self._run(sql, con_for, parts=lambda: list(state.get("parts", [])))
 
     def history(self, run_ids: Sequence[str] | str, metrics: Sequence[str] | None = None) -> pa.Table:
         """run_id, _step, _timestamp, _runtime and the metrics (all when None), by run and step.

@@ -152,6 +152,25 @@ class StreamCache:
         self._parts[path] = (sig, info)
         return info
 
+    def quarantine_unreadable(self, paths: list[Path]) -> list[Path]:
+        """Read each part whole; parts that fail (a corrupt page behind a good footer) are
+        left out from now on, with one warning each. Costly: only after a query failed."""
+        bad = []
+        for path in paths:
+            try:
+                st = os.stat(path)
+                pq.read_table(path)
+            except FileNotFoundError:
+                continue
+            except Exception as exc:
+                sig = (st.st_mtime_ns, st.st_size, st.st_ino)
+                self._parts[path] = (sig, None)
+                detail = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+                if self.warn is not None:
+                    self.warn(f"parquet:{path}:{sig}", f"skipping {path}: unreadable data ({detail})")
+                bad.append(path)
+        return bad
+
     # -- journals -------------------------------------------------------------------------
     def journal_rows(self, path: Path) -> list[dict[str, Any]]:
         try:
