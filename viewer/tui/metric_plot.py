@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -11,7 +9,6 @@ from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
-from textual_plotext.plotext_plot import Plot
 
 from ..metric_panels import Panel
 from ..sanitize import sanitize
@@ -19,70 +16,10 @@ from ..series_math import finite_points, format_value, positive_only, value_at
 from .run_colors import RunColors
 
 
-def draw_panel(plt: Any, panel: Panel, colors: RunColors, log_y: bool, x_label: str, envelope: bool,
-               cursor_x: float | None) -> None:
-    """Put a panel's series on a plotext figure (UI thread or a worker: it touches no widget)."""
-    plt.clear_data()
-    plt.clear_figure()
-    plt.xlabel(sanitize(x_label))
-    log_y = log_y and any(positive_only(s.xs, s.ys)[0] for s in panel.series)
-    plt.yscale("log" if log_y else "linear")
-    keep = positive_only if log_y else finite_points
-    for s in panel.series:
-        color = colors.plot_color(s.run_id)
-        xs, ys = keep(s.xs, s.ys)
-        if not xs:
-            continue
-        if envelope:
-            for band in (s.lows, s.highs):
-                bx, by = keep(s.xs, band)
-                if bx:
-                    plt.plot(bx, by, color=color, marker="·")
-        if len(xs) == 1:
-            plt.scatter(xs, ys, color=color, marker="hd")
-        else:
-            plt.plot(xs, ys, color=color, marker="braille")
-    all_x = [x for s in panel.series for x in s.xs]
-    if len(set(all_x)) > 1:
-        # Pin the x range: plotext's own padding let lines run past the frame.
-        plt.xlim(min(all_x), max(all_x))
-    if cursor_x is not None:
-        plt.vline(cursor_x, "gray")
-
-
-def prebuild(panel: Panel, colors: RunColors, log_y: bool, x_label: str, envelope: bool,
-             size: tuple[int, int], theme: str) -> str | None:
-    """The plot as plotext's ANSI text, built in a worker so the event loop only pastes it."""
-    width, height = size
-    if width < 10 or height < 5:
-        return None
-    plt = Plot()
-    try:
-        draw_panel(plt, panel, colors, log_y, x_label, envelope, None)
-        plt.plotsize(width, height)
-        plt._set_size(width, height)
-        plt.theme(theme)
-        return plt.build()
-    except Exception:
-        return None  # the widget draws it itself (and reports any error)
-
-
 class SafePlot(PlotextPlot):
-    """A plotext plot that can show a figure built elsewhere, and never crashes the app."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.prebuilt: tuple[tuple[int, int], str] | None = None
-
-    @property
-    def plotext_theme(self) -> str:
-        return self._get_plotext_theme_name(self.app.theme)
+    """plotext can raise on odd data (log of an empty range); show a line instead of crashing."""
 
     def render(self):
-        prebuilt = self.prebuilt
-        if prebuilt is not None and prebuilt[0] == (self.size.width, self.size.height):
-            # Our own plotext output: SGR colours and sanitised labels only.
-            return Text.from_ansi(prebuilt[1])
         try:
             return super().render()
         except Exception as exc:  # plotext's internals, not our data flow
@@ -121,34 +58,41 @@ class MetricPlot(Vertical, can_focus=True):
     def on_mount(self) -> None:
         self.call_after_refresh(self.redraw)
 
-    def update_panel(self, panel: Panel, log_y: bool, x_label: str, envelope: bool,
-                     prebuilt: tuple[tuple[int, int], str] | None = None) -> None:
+    def update_panel(self, panel: Panel, log_y: bool, x_label: str, envelope: bool) -> None:
         self.panel, self.log_y, self.x_label, self.envelope = panel, log_y, x_label, envelope
-        self.redraw(prebuilt)
+        self.redraw()
 
-    @property
-    def plot_size(self) -> tuple[int, int]:
-        try:
-            size = self.query_one(SafePlot).size
-        except NoMatches:
-            return (0, 0)
-        return (size.width, size.height)
-
-    @property
-    def plotext_theme(self) -> str | None:
-        try:
-            return self.query_one(SafePlot).plotext_theme
-        except NoMatches:
-            return None
-
-    def redraw(self, prebuilt: tuple[tuple[int, int], str] | None = None) -> None:
+    def redraw(self) -> None:
         try:
             plot = self.query_one(SafePlot)
         except NoMatches:
             return  # not composed yet; on_mount draws
-        # The figure is kept current too: the cursor and a resize redraw from it.
-        draw_panel(plot.plt, self.panel, self.run_colors, self.log_y, self.x_label, self.envelope, self.cursor_x)
-        plot.prebuilt = prebuilt if self.cursor_x is None else None
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.xlabel(sanitize(self.x_label))
+        log_y = self.log_y and any(positive_only(s.xs, s.ys)[0] for s in self.panel.series)
+        plt.yscale("log" if log_y else "linear")
+        for s in self.panel.series:
+            color = self.run_colors.plot_color(s.run_id)
+            xs, ys = (positive_only if log_y else finite_points)(s.xs, s.ys)
+            if not xs:
+                continue
+            if self.envelope:
+                for band in (s.lows, s.highs):
+                    bx, by = (positive_only if log_y else finite_points)(s.xs, band)
+                    if bx:
+                        plt.plot(bx, by, color=color, marker="·")
+            if len(xs) == 1:
+                plt.scatter(xs, ys, color=color, marker="hd")
+            else:
+                plt.plot(xs, ys, color=color, marker="braille")
+        all_x = [x for s in self.panel.series for x in s.xs]
+        if len(set(all_x)) > 1:
+            # Pin the x range: plotext's own padding let lines run past the frame.
+            plt.xlim(min(all_x), max(all_x))
+        if self.cursor_x is not None:
+            plt.vline(self.cursor_x, "gray")
         plot.refresh()
         self._update_readout()
 

@@ -20,7 +20,7 @@ from textual.widgets import Input, Label, Static
 from ..metric_panels import BASE_X, MAX_PLOTS, Panel, build_panels, hidden_metrics, plottable_metrics, step_metrics
 from ..sanitize import sanitize
 from ..series_math import SMOOTHING_STEPS
-from .metric_plot import MetricPlot, prebuild
+from .metric_plot import MetricPlot
 from .pane import Pane
 
 def parse_range(text: str) -> tuple[float, float] | None:
@@ -127,16 +127,11 @@ class MetricsPane(Pane):
         if not self.runs:
             self._show([], "select runs in the Runs tab (space) to plot them")
             return
-        # Sizes and theme of the plots on screen, so the worker can build their figures.
-        sizes = {p.panel.metric: p.plot_size for p in self.query(MetricPlot)}
-        themes = [t for t in (p.plotext_theme for p in self.query(MetricPlot)) if t]
-        style = (self.log_y, X_LABELS.get(self.x_axis, self.x_axis), self.envelope, themes[0] if themes else None)
-        self._fetch(list(self.run_ids), self.pattern, self.x_axis, self.smoothing, self._points(), self.x_range,
-                    sizes, style)
+        self._fetch(list(self.run_ids), self.pattern, self.x_axis, self.smoothing, self._points(), self.x_range)
 
     @work(thread=True, exclusive=True, group="metrics", exit_on_error=False)
     def _fetch(self, run_ids: list[str], pattern: str, x_axis: str, smoothing: float, points: int,
-               x_range: tuple[float, float] | None, sizes: dict[str, tuple[int, int]], style: tuple) -> None:
+               x_range: tuple[float, float] | None) -> None:
         store = self.store
         if store is None:
             return
@@ -159,27 +154,10 @@ class MetricsPane(Pane):
                 return
             table = self._downsampled(store, run_ids, metrics, x_axis, points, x_range)
             panels = build_panels(table, metrics, run_ids, smoothing)
-            prebuilt = self._prebuild(panels, sizes, style)
         except Exception as exc:
             self.app.call_from_thread(self._show, [], f"could not load metrics: {exc}")
             return
-        self.app.call_from_thread(self._show, panels, note, prebuilt)
-
-    def _prebuild(self, panels: list[Panel], sizes: dict[str, tuple[int, int]], style: tuple
-                  ) -> dict[str, tuple[tuple[int, int], str]]:
-        """Figures for plots already on screen (plotext's build is the slow part of drawing)."""
-        log_y, x_label, envelope, theme = style
-        out = {}
-        if theme is None:
-            return out
-        for panel in panels:
-            size = sizes.get(panel.metric)
-            if size is None:
-                continue
-            text = prebuild(panel, self.run_colors, log_y, x_label, envelope, size, theme)
-            if text is not None:
-                out[panel.metric] = (size, text)
-        return out
+        self.app.call_from_thread(self._show, panels, note)
 
     def _downsampled(self, store, run_ids: list[str], metrics: list[str], x_axis: str, points: int,
                      x_range: tuple[float, float] | None) -> pa.Table:
@@ -198,8 +176,7 @@ class MetricsPane(Pane):
         self._cache.clear()
         super().data_changed()
 
-    def _show(self, panels: list[Panel], message: str,
-              prebuilt: dict[str, tuple[tuple[int, int], str]] | None = None) -> None:
+    def _show(self, panels: list[Panel], message: str) -> None:
         self.panels = panels
         self.message = message
         scroll = self.query_one("#metrics-scroll", VerticalScroll)
@@ -214,8 +191,7 @@ class MetricsPane(Pane):
                 if plot is not None:
                     plot.run_colors = self.run_colors
                     plot.names = names
-                    plot.update_panel(panel, self.log_y, x_label, self.envelope,
-                                      (prebuilt or {}).get(panel.metric))
+                    plot.update_panel(panel, self.log_y, x_label, self.envelope)
         else:
             self._layout_key = layout_key
             scroll.remove_children()
