@@ -7,8 +7,10 @@ data through the store in thread workers.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
 from textual import on, work
@@ -71,6 +73,16 @@ class LoupeApp(App):
         self._watcher = None
         self._last_refresh = 0.0
         self._refresh_pending = False
+        self._notified = 0
+        # Discovery and JSON reading start now, in parallel with Textual's own start-up.
+        self._store_future: Future[Store] = Future()
+        threading.Thread(target=self._open_store_early, name="loupe-open-store", daemon=True).start()
+
+    def _open_store_early(self) -> None:
+        try:
+            self._store_future.set_result(Store(self.roots, on_warning=self._store_warning))
+        except BaseException as exc:
+            self._store_future.set_exception(exc)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -97,13 +109,14 @@ class LoupeApp(App):
 
     def on_mount(self) -> None:
         self.sub_title = ", ".join(str(r) for r in self.roots)
+        self._show_warnings()
         self.open_store()
 
     # -- store ------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="store", exit_on_error=False)
     def open_store(self) -> None:
         try:
-            store = Store(self.roots, on_warning=self._store_warning)
+            store = self._store_future.result()
             runs = store.runs()
         except Exception as exc:
             self.post_message(StoreFailed(f"cannot open {', '.join(map(str, self.roots))}: {exc}"))
@@ -112,9 +125,18 @@ class LoupeApp(App):
         self.post_message(RunsLoaded(runs))
 
     def _store_warning(self, message: str) -> None:
-        # Called from worker threads: keep it to a list append and a thread-safe notify.
+        # Called from worker threads, possibly before the app runs: keep the message, and
+        # show whatever has not been shown yet once the event loop can take it.
         self.store_warnings.append(message)
-        self.call_from_thread(self.notify, message, severity="warning", timeout=6, markup=False)
+        try:
+            self.call_from_thread(self._show_warnings)
+        except RuntimeError:
+            pass  # not running yet: on_mount shows it
+
+    def _show_warnings(self) -> None:
+        for message in self.store_warnings[self._notified:]:
+            self.notify(message, severity="warning", timeout=6, markup=False)
+        self._notified = len(self.store_warnings)
 
     @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
     def refresh_store(self) -> None:
