@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -16,14 +20,41 @@ from ..series_math import finite_points, format_value, positive_only, value_at
 from .run_colors import RunColors
 
 
+# Built figures by (what is drawn, size, theme): going back to runs already shown, or a
+# repaint with nothing new, pastes the figure instead of running plotext's build again.
+_FIGURES: OrderedDict[tuple, Text] = OrderedDict()
+_FIGURES_MAX = 256
+
+
 class SafePlot(PlotextPlot):
     """plotext can raise on odd data (log of an empty range); show a line instead of crashing."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.figure_key: tuple | None = None
+        # Puts the data on self.plt; run only when the figure must really be built.
+        self.draw: Callable[[Any], None] | None = None
+
     def render(self):
+        key = None
+        if self.figure_key is not None:
+            key = (self.figure_key, self.size.width, self.size.height, self.app.theme)
+            cached = _FIGURES.get(key)
+            if cached is not None:
+                _FIGURES.move_to_end(key)
+                return cached
         try:
-            return super().render()
+            if self.draw is not None:
+                draw, self.draw = self.draw, None
+                draw(self.plt)
+            figure = super().render()
         except Exception as exc:  # plotext's internals, not our data flow
             return Text(f"cannot draw this plot: {exc}", style="dim")
+        if key is not None:
+            _FIGURES[key] = figure
+            while len(_FIGURES) > _FIGURES_MAX:
+                _FIGURES.popitem(last=False)
+        return figure
 
 
 class MetricPlot(Vertical, can_focus=True):
@@ -67,7 +98,12 @@ class MetricPlot(Vertical, can_focus=True):
             plot = self.query_one(SafePlot)
         except NoMatches:
             return  # not composed yet; on_mount draws
-        plt = plot.plt
+        plot.figure_key = self._figure_key()
+        plot.draw = self._draw_figure
+        plot.refresh()
+        self._update_readout()
+
+    def _draw_figure(self, plt: Any) -> None:
         plt.clear_data()
         plt.clear_figure()
         plt.xlabel(sanitize(self.x_label))
@@ -93,8 +129,15 @@ class MetricPlot(Vertical, can_focus=True):
             plt.xlim(min(all_x), max(all_x))
         if self.cursor_x is not None:
             plt.vline(self.cursor_x, "gray")
-        plot.refresh()
-        self._update_readout()
+
+    def _figure_key(self) -> tuple:
+        """Everything the figure depends on; equal keys draw identical plots."""
+        series = tuple(
+            (s.run_id, self.run_colors.plot_color(s.run_id), tuple(s.xs), tuple(s.ys),
+             tuple(s.lows) if self.envelope else (), tuple(s.highs) if self.envelope else ())
+            for s in self.panel.series
+        )
+        return (self.panel.metric, series, self.log_y, self.x_label, self.envelope, self.cursor_x)
 
     def _update_readout(self) -> None:
         text = Text()
