@@ -199,7 +199,7 @@ async def test_followed_log_keeps_delivering_after_rotation_and_truncation(tmp_p
             os.rename(log, str(log) + ".1")
             append(log, ["b0"])
             got = await wait_for_last(app, pilot, view, "b0")
-            assert got == ["b0"], (got, pane.follow, view.at_end, pane.is_showing)
+            assert got == ["b0"], f"{got} follow={pane.follow} at_end={view.at_end} showing={pane.is_showing} active={app.query_one('#tabs').active} mounted={pane.is_mounted}"
             append(Path(str(log) + ".1"), ["stale"])
             append(log, ["b1", "b2"])
             assert (await wait_for_last(app, pilot, view, "b2")) == ["b0", "b1", "b2"]

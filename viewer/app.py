@@ -174,7 +174,10 @@ class LoupeApp(App):
             self.selected = kept
         self.query_one(RunsPane).show_runs(message.runs, self.selected, self.run_colors)
         if not message.live:
-            self.query_one(RunsPane).focus_default()
+            # Only if the user is still on the Runs tab: focusing a widget of a hidden tab
+            # would switch back to it.
+            if self.query_one(TabbedContent).active == "runs":
+                self.query_one(RunsPane).focus_default()
             self._start_watching()
             if not self.selected and message.runs:
                 # Something to look at straight away: the newest run.
@@ -251,17 +254,28 @@ class LoupeApp(App):
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        # Pane keys only work with focus inside the pane, not on the tab bar. An activation
-        # that is already stale (another tab key came first) must not pull focus back, or
-        # the two tabs would keep re-activating each other.
-        if event.tabbed_content.active != event.pane.id:
+        # Pane keys only work with focus inside the pane, not on the tab bar. Focus after
+        # the new tab is laid out (before that nothing in it is focusable), and only if it
+        # is still the active tab: focusing inside a hidden tab switches back to it.
+        pane_id = event.pane.id
+        if event.tabbed_content.active != pane_id:
             return
-        for pane in event.pane.query(Pane):
-            pane.focus_default()
-            break
+        tabs = event.tabbed_content
+
+        def focus() -> None:
+            if tabs.active != pane_id:
+                return
+            for pane in event.pane.query(Pane):
+                pane.focus_default()
+                break
+
+        self.call_after_refresh(focus)
 
     # -- actions ----------------------------------------------------------------------------
     def action_tab(self, tab: str) -> None:
+        # Let go of the old tab's widget first: while it holds focus, Textual may hand focus
+        # to its neighbour in the hidden tab, which activates that tab again.
+        self.screen.set_focus(None)
         self.query_one(TabbedContent).active = tab
 
     def action_help(self) -> None:

@@ -56,10 +56,20 @@ class Pane(Widget):
 
     @property
     def is_showing(self) -> bool:
+        """True when this pane's tab is the active one (decided by the tabs, not by layout,
+        which lags a tab switch by a frame)."""
+        from textual.widgets import TabbedContent, TabPane
+
         try:
-            return self.is_mounted and self.display and self.screen.is_current and self.region.area > 0
+            if not self.is_mounted or not self.screen.is_current:
+                return False
         except Exception:
             return False
+        for node in self.ancestors:
+            if isinstance(node, TabPane):
+                tabs = next((a for a in node.ancestors if isinstance(a, TabbedContent)), None)
+                return tabs is None or tabs.active == node.id
+        return bool(self.display)
 
     def focus_default(self) -> None:
         """Focus the pane's main widget (not its filter box), so its keys work at once."""
