@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
 import pytest
 from rich.text import Text
 from textual.widgets import DataTable, Input
+from tui_helpers import focus_in, settle
 
 import recorder
 from viewer.app import LoupeApp
@@ -23,22 +23,6 @@ def make_run(root, **kw):
                          reinit="create_new", **kw)
 
 
-async def settle(app, pilot, t=0.05):
-    await asyncio.wait_for(app.workers.wait_for_complete(), 20)
-    await pilot.pause(t)
-
-
-async def focus_in(pilot, pane):
-    """Wait until focus is inside `pane` (the app focuses a pane's main widget on tab switch;
-    under load the startup auto-focus can land after it, so ask again)."""
-    app = pane.app
-    for _ in range(50):
-        f = app.focused
-        if f is not None and (f is pane or pane in f.ancestors):
-            return
-        pane.focus_default()
-        await pilot.pause(0.02)
-    raise AssertionError(f"focus never reached {pane}")
 
 
 async def open_detail(app, pilot):

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
 import time
 from pathlib import Path
 
-import pytest
+from textual.widgets import Input
+from tui_helpers import focus_in, settle
 
 import recorder
-from textual.widgets import Input
 from viewer.app import LoupeApp
 from viewer.log_seek import offset_at_time, page_after, parse_log_time
 from viewer.tui.logs_pane import LogsPane, LogView
@@ -37,22 +36,6 @@ def write_log(path, n, t0, start=0, extra=""):
             f.write(f"{stamp(t0 + i)} {'OE'[i % 2]} line {i}{extra}\n")
 
 
-async def settle(app, pilot, t=0.15):
-    await asyncio.wait_for(app.workers.wait_for_complete(), 20)
-    await pilot.pause(t)
-
-
-async def focus_in(pilot, pane):
-    """Wait until focus is inside `pane` (the app focuses a pane's main widget on tab switch;
-    under load the startup auto-focus can land after it, so ask again)."""
-    app = pane.app
-    for _ in range(50):
-        f = app.focused
-        if f is not None and (f is pane or pane in f.ancestors):
-            return
-        pane.focus_default()
-        await pilot.pause(0.02)
-    raise AssertionError(f"focus never reached {pane}")
 
 
 async def open_logs(app, pilot):

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
 from rich.text import Text
+from textual.widgets import DataTable, Input
+from tui_helpers import focus_in, settle
 
 import recorder
 from viewer.app import LoupeApp
 from viewer.tui.sql_pane import SqlPane
-from textual.widgets import DataTable, Input
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
@@ -27,22 +27,6 @@ def make_runs(root, n=3):
         run.finish()
 
 
-async def settle(app, pilot, t=0.05):
-    await asyncio.wait_for(app.workers.wait_for_complete(), 20)
-    await pilot.pause(t)
-
-
-async def focus_in(pilot, pane):
-    """Wait until focus is inside `pane` (the app focuses a pane's main widget on tab switch;
-    under load the startup auto-focus can land after it, so ask again)."""
-    app = pane.app
-    for _ in range(50):
-        f = app.focused
-        if f is not None and (f is pane or pane in f.ancestors):
-            return
-        pane.focus_default()
-        await pilot.pause(0.02)
-    raise AssertionError(f"focus never reached {pane}")
 
 
 async def open_sql(app, pilot):

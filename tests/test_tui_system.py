@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
-import pytest
-from textual_plotext import PlotextPlot
+from tui_helpers import focus_in, settle
 
 import recorder
 from viewer.app import LoupeApp
@@ -34,22 +32,6 @@ def write_system(run, n=40, gpus=0, t0=None):
         run._files.system.append(row)
 
 
-async def settle(app, pilot, t=0.05):
-    await asyncio.wait_for(app.workers.wait_for_complete(), 20)
-    await pilot.pause(t)
-
-
-async def focus_in(pilot, pane):
-    """Wait until focus is inside `pane` (the app focuses a pane's main widget on tab switch;
-    under load the startup auto-focus can land after it, so ask again)."""
-    app = pane.app
-    for _ in range(50):
-        f = app.focused
-        if f is not None and (f is pane or pane in f.ancestors):
-            return
-        pane.focus_default()
-        await pilot.pause(0.02)
-    raise AssertionError(f"focus never reached {pane}")
 
 
 async def open_system(app, pilot):
