@@ -334,12 +334,6 @@ class ArtifactsPane(Pane):
     def current_run(self):
         return self.runs[self.run_index % len(self.runs)] if self.runs else None
 
-    def _roots(self) -> list[Path]:
-        store = self.store
-        if store is not None:
-            return list(store.roots)
-        return [Path(r) for r in getattr(self.app, "roots", [])]
-
     def _set_status(self) -> None:
         parts = [f"{len(self.shown)} of {len(self.entries)} collections"]
         if self.current is not None:
@@ -351,7 +345,7 @@ class ArtifactsPane(Pane):
     # -- loading ----------------------------------------------------------------------------
     def reload(self) -> None:
         self._entries_gen += 1
-        self._fetch_entries(self._entries_gen, self._roots())
+        self._fetch_entries(self._entries_gen, self.roots)
         self._load_run_io()
 
     @work(thread=True, exclusive=True, group="artifacts-entries", exit_on_error=False)

@@ -6,6 +6,7 @@ back with call_from_thread; they never open files or build SQL themselves.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.widget import Widget
@@ -29,6 +30,14 @@ class Pane(Widget):
     @property
     def store(self) -> "Store | None":
         return getattr(self.app, "store", None)
+
+    @property
+    def roots(self) -> list[Path]:
+        """The run roots being shown (the store's, or the app's before the store is open)."""
+        store = self.store
+        if store is not None:
+            return list(store.roots)
+        return [Path(r) for r in getattr(self.app, "roots", [])]
 
     @property
     def run_ids(self) -> list[str]:

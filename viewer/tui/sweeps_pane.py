@@ -261,12 +261,6 @@ class SweepsPane(Pane):
     def on_mount(self) -> None:
         self.query_one("#sweeps-best-box").border_title = Text("best so far")
 
-    def _roots(self) -> list[Path]:
-        store = self.store
-        if store is not None:
-            return list(store.roots)
-        return [Path(r) for r in getattr(self.app, "roots", [])]
-
     def _set_status(self) -> None:
         parts = [f"{len(self.sweeps)} sweeps"]
         if self.view is not None:
@@ -289,7 +283,7 @@ class SweepsPane(Pane):
 
     def reload(self) -> None:
         self._list_gen += 1
-        self._fetch_list(self._list_gen, self._roots())
+        self._fetch_list(self._list_gen, self.roots)
 
     @work(thread=True, exclusive=True, group="sweeps-list", exit_on_error=False)
     def _fetch_list(self, gen: int, roots: list[Path]) -> None:
