@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from viewer.cli_rows import write_rows
+
 GRACE_S = 3600.0
 
 
@@ -44,14 +46,6 @@ def _size(n: Any) -> str:
             return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return str(n)
-
-
-def _table(rows: list[list[str]], out) -> None:
-    if not rows:
-        return
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        out.write("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() + "\n")
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -96,7 +90,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the parsed `artifacts` subcommand; returns the exit code."""
-    from recorder.artifacts import ArtifactCorruptedError, ArtifactMissingError, ArtifactNotFoundError
+    from recorder.artifacts import (
+        ArtifactCorruptedError,
+        ArtifactMissingError,
+        ArtifactNotFoundError,
+    )
 
     cmd = getattr(args, "artifacts_command", None)
     try:
@@ -131,7 +129,7 @@ def cmd_ls(args: argparse.Namespace, out=None) -> int:
         for r in rows:
             table.append([_safe(f"{r['registry']}/{r['collection']}"), f"v{r['version']}", _safe(",".join(r["aliases"])),
                           _safe(r["type"]), _safe(f"{r['source_project']}/{r['source_name']}:v{r['source_version']}")])
-        _table(table, out)
+        write_rows(table, out)
         return 0
     target = args.target
     if target and "/" in target:
@@ -150,7 +148,7 @@ def cmd_ls(args: argparse.Namespace, out=None) -> int:
         for r in rows:
             table.append([f"v{r['version']}", _safe(",".join(r["aliases"])), _size(r["size"]), str(r["file_count"]),
                           _safe(r["created_at"]), _safe(r["producer_run_id"] or "-"), _safe((r["digest"] or "")[:12])])
-        _table(table, out)
+        write_rows(table, out)
         return 0
     projects = [layout.check_name(target, "project name")] if target else index.projects(root)
     summary = []
@@ -173,7 +171,7 @@ def cmd_ls(args: argparse.Namespace, out=None) -> int:
     for r in summary:
         table.append([_safe(f"{r['project']}/{r['name']}"), _safe(r["type"]), str(r["versions"]), r["latest"],
                       _size(r["size"]), _safe(",".join(r["aliases"]))])
-    _table(table, out)
+    write_rows(table, out)
     return 0
 
 
@@ -218,7 +216,7 @@ def cmd_show(args: argparse.Namespace, out=None) -> int:
             out.write(f"  {_safe(s.get('path'))}  ({_safe(s.get('reason'))})\n")
     out.write(f"files ({len(info['files'])}):\n")
     table = [[_safe(f["path"]), _size(f["size"]), _safe(f["ref"] or (f["digest"] or "")[:12])] for f in info["files"]]
-    _table([["  " + r[0], r[1], r[2]] for r in table], out)
+    write_rows([["  " + r[0], r[1], r[2]] for r in table], out)
     return 0
 
 

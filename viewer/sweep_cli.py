@@ -25,6 +25,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from viewer.cli_rows import write_rows
+
 
 def _safe(value: Any) -> str:
     """Text for a terminal: control and escape characters shown as \\xNN, never emitted."""
@@ -43,14 +45,6 @@ def _num(v: Any) -> str:
     if isinstance(v, float):
         return "nan" if math.isnan(v) else f"{v:.6g}"
     return _safe(v)
-
-
-def _table(rows: list[list[str]], out) -> None:
-    if not rows:
-        return
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        out.write("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() + "\n")
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -151,7 +145,7 @@ def cmd_ls(args: argparse.Namespace, out=None) -> int:
         if len(rows) == 1:
             print(f"no sweeps under {_root(args)}", file=sys.stderr)
         else:
-            _table(rows, out)
+            write_rows(rows, out)
     return 0
 
 
@@ -192,7 +186,7 @@ def cmd_show(args: argparse.Namespace, out=None) -> int:
         rows.append([str(t.number), t.state, _num(t.value), _safe(t.run_id or "-")]
                     + [_num(t.params.get(n)) for n in names])
     out.write("\n")
-    _table(rows, out)
+    write_rows(rows, out)
     if len(ranked) > args.limit:
         out.write(f"... {len(ranked) - args.limit} more (use --limit)\n")
     if importance is not None:
