@@ -310,7 +310,6 @@ class ArtifactsPane(Pane):
         self.current: Entry | None = None
         self.rows: list[VersionRow] = []
         self.filter_text = ""
-        self.run_index = 0
         self.message = ""
         self.run_io: dict[str, list[dict]] | None = None
         self._entries_gen = 0
@@ -329,10 +328,6 @@ class ArtifactsPane(Pane):
                 with VerticalScroll(id="artifacts-detail-scroll"):
                     yield Static(id="artifacts-detail", markup=False)
                 yield Static(id="artifacts-run", markup=False)
-
-    @property
-    def current_run(self):
-        return self.runs[self.run_index % len(self.runs)] if self.runs else None
 
     def _set_status(self) -> None:
         parts = [f"{len(self.shown)} of {len(self.entries)} collections"]
@@ -471,8 +466,7 @@ class ArtifactsPane(Pane):
     # -- the selected run -------------------------------------------------------------------
     def selection_changed(self, runs, colors) -> None:
         previous = self.current_run.id if self.current_run is not None else None
-        ids = [r.id for r in runs]
-        self.run_index = ids.index(previous) if previous in ids else 0
+        self.keep_showing(runs, previous)
         super().selection_changed(runs, colors)
 
     def _load_run_io(self) -> None:
@@ -527,7 +521,5 @@ class ArtifactsPane(Pane):
         self.query_one("#artifacts-versions", DataTable).focus()
 
     def action_run(self, delta: int) -> None:
-        if len(self.runs) < 2:
-            return
-        self.run_index = (self.run_index + delta) % len(self.runs)
-        self._load_run_io()
+        if self.step_run(delta):
+            self._load_run_io()

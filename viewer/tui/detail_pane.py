@@ -87,7 +87,6 @@ class DetailPane(Pane):
         self.details: RunDetails | None = None
         self.shown_rows: list[tuple[str, str, str]] = []
         self.total_matches = 0
-        self._run_index = 0
         self._gen = 0
         self._shown: str | None = None
         self._sig: tuple | None = None
@@ -110,17 +109,9 @@ class DetailPane(Pane):
         table.add_column(Text("value"), key="value")
 
     # -- loading --------------------------------------------------------------------------
-    @property
-    def current_run(self):
-        if not self.runs:
-            return None
-        self._run_index = min(self._run_index, len(self.runs) - 1)
-        return self.runs[self._run_index]
-
     def selection_changed(self, runs, colors) -> None:
         if self._shown is not None:
-            ids = [r.id for r in runs]
-            self._run_index = ids.index(self._shown) if self._shown in ids else 0
+            self.keep_showing(runs, self._shown)
         super().selection_changed(runs, colors)
 
     @staticmethod
@@ -173,7 +164,7 @@ class DetailPane(Pane):
         color = self.run_colors.rich_color(d.run_id) if self.run_colors.get(d.run_id) else None
         text = overview_text(d, color)
         if len(self.runs) > 1:
-            text.append(f"\nrun {self._run_index + 1} of {len(self.runs)} selected ([ and ] switch)", "dim")
+            text.append(f"\nrun {self.run_index + 1} of {len(self.runs)} selected ([ and ] switch)", "dim")
         self.query_one("#detail-overview-text", Static).update(text)
         self._show_rows(rows, total, gen, cells)
 
@@ -232,10 +223,8 @@ class DetailPane(Pane):
         self.query_one("#detail-table", DataTable).focus()
 
     def action_cycle_run(self, delta: int) -> None:
-        if len(self.runs) < 2:
-            return
-        self._run_index = (self._run_index + delta) % len(self.runs)
-        self.reload()
+        if self.step_run(delta):
+            self.reload()
 
     def focus_default(self) -> None:
         self.action_focus_table()

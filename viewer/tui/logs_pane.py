@@ -343,7 +343,6 @@ class LogsPane(Pane):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.follow = False
-        self._run_index = 0
         self._shown: str | None = None  # run id whose log is in the view
         self._gen = 0
         self._follower: LogFollower | None = None
@@ -371,17 +370,9 @@ class LogsPane(Pane):
         self._show_status()
 
     # -- which run ------------------------------------------------------------------------
-    @property
-    def current_run(self):
-        if not self.runs:
-            return None
-        self._run_index = min(self._run_index, len(self.runs) - 1)
-        return self.runs[self._run_index]
-
     def selection_changed(self, runs, colors) -> None:
         if self._shown is not None:
-            ids = [r.id for r in runs]
-            self._run_index = ids.index(self._shown) if self._shown in ids else 0
+            self.keep_showing(runs, self._shown)
         super().selection_changed(runs, colors)
 
     def data_changed(self) -> None:
@@ -703,10 +694,8 @@ class LogsPane(Pane):
 
     # -- run chooser, navigation ----------------------------------------------------------
     def action_cycle_run(self, delta: int) -> None:
-        if len(self.runs) < 2:
-            return
-        self._run_index = (self._run_index + delta) % len(self.runs)
-        self.reload()
+        if self.step_run(delta):
+            self.reload()
 
     def action_top(self) -> None:
         self.view.unpin()
@@ -732,7 +721,7 @@ class LogsPane(Pane):
             t.append("  follow: ")
             t.append("on" if self.follow else "off", "bold green" if self.follow else "dim")
             if len(self.runs) > 1:
-                t.append(f"  run {self._run_index + 1}/{len(self.runs)} ([ ])", "dim")
+                t.append(f"  run {self.run_index + 1}/{len(self.runs)} ([ ])", "dim")
         self.query_one("#logs-header", Static).update(t)
 
     def _show_status(self) -> None:

@@ -26,6 +26,8 @@ class Pane(Widget):
         self.runs: list["RunInfo"] = []
         self.run_colors = RunColors()
         self._stale = True
+        # Panes that show one run at a time show this one of the selected runs ([ and ]).
+        self.run_index = 0
 
     @property
     def store(self) -> "Store | None":
@@ -42,6 +44,25 @@ class Pane(Widget):
     @property
     def run_ids(self) -> list[str]:
         return [r.id for r in self.runs]
+
+    @property
+    def current_run(self) -> "RunInfo | None":
+        if not self.runs:
+            return None
+        self.run_index = min(self.run_index, len(self.runs) - 1)
+        return self.runs[self.run_index]
+
+    def keep_showing(self, runs: list["RunInfo"], run_id: str | None) -> None:
+        """After the selection changes, stay on `run_id` if it is still selected."""
+        ids = [r.id for r in runs]
+        self.run_index = ids.index(run_id) if run_id in ids else 0
+
+    def step_run(self, delta: int) -> bool:
+        """Move to the previous/next selected run; False when there is nothing to move to."""
+        if len(self.runs) < 2:
+            return False
+        self.run_index = (self.run_index + delta) % len(self.runs)
+        return True
 
     def selection_changed(self, runs: list["RunInfo"], colors: RunColors) -> None:
         self.runs = runs
