@@ -222,3 +222,44 @@ async def test_hostile_run_names_and_keys_render_as_text(tmp_path):
         assert not any("link" in str(span.style) or "@click" in str(span.style) for span in name_cell.spans)
         plots = [p.panel.metric for p in app.query(MetricPlot)]
         assert hostile in plots  # shown, as text
+
+
+async def test_runs_table_columns_fit_their_widest_cell(tmp_path):
+    # The table is told each column's width instead of measuring every cell: the widths
+    # must still be those of the widest text as shown (wide characters, escaped markup).
+    make_runs(tmp_path / "runs", [
+        {"name": "short", "config": {"lr": 0.1, "opt": "sgd"}},
+        {"name": "学習-ラン-長い名前", "id": "wide", "config": {"lr": 0.01, "opt": "[i]adam[/i] with warmup"}},
+        {"name": "[bold]not-bold[/bold]", "id": "markup", "config": {"lr": 123456789012.5, "opt": "adam"}},
+    ])
+    app = LoupeApp([tmp_path / "runs"], live=False)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await settle(pilot)
+        table = app.query_one(RunsPane).table
+        widths = {str(k.value): c.content_width for k, c in table.columns.items()}
+        assert widths["name"] == max(len("[bold]not-bold[/bold]"), 2 * len("学習ラン長い名前") + 2)
+        assert widths["config.opt"] == len("[i]adam[/i] with warmup")
+        assert widths["config.lr"] == 10  # numbers are right-aligned in at least 10 cells
+        # The same widths as the table finds when it measures the rendered cells itself.
+        table.set_known_widths(None)
+        app.query_one(RunsPane).redraw()
+        await settle(pilot)
+        measured = {str(k.value): c.content_width for k, c in table.columns.items()}
+        assert measured == widths
+
+
+async def test_a_slow_older_metrics_fetch_does_not_replace_a_newer_one(root):
+    app = LoupeApp([root], live=False)
+    async with app.run_test(size=(140, 48)) as pilot:
+        await settle(pilot)
+        ids = {r.values["name"]: r.run.id for r in app.query_one(RunsPane).rows}
+        await pilot.press("2")
+        app.select([ids["baseline"], ids["fast-lr"]])
+        await settle(pilot)
+        metrics = app.query_one(MetricsPane)
+        stale_gen = metrics._gen - 1  # the fetch for the selection before this one
+        metrics._show(stale_gen, [], "stale result")
+        await settle(pilot)
+        plots = {p.panel.metric: p for p in app.query(MetricPlot)}
+        assert [s.run_id for s in plots["train/loss"].panel.series] == [ids["baseline"], ids["fast-lr"]]
+        assert metrics.message != "stale result"
