@@ -63,8 +63,8 @@ def measure(root: Path) -> dict:
                 # would get it, which builds every plot in view.
                 app.export_screenshot()
 
-            app.query_one(TabbedContent).active = "metrics"
-            await pilot.pause()
+            await pilot.press("2")  # as a user would: the Metrics tab
+            await until(pilot, lambda: app.query_one(TabbedContent).active == "metrics")
             t0 = time.perf_counter()
             app.select(ids)
             await until(pilot, lambda: plotted() and not app.workers._workers)

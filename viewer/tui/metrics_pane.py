@@ -102,6 +102,9 @@ class MetricsPane(Pane):
         # runs already plotted costs no query.
         self._cache: dict[tuple, pa.Table] = {}
         self.x_range: tuple[float, float] | None = None
+        # Each fetch is numbered; a slower, older fetch that finishes last is dropped
+        # (exclusive workers are cancelled, but their threads still run to the end).
+        self._gen = 0
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="regex over metric names, e.g. ^val/|acc", id="metrics-filter", classes="compact-filter")
@@ -124,13 +127,15 @@ class MetricsPane(Pane):
 
     # -- data -------------------------------------------------------------------------------
     def reload(self) -> None:
+        self._gen += 1
         if not self.runs:
-            self._show([], "select runs in the Runs tab (space) to plot them")
+            self._show(self._gen, [], "select runs in the Runs tab (space) to plot them")
             return
-        self._fetch(list(self.run_ids), self.pattern, self.x_axis, self.smoothing, self._points(), self.x_range)
+        self._fetch(self._gen, list(self.run_ids), self.pattern, self.x_axis, self.smoothing, self._points(),
+                    self.x_range)
 
     @work(thread=True, exclusive=True, group="metrics", exit_on_error=False)
-    def _fetch(self, run_ids: list[str], pattern: str, x_axis: str, smoothing: float, points: int,
+    def _fetch(self, gen: int, run_ids: list[str], pattern: str, x_axis: str, smoothing: float, points: int,
                x_range: tuple[float, float] | None) -> None:
         store = self.store
         if store is None:
@@ -150,14 +155,14 @@ class MetricsPane(Pane):
                 note = f"showing {MAX_PLOTS} of {len(metrics)} metrics; narrow them with / (regex)"
                 metrics = metrics[:MAX_PLOTS]
             if not metrics:
-                self.app.call_from_thread(self._show, [], error or "no metrics logged by the selected runs")
+                self.app.call_from_thread(self._show, gen, [], error or "no metrics logged by the selected runs")
                 return
             table = self._downsampled(store, run_ids, metrics, x_axis, points, x_range)
             panels = build_panels(table, metrics, run_ids, smoothing)
         except Exception as exc:
-            self.app.call_from_thread(self._show, [], f"could not load metrics: {exc}")
+            self.app.call_from_thread(self._show, gen, [], f"could not load metrics: {exc}")
             return
-        self.app.call_from_thread(self._show, panels, note)
+        self.app.call_from_thread(self._show, gen, panels, note)
 
     def _downsampled(self, store, run_ids: list[str], metrics: list[str], x_axis: str, points: int,
                      x_range: tuple[float, float] | None) -> pa.Table:
@@ -176,7 +181,9 @@ class MetricsPane(Pane):
         self._cache.clear()
         super().data_changed()
 
-    def _show(self, panels: list[Panel], message: str) -> None:
+    def _show(self, gen: int, panels: list[Panel], message: str) -> None:
+        if gen != self._gen:
+            return  # a newer fetch is on its way
         self.panels = panels
         self.message = message
         scroll = self.query_one("#metrics-scroll", VerticalScroll)
