@@ -60,7 +60,8 @@ class Api:
         """Every version (oldest first) of artifact `name` (`project/name` or a name in
         the default project), optionally only if it has type `type_name`."""
         from .artifacts import versions as _versions
-        from .artifacts.artifact import Artifact, collection_dir
+        from .artifacts.artifact import Artifact
+        from .artifacts.locations import collection_dir
 
         if name is None:
             raise ValueError("artifacts(type_name, name): name is required")

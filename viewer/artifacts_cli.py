@@ -233,7 +233,7 @@ def cmd_download(args: argparse.Namespace, out=None) -> int:
 def cmd_gc(args: argparse.Namespace, out=None) -> int:
     from recorder import layout
     from recorder.artifacts import index
-    from recorder.artifacts.artifact import artifacts_dir
+    from recorder.artifacts.locations import artifacts_dir
     from recorder.artifacts.store import ObjectStore
 
     out = out or sys.stdout

@@ -16,8 +16,8 @@ import orjson
 
 from .. import layout
 from . import versions as _versions
-from .artifact import COLLECTIONS_DIR, artifacts_dir
 from .lineage import read_run_artifacts, read_usage
+from .locations import COLLECTIONS_DIR, artifacts_dir
 from .paths import check_name
 from .registry import collection_dir as _reg_dir, list_registries
 

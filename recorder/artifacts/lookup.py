@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import versions as _versions
-from .artifact import Artifact, collection_dir
+from .artifact import Artifact
+from .locations import collection_dir
 from .naming import parse_spec
 
 

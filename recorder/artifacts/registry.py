@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from .. import layout
 from . import versions as _versions
-from .artifact import Artifact, iso_now
+from .artifact import Artifact
 from .naming import parse_target
 from .paths import check_name
+from .publish import iso_now
 
 if TYPE_CHECKING:
     from ..run import Run

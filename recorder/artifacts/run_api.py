@@ -11,10 +11,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .artifact import Artifact, artifacts_dir, iso_now
+from .artifact import Artifact
 from .lineage import append_usage, record_in_run
+from .locations import artifacts_dir
 from .lookup import load_artifact
 from .naming import safe_default_name
+from .publish import iso_now
 
 if TYPE_CHECKING:
     from ..run import Run

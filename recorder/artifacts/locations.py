@@ -1,0 +1,27 @@
+"""Where a project's artifacts live on disk, and where downloads go by default.
+
+    <root>/<project>/_artifacts/collections/<name>/   one folder per artifact name
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..layout import ARTIFACTS_DIR
+from .paths import check_name
+
+COLLECTIONS_DIR = "collections"
+
+
+def artifacts_dir(root: Path, project: str) -> Path:
+    return Path(root) / project / ARTIFACTS_DIR
+
+
+def collection_dir(root: Path, project: str, name: str) -> Path:
+    return artifacts_dir(root, project) / COLLECTIONS_DIR / check_name(name)
+
+
+def default_download_root() -> Path:
+    # WANDB_ARTIFACT_DIR too, so scripts written for wandb download where they expect.
+    return Path(os.environ.get("LOUPE_ARTIFACT_DIR") or os.environ.get("WANDB_ARTIFACT_DIR") or "artifacts")
