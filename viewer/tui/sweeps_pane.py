@@ -18,16 +18,12 @@ workers; names, parameter values and errors are plain text (viewer.sanitize).
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.css.query import NoMatches
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
@@ -37,175 +33,8 @@ from ..sanitize import sanitize
 from .messages import SelectionChanged
 from .metric_plot import SafePlot
 from .pane import Pane
-
-MAX_PARAM_PLOTS = 12
-MAX_PARAM_COLUMNS = 8
-BAR_WIDTH = 24
-STATE_STYLE = {"finished": "cyan", "running": "bold green", "failed": "bold red", "crashed": "bold magenta",
-               "early_terminated": "yellow", "no_metric": "dim"}
-BEST_COLOR = (80, 200, 80)
-POINT_COLOR = (90, 130, 255)
-
-
-def fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.5g}" if math.isfinite(v) else str(v)
-    return "" if v is None else str(v)
-
-
-@dataclass
-class ParamPlotData:
-    name: str
-    xs: list[float]
-    ys: list[float]
-    ticks: list[float] = field(default_factory=list)
-    labels: list[str] = field(default_factory=list)
-    log_x: bool = False
-
-
-@dataclass
-class SweepView:
-    info: sweep_index.SweepInfo
-    header: Text
-    trials: list[sweep_index.TrialRow]
-    param_columns: list[str]
-    best: list[tuple[int, float]]            # (trial number, best so far)
-    values: list[tuple[int, float]]          # every finished (trial number, value)
-    params: list[ParamPlotData]
-    message: str | None = None
-    more_params: int = 0
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def param_plot_data(sweep: sweep_index.Sweep, name: str) -> ParamPlotData:
-    """Points of one parameter against the metric; categories become 0..k-1 with tick labels."""
-    points = [(x, y) for x, y in sweep.param_points(name) if _is_number(y)]
-    spec = sweep_index.param_spec(sweep.info.config, name)
-    out = ParamPlotData(sanitize(name), [], [])
-    if points and all(_is_number(x) for x, _ in points):
-        out.xs = [float(x) for x, _ in points]
-        out.ys = [float(y) for _, y in points]
-        out.log_x = "log" in str(spec.get("distribution") or "") and all(x > 0 for x in out.xs)
-        return out
-    cats: list[str] = []
-    for v in spec.get("values") or []:
-        label = sanitize(fmt(v))
-        if label not in cats:
-            cats.append(label)
-    for x, _ in points:
-        label = sanitize(fmt(x))
-        if label not in cats:
-            cats.append(label)
-    pos = {c: i for i, c in enumerate(cats)}
-    out.xs = [float(pos[sanitize(fmt(x))]) for x, _ in points]
-    out.ys = [float(y) for _, y in points]
-    out.ticks = [float(i) for i in range(len(cats))]
-    out.labels = [c[:10] for c in cats]
-    return out
-
-
-def sweep_view(sweep: sweep_index.Sweep) -> SweepView:
-    """Everything the pane draws for one sweep (pure; call from a worker)."""
-    info = sweep.info
-    counts = {k: v for k, v in sweep.counts().items() if v}
-    header = Text()
-    header.append(sanitize(info.name or info.id), style="bold")
-    header.append(sanitize(f"  {info.project}/{info.id}"), style="dim")
-    header.append("\n" + sanitize(f"method {info.method}  ·  metric {info.metric or '(none)'} ({info.goal})  ·  "
-                                  f"{len(sweep.trials)} trials"))
-    if counts:
-        header.append(": " + sanitize(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())))
-    best = sweep.best()
-    if best is not None:
-        header.append("\n")
-        header.append(sanitize(f"best: trial {best.number} = {fmt(best.value)}"), style="bold green")
-        params = ", ".join(f"{k}={fmt(v)}" for k, v in best.params.items())
-        if params:
-            header.append(sanitize(f"  ({params})"[:300]), style="green")
-    if sweep.message:
-        header.append("\n" + sanitize(sweep.message), style="yellow")
-    names = sweep.param_names()
-    trials = sweep.sorted_trials()
-    finished = [(t.number, float(t.value)) for t in sweep.trials if t.state == "finished" and _is_number(t.value)]
-    finished.sort()
-    best_line = [(n, float(v)) for n, _, v in sweep.best_so_far() if _is_number(v)]
-    best_line.sort()
-    return SweepView(
-        info=info, header=header, trials=trials, param_columns=names[:MAX_PARAM_COLUMNS],
-        best=best_line, values=finished,
-        params=[param_plot_data(sweep, n) for n in names[:MAX_PARAM_PLOTS]],
-        message=sweep.message, more_params=max(0, len(names) - MAX_PARAM_PLOTS),
-    )
-
-
-def importance_text(result: sweep_index.Importance | None, width: int = BAR_WIDTH) -> Text:
-    """Ranked text bars: name, bar, share."""
-    text = Text()
-    text.append("Parameter importance", style="bold")
-    if result is None:
-        text.append("\ncomputing…", style="dim italic")
-        return text
-    if result.message:
-        text.append("  " + sanitize(result.message), style="dim")
-    if not result.ranked:
-        return text
-    names = [sanitize(n) for n, _ in result.ranked]
-    pad = min(24, max(len(n) for n in names))
-    top = max((s for _, s in result.ranked), default=0.0) or 1.0
-    for name, (_, share) in zip(names, result.ranked):
-        share = share if math.isfinite(share) else 0.0
-        cells = share / top * width
-        full = int(cells)
-        bar = "█" * full + ("▌" if cells - full >= 0.5 else "")
-        text.append("\n" + name[:pad].ljust(pad) + " ")
-        text.append(bar.ljust(width + 1), style="green")
-        text.append(f"{share:6.1%}")
-    return text
-
-
-class ParamPlot(Vertical):
-    DEFAULT_CSS = """
-    ParamPlot { height: 14; border: round $panel; }
-    ParamPlot > SafePlot { height: 1fr; }
-    """
-
-    def __init__(self, data: ParamPlotData, metric: str) -> None:
-        super().__init__()
-        self.data = data
-        self.metric = metric
-        self.border_title = Text(data.name)
-
-    def compose(self) -> ComposeResult:
-        yield SafePlot()
-
-    def on_mount(self) -> None:
-        self.redraw()
-
-    def update_data(self, data: ParamPlotData, metric: str) -> None:
-        self.data, self.metric = data, metric
-        self.border_title = Text(data.name)
-        self.redraw()
-
-    def redraw(self) -> None:
-        try:
-            plot = self.query_one(SafePlot)
-        except NoMatches:
-            return  # not composed yet; on_mount draws
-        plt = plot.plt
-        plt.clear_data()
-        plt.clear_figure()
-        d = self.data
-        if d.xs:
-            plt.xscale("log" if d.log_x else "linear")
-            plt.scatter(d.xs, d.ys, color=POINT_COLOR, marker="dot")
-            if d.ticks:
-                plt.xticks(d.ticks, d.labels)
-                plt.xlim(-0.5, len(d.ticks) - 0.5)
-        plt.ylabel(self.metric[:20])
-        plot.refresh()
+from .sweep_plots import ParamPlot, draw_best, importance_text
+from .sweep_view import MAX_PARAM_PLOTS, SweepView, sweep_view, trial_cells
 
 
 class SweepsPane(Pane):
@@ -395,41 +224,12 @@ class SweepsPane(Pane):
         for i, name in enumerate(view.param_columns):
             table.add_column(Text(sanitize(name)), key=f"p{i}")
         for rank, t in enumerate(view.trials, start=1):
-            cells = [
-                Text(str(rank) if t.value is not None else "", justify="right"),
-                Text(str(t.number), justify="right"),
-                Text(sanitize(t.state.replace("_", " ")), style=STATE_STYLE.get(t.state, "")),
-                Text(fmt(t.value), justify="right", style="bold" if rank == 1 and t.value is not None else ""),
-                Text(sanitize(t.run_id or "")),
-            ]
-            for name in view.param_columns:
-                v = t.params.get(name)
-                cells.append(Text(sanitize(fmt(v))[:40], justify="right" if _is_number(v) else "left"))
-            table.add_row(*cells, key=str(t.number))
+            table.add_row(*trial_cells(rank, t, view.param_columns), key=str(t.number))
         if view.trials:
             table.move_cursor(row=min(cursor or 0, len(view.trials) - 1))
 
     def _draw_best(self, view: SweepView) -> None:
-        plot = self.query_one("#sweeps-best", SafePlot)
-        plt = plot.plt
-        plt.clear_data()
-        plt.clear_figure()
-        if view.values:
-            plt.scatter([n for n, _ in view.values], [v for _, v in view.values], color=POINT_COLOR, marker="dot")
-        if view.best:
-            xs, ys = [n for n, _ in view.best], [v for _, v in view.best]
-            if len(xs) == 1:
-                plt.scatter(xs, ys, color=BEST_COLOR, marker="hd")
-            else:
-                # a step line: the best holds until a better trial finishes
-                sx, sy = [xs[0]], [ys[0]]
-                for x, y in zip(xs[1:], ys[1:]):
-                    sx += [x, x]
-                    sy += [sy[-1], y]
-                plt.plot(sx, sy, color=BEST_COLOR, marker="braille")
-        plt.xlabel("trial")
-        plt.ylabel(sanitize(view.info.metric or "")[:20])
-        plot.refresh()
+        draw_best(self.query_one("#sweeps-best", SafePlot), view)
 
     def _draw_params(self, view: SweepView) -> None:
         grid = self.query_one("#sweeps-params", Grid)
