@@ -76,3 +76,58 @@ async def test_live_run_advances_and_crash_is_noticed(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+async def test_live_rescan_refetches_only_selected_runs_whose_files_changed(tmp_path):
+    from textual.widgets import TabbedContent
+
+    from tui_fixtures import make_runs
+
+    root = tmp_path / "runs"
+    ids = make_runs(root, [{"name": "still", "steps": 30}, {"name": "resumed", "steps": 30}])
+    app = LoupeApp([root], live=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: len(app.query_one(RunsPane).rows) == 2)
+        fetched: list[list[str]] = []
+        real = app.store.downsampled
+
+        def spy(run_ids, *args, **kwargs):
+            fetched.append(sorted(run_ids))
+            return real(run_ids, *args, **kwargs)
+
+        app.store.downsampled = spy
+        rebuilt: list[int] = []
+        pane = app.query_one(RunsPane)
+        real_show = pane.show_runs
+        pane.show_runs = lambda *a, **k: (rebuilt.append(1), real_show(*a, **k))
+        app.select(ids)
+        await pilot.press("2")
+        assert await wait_for(pilot, lambda: app.query_one(TabbedContent).active == "metrics" and fetched)
+        assert fetched == [sorted(ids)]
+        # The first rescan takes each run's signature (both count as new), the second finds nothing.
+        app._do_live_refresh()
+        assert await wait_for(pilot, lambda: len(fetched) == 2)
+        fetched.clear()
+        app._do_live_refresh()
+        await wait_for(pilot, lambda: False, timeout=1.0)
+        assert fetched == [] and rebuilt == []
+
+        # One run writes more: only it is queried again, and its plot shows the new step.
+        run = recorder.init(dir=root, project="demo", id=ids[1], resume="must", system_interval=0,
+                            capture_console=False, reinit="create_new")
+        run.log({"train/loss": 0.001}, step=500)
+        run.finish()
+        app._do_live_refresh()
+        assert await wait_for(pilot, lambda: fetched == [[ids[1]]])
+
+        def last_loss_step(run_id: str) -> float | None:
+            plot = next(p for p in app.query(MetricPlot) if p.panel.metric == "train/loss")
+            return next(s.last_x for s in plot.panel.series if s.run_id == run_id)
+
+        assert await wait_for(pilot, lambda: last_loss_step(ids[1]) == 500)
+        assert last_loss_step(ids[0]) == 29
+
+        # ctrl+r refreshes everything selected, changed or not.
+        fetched.clear()
+        await pilot.press("ctrl+r")
+        assert await wait_for(pilot, lambda: fetched == [sorted(ids)])

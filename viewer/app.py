@@ -80,6 +80,7 @@ class LoupeApp(App):
         self._last_refresh = 0.0
         self._refresh_pending = False
         self._notified = 0
+        self._data_signatures: dict[str, tuple] = {}
         # Discovery and JSON reading start now, before Textual's own start-up.
         self._store_future: Future[Store] = Future()
         threading.Thread(target=self._open_store_early, name="loupe-open-store", daemon=True).start()
@@ -146,17 +147,18 @@ class LoupeApp(App):
         self._notified = len(self.store_warnings)
 
     @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
-    def refresh_store(self) -> None:
+    def refresh_store(self, selected: list[str], force: bool = False) -> None:
         store = self.store
         if store is None:
             return
         try:
-            store.refresh()
+            changed = store.refresh()
             runs = store.runs()
+            signatures = store.data_signatures(selected)
         except Exception as exc:
             self.post_message(StoreFailed(f"refresh failed: {exc}"))
             return
-        self.post_message(RunsLoaded(runs, live=True))
+        self.post_message(RunsLoaded(runs, live=True, changed=changed, data_signatures=signatures, force=force))
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -172,6 +174,9 @@ class LoupeApp(App):
 
     @on(RunsLoaded)
     def _runs_loaded(self, message: RunsLoaded) -> None:
+        if message.live and not message.changed:
+            self._data_changed(message)
+            return  # the run list is as it was: no need to rebuild the table
         self.all_runs = message.runs
         by_id = {r.id: r for r in message.runs}
         kept = [rid for rid in self.selected if rid in by_id]
@@ -192,9 +197,21 @@ class LoupeApp(App):
             else:
                 self._broadcast_selection()
         else:
-            for pane in self._data_panes():
-                pane.runs = [by_id[i] for i in self.selected]
-                pane.data_changed()
+            self._data_changed(message)
+
+    def _data_changed(self, message: RunsLoaded) -> None:
+        # Only selected runs whose files changed are fetched again. A run seen for the
+        # first time counts as changed: it may have written after its panes fetched it.
+        seen = self._data_signatures
+        changed = frozenset(
+            rid for rid, sig in message.data_signatures.items() if message.force or seen.get(rid) != sig
+        )
+        self._data_signatures = {rid: message.data_signatures.get(rid, seen.get(rid)) for rid in self.selected
+                                 if rid in message.data_signatures or rid in seen}
+        by_id = {r.id: r for r in self.all_runs}
+        for pane in self._data_panes():
+            pane.runs = [by_id[i] for i in self.selected if i in by_id]
+            pane.runs_changed(changed)
 
     # -- selection --------------------------------------------------------------------------
     def select(self, run_ids: Sequence[str]) -> None:
@@ -254,10 +271,10 @@ class LoupeApp(App):
             return
         self._do_live_refresh()
 
-    def _do_live_refresh(self) -> None:
+    def _do_live_refresh(self, force: bool = False) -> None:
         self._refresh_pending = False
         self._last_refresh = time.monotonic()
-        self.refresh_store()
+        self.refresh_store(list(self.selected), force)
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -292,7 +309,7 @@ class LoupeApp(App):
         self.push_screen(HelpScreen(self.watch_note))
 
     def action_refresh(self) -> None:
-        self._do_live_refresh()
+        self._do_live_refresh(force=True)
 
     def on_unmount(self) -> None:
         if self._watcher is not None:

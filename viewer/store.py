@@ -60,6 +60,7 @@ from . import sql as Q
 from .discovery import MetadataCache, RunDir, find_runs
 from .filter_expr import FilterError, parse_filter, resolve_column
 from .log_tail import LogFollower, LogPage, tail
+from .run_changes import data_signature
 from .runs_table import RunInfo, runs_arrow
 from .stream_files import RunFiles, StreamCache
 
@@ -170,6 +171,12 @@ class Store:
         """Every run, newest first (metadata only)."""
         with self._lock:
             return list(self._runs)
+
+    def data_signatures(self, run_ids: Iterable[str]) -> dict[str, tuple]:
+        """Per run: a value that changes whenever the run writes anything (see run_changes)."""
+        with self._lock:
+            infos = [self._by_id[i] for i in run_ids if i in self._by_id]
+        return {i.id: (i.state, i.meta_signature, data_signature(i.path)) for i in infos}
 
     def get(self, run_id: str) -> RunInfo | None:
         with self._lock:

@@ -13,10 +13,17 @@ if TYPE_CHECKING:
 class RunsLoaded(Message):
     """The store listed the runs (at start, or again after files changed when live)."""
 
-    def __init__(self, runs: list["RunInfo"], live: bool = False) -> None:
+    def __init__(self, runs: list["RunInfo"], live: bool = False, changed: bool = True,
+                 data_signatures: dict[str, tuple] | None = None, force: bool = False) -> None:
         super().__init__()
         self.runs = runs
         self.live = live
+        # False when a live rescan found no run added, removed or changed in its metadata.
+        self.changed = changed
+        # Of the runs selected when the rescan started: what their files look like now.
+        self.data_signatures = data_signatures or {}
+        # The user asked for a refresh: treat every selected run as changed.
+        self.force = force
 
 
 class StoreFailed(Message):

@@ -167,18 +167,28 @@ class MetricsPane(Pane):
     def _downsampled(self, store, run_ids: list[str], metrics: list[str], x_axis: str, points: int,
                      x_range: tuple[float, float] | None) -> pa.Table:
         """Every metric of each run is fetched once per (x, points, zoom); the regex filters after."""
-        missing = [r for r in run_ids if (r, x_axis, points, x_range) not in self._cache]
+        # The dict as it is now: when a live change replaces it meanwhile, what this
+        # (older) fetch reads lands in the discarded one.
+        cache = self._cache
+        missing = [r for r in run_ids if (r, x_axis, points, x_range) not in cache]
         if missing:
             names = [m for m in store.metric_names(missing) if m != x_axis]
             fresh = store.downsampled(missing, names, points=points, x=x_axis, x_range=x_range)
             for rid in missing:
-                self._cache[(rid, x_axis, points, x_range)] = fresh.filter(pc.equal(fresh.column("run_id"), rid))
-        tables = [self._cache[(r, x_axis, points, x_range)] for r in run_ids]
+                cache[(rid, x_axis, points, x_range)] = fresh.filter(pc.equal(fresh.column("run_id"), rid))
+        tables = [cache[(r, x_axis, points, x_range)] for r in run_ids]
         table = pa.concat_tables(tables) if tables else pa.table({})
         return table.filter(pc.is_in(table.column("metric"), value_set=pa.array(metrics, pa.string())))
 
+    def runs_changed(self, changed: frozenset[str]) -> None:
+        # Runs that did not change keep their downsampled rows: a live tick re-queries
+        # only the runs that are still writing.
+        if changed & set(self.run_ids):
+            self._cache = {k: v for k, v in self._cache.items() if k[0] not in changed}
+            self.request_refresh()
+
     def data_changed(self) -> None:
-        self._cache.clear()
+        self._cache = {}
         super().data_changed()
 
     def _show(self, gen: int, panels: list[Panel], message: str) -> None:

@@ -19,7 +19,11 @@ if TYPE_CHECKING:
 
 
 class Pane(Widget):
-    """A tab's content. The app calls selection_changed() and data_changed()."""
+    """A tab's content. The app calls selection_changed() and runs_changed()."""
+
+    # Panes that show only the selected runs' files skip live rescans that changed none
+    # of them; panes that list things under the roots (artifacts, sweeps) take every one.
+    selected_runs_only = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -68,6 +72,11 @@ class Pane(Widget):
         self.runs = runs
         self.run_colors = colors
         self.request_refresh()
+
+    def runs_changed(self, changed: frozenset[str]) -> None:
+        """A live rescan finished; `changed` holds the selected runs whose files changed."""
+        if not self.selected_runs_only or changed & set(self.run_ids):
+            self.data_changed()
 
     def data_changed(self) -> None:
         """Files under the roots changed (live runs): fetch again if this pane is showing."""
