@@ -1,15 +1,11 @@
 """The agent loop: claim a trial, run it as a normal run, read its metric, tell Optuna.
 
-In-process (`recorder.agent(sweep_id, function=train)`): the trial's parameters wait in
-`_trial` until `train()` calls `recorder.init()`. From the shell (`loupe sweep agent`):
-each trial is a subprocess whose `recorder.init()` reads them from LOUPE_SWEEP_* variables.
-
 Several agents (processes, machines on one shared filesystem) cooperate through the
-sweep's Optuna journal and O_EXCL claim files (store.py). An agent that dies leaves its
-trial RUNNING in Optuna and its run `running` on disk (readers show it as crashed);
-the next agent that looks, once the dead agent's heartbeat is stale (or at once on
-the same host when its pid is gone), marks that trial FAIL with outcome "crashed" and
-gives a grid point back so it is tried again.
+sweep's Optuna journal and O_EXCL claim files (store.py): a run_cap slot and, for grid
+sweeps, a grid point are claimed before each trial. How a trial's code is started and
+its outcome read is in trial_launch.py; cleaning up after agents that died (their trials
+marked crashed, their grid points given back) is in dead_agents.py, and runs at the top
+of every iteration of the loop.
 """
 
 from __future__ import annotations
@@ -18,22 +14,20 @@ import json
 import math
 import os
 import secrets
-import subprocess
 import sys
-import time
-import traceback
 import zlib
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import layout
-from ..atomic_json import read_json
 from . import _trial, space
 from .config import SweepConfig
-from .store import SweepStore, stale_after_s
+from .dead_agents import release_dead_grid_claims, reap_trials
+from .store import SweepStore
+from .trial_launch import call_command, call_function
 
-REAP_LOCK = ".reap.lock"
+if TYPE_CHECKING:
+    import optuna
 
 
 @dataclass
@@ -65,7 +59,7 @@ def summary_metric(summary: dict[str, Any], name: str, goal: str) -> float | Non
     return float(v)
 
 
-def make_sampler(cfg: SweepConfig, sweep_id: str, agent_no: int):
+def make_sampler(cfg: SweepConfig, sweep_id: str, agent_no: int) -> "optuna.samplers.BaseSampler":
     """grid: the claimed point; random: RandomSampler; bayes: multivariate TPE. Seeded per agent."""
     import optuna
 
@@ -84,47 +78,9 @@ def make_sampler(cfg: SweepConfig, sweep_id: str, agent_no: int):
         return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)
 
 
-def format_arg(v: Any) -> str:
-    if isinstance(v, (dict, list)) or v is None:
-        return json.dumps(v)
-    return str(v)
-
-
-def build_command(cfg: SweepConfig, params: dict[str, Any], override: list[str] | None) -> list[str]:
-    """argv for one trial, with wandb's macros (${interpreter} ${program} ${args} ...)."""
-    args = [f"--{k}={format_arg(v)}" for k, v in params.items()]
-    if override:
-        return list(override) + args
-    program = cfg.program
-    if cfg.command:
-        out: list[str] = []
-        for part in cfg.command:
-            if part == "${env}":
-                continue
-            elif part == "${interpreter}":
-                out.append(sys.executable)
-            elif part == "${program}":
-                if not program:
-                    raise ValueError("the sweep's command uses ${program} but the config has no 'program'")
-                out.append(program)
-            elif part == "${args}":
-                out.extend(args)
-            elif part == "${args_no_hyphens}":
-                out.extend(f"{k}={format_arg(v)}" for k, v in params.items())
-            elif part == "${args_no_boolean_flags}":
-                out.extend(f"--{k}" if v is True else f"--{k}={format_arg(v)}" for k, v in params.items() if v is not False)
-            elif part == "${args_json}":
-                out.append(json.dumps(params))
-            else:
-                out.append(part)
-        return out
-    if program:
-        prefix = [sys.executable, program] if program.endswith(".py") else [program]
-        return prefix + args
-    raise ValueError("the sweep config has no 'program' or 'command'; give the command after '--'")
-
-
 class Agent:
+    """One agent: runs trials of the sweep in `store` until `count`, run_cap, the grid or the metric target ends it."""
+
     def __init__(self, store: SweepStore, function: Callable[[], Any] | None = None,
                  command: list[str] | None = None, count: int | None = None, quiet: bool = False) -> None:
         if function is None and command is None and not (store.config().program or store.config().command):
@@ -224,90 +180,14 @@ class Agent:
                 break
         return None
 
+    # -- agents that died ---------------------------------------------------------------
     def release_dead_grid_claims(self) -> bool:
         """Give back grid points held by dead agents whose trial did not end; True if any."""
-        from optuna.trial import TrialState
-
-        lock = self.store.path / "claims" / REAP_LOCK
-        try:
-            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            os.close(fd)
-        except FileExistsError:
-            try:
-                if time.time() - lock.stat().st_mtime > 60:
-                    os.unlink(lock)  # left by a reaper that died; the next pass takes it
-            except OSError:
-                pass
-            return False
-        released = False
-        try:
-            self.reap_trials()
-            done: set[int] = set()
-            for t in self.study.get_trials(deepcopy=False):
-                gi = (t.user_attrs.get("loupe") or {}).get("grid_index")
-                if gi is None:
-                    continue
-                if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING) or (
-                    t.state == TrialState.FAIL and t.user_attrs.get("outcome") != "crashed"
-                ):
-                    done.add(gi)
-            dead: dict[str, bool] = {}
-            for name in sorted(self.store.claims("grid-")):
-                i = int(name.split("-", 1)[1])
-                if i in done:
-                    continue
-                info = self.store.read_claim(name)
-                if info is None:
-                    try:
-                        age = time.time() - (self.store.path / "claims" / name).stat().st_mtime
-                    except OSError:
-                        continue
-                    if age < stale_after_s():
-                        continue
-                    agent = None
-                else:
-                    agent = info.get("agent")
-                if agent == self.agent_id:
-                    continue
-                if agent is not None and agent not in dead:
-                    dead[agent] = self.store.agent_is_dead(agent)
-                if agent is None or dead[agent]:
-                    if self.store.release_claim(name, "crashed"):
-                        self._say(f"grid point {i} was held by a dead agent; it will be run again")
-                        released = True
-        finally:
-            try:
-                os.unlink(lock)
-            except OSError:
-                pass
-        return released
+        return release_dead_grid_claims(self.study, self.store, self.agent_id, self._say)
 
     def reap_trials(self) -> None:
         """Mark RUNNING trials of dead agents FAIL (outcome 'crashed')."""
-        from optuna.trial import TrialState
-
-        storage = self.study._storage
-        dead: dict[str, bool] = {}
-        now = time.time()
-        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            agent = (t.user_attrs.get("loupe") or {}).get("agent")
-            if agent == self.agent_id:
-                continue
-            if agent is None:
-                started = t.datetime_start.timestamp() if t.datetime_start else now
-                if now - started < stale_after_s():
-                    continue
-            else:
-                if agent not in dead:
-                    dead[agent] = self.store.agent_is_dead(agent)
-                if not dead[agent]:
-                    continue
-            try:
-                storage.set_trial_user_attr(t._trial_id, "outcome", "crashed")
-                storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
-                self._say(f"trial {t.number} belonged to an agent that died; marked crashed")
-            except Exception:
-                pass  # another agent got there first
+        reap_trials(self.study, self.store, self.agent_id, self._say)
 
     # -- one trial ----------------------------------------------------------------------
     def _run(self, trial, grid_index: int | None) -> TrialResult:
@@ -331,9 +211,9 @@ class Agent:
         self._say(f"trial {trial.number} run {run_id} {json.dumps(params, default=str)}")
         try:
             if self.function is not None:
-                outcome, error, summary = self._call_function(ctx)
+                outcome, error, summary = call_function(self.function, ctx)
             else:
-                outcome, error, summary = self._call_command(ctx, trial)
+                outcome, error, summary = call_command(self.store, self.cfg, ctx, trial, self.command)
         except KeyboardInterrupt:
             # Counted as crashed, so a grid point stopped by Ctrl-C is run again later.
             self._tell(trial, "crashed", None, "interrupted (KeyboardInterrupt)")
@@ -348,98 +228,6 @@ class Agent:
         shown = f" {metric.name}={value:.6g}" if value is not None and metric else ""
         self._say(f"trial {trial.number} {outcome}{shown}" + (f": {error.splitlines()[-1]}" if error else ""))
         return TrialResult(trial.number, run_id, params, outcome, value, error)
-
-    def _call_function(self, ctx: _trial.TrialContext) -> tuple[str, str | None, dict[str, Any]]:
-        outcome, error = "finished", None
-        _trial.activate(ctx)
-        try:
-            self.function()
-        except _trial.EarlyTerminated:
-            outcome = "early_terminated"
-        except KeyboardInterrupt as exc:
-            self._finish_run(ctx, exc, 255)
-            raise
-        except (Exception, SystemExit) as exc:
-            if isinstance(exc, SystemExit) and exc.code in (None, 0):
-                pass
-            else:
-                outcome = "failed"
-                error = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-                print(error, file=sys.stderr, end="", flush=True)
-                self._finish_run(ctx, exc, 1)
-        finally:
-            _trial.activate(None)
-        self._finish_run(ctx, None, 0)
-        run = ctx.run
-        if run is None:
-            if outcome == "finished":
-                outcome, error = "failed", "the function never called recorder.init(), so the trial has no run"
-            return outcome, error, {}
-        if outcome == "finished" and (getattr(run, "_files", None) is not None and run._files.error):
-            outcome = "failed"
-            error = run._files.error.get("message") or "the run failed"
-        try:
-            summary = dict(run.summary)
-        except Exception:
-            summary = {}
-        return outcome, error, summary
-
-    @staticmethod
-    def _finish_run(ctx: _trial.TrialContext, exc: BaseException | None, exit_code: int) -> None:
-        run = _trial.active_run_of(ctx)
-        if run is None:
-            return
-        if exc is not None:
-            run._record_exception(exc)
-        run.finish(exit_code=exit_code)
-
-    def _call_command(self, ctx: _trial.TrialContext, trial) -> tuple[str, str | None, dict[str, Any]]:
-        argv = build_command(self.cfg, ctx.params, self.command)
-        env = dict(os.environ)
-        env.update({
-            "LOUPE_DIR": str(self.store.root), "LOUPE_PROJECT": self.store.project,
-            _trial.ENV_SWEEP_ID: self.store.id, _trial.ENV_PARAMS: json.dumps(ctx.params),
-            _trial.ENV_TRIAL: str(trial.number), _trial.ENV_TRIAL_ID: str(trial._trial_id),
-            _trial.ENV_RUN_ID: ctx.run_id, _trial.ENV_SWEEP_DIR: str(self.store.path.resolve()),
-            "WANDB_SWEEP_ID": self.store.id,
-        })
-        if ctx.metric:
-            env[_trial.ENV_METRIC] = ctx.metric
-        if self.cfg.early_terminate is not None:
-            env[_trial.ENV_PRUNE] = "1"
-            if self.cfg.early_terminate.max_iter:
-                env["LOUPE_SWEEP_MAX_ITER"] = str(self.cfg.early_terminate.max_iter)
-        try:
-            proc = subprocess.Popen(argv, env=env)
-        except OSError as exc:
-            return "failed", f"cannot start {argv[0]!r}: {exc}", {}
-        try:
-            rc = proc.wait()
-        except KeyboardInterrupt:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            raise
-        run_dir = self.store.root / self.store.project / ctx.run_id
-        try:
-            run_json = read_json(run_dir / layout.RUN_FILE)
-        except Exception:
-            return "failed", f"the program exited with code {rc} and never called recorder.init()", {}
-        if run_json.get("early_terminated"):
-            return "early_terminated", None, {}
-        state = run_json.get("state")
-        if rc != 0 or state == "failed":
-            err = (run_json.get("error") or {}).get("message") or f"the program exited with code {rc}"
-            return "failed", err, {}
-        if state != "finished":
-            return "crashed", f"the program exited with code {rc} and left its run {state!r}", {}
-        try:
-            summary = read_json(run_dir / layout.SUMMARY_FILE)
-        except Exception:
-            summary = {}
-        return "finished", None, summary if isinstance(summary, dict) else {}
 
     def _tell(self, trial, outcome: str, value: float | None, error: str | None) -> None:
         from optuna.trial import TrialState
