@@ -14,7 +14,7 @@ from textual.widgets import ContentSwitcher, DataTable, Input, OptionList, Stati
 import recorder
 from viewer import media_index
 from viewer.store import Store
-from viewer.tui import media_pane as mp
+from viewer.tui import media_image, media_item, media_table
 from viewer.tui.media_pane import MediaPane
 from viewer.tui.run_colors import RunColors
 
@@ -109,7 +109,7 @@ def test_half_blocks_put_upper_pixel_in_fg_and_lower_in_bg():
     rgb = bytes([255, 0, 0, 0, 255, 0,     # row 0: red, green
                  0, 0, 255, 255, 255, 255,  # row 1: blue, white
                  10, 10, 10, 20, 20, 20])   # row 2 (odd height): no lower row
-    text = mp.half_block_text(2, 3, rgb)
+    text = media_image.half_block_text(2, 3, rgb)
     assert text.plain == "▀▀\n▀▀"
     styles = [style_at(text, i) for i in (0, 1, 3)]
     assert styles[0].color.triplet == (255, 0, 0) and styles[0].bgcolor.triplet == (0, 0, 255)
@@ -119,9 +119,9 @@ def test_half_blocks_put_upper_pixel_in_fg_and_lower_in_bg():
 
 def test_table_view_filters_and_sorts_with_empty_cells_last():
     rows = [(1, "b"), (None, "a"), (3, "c"), (2, None)]
-    assert mp.table_view(rows, "", 0, False) == [0, 3, 2, 1]
-    assert mp.table_view(rows, "", 0, True) == [2, 3, 0, 1]
-    assert mp.table_view(rows, "C", None, False) == [2]
+    assert media_table.table_view(rows, "", 0, False) == [0, 3, 2, 1]
+    assert media_table.table_view(rows, "", 0, True) == [2, 3, 0, 1]
+    assert media_table.table_view(rows, "C", None, False) == [2]
 
 
 async def test_images_step_through_and_captions_are_plain(media_root):
@@ -130,7 +130,7 @@ async def test_images_step_through_and_captions_are_plain(media_root):
     async with app.run_test(size=(120, 40)) as pilot:
         app.select(["media"])
         await settle(pilot)
-        keys = [(k.key, mp.view_kind(k)) for k in pane.keys]
+        keys = [(k.key, media_item.view_kind(k)) for k in pane.keys]
         assert ("samples", "image") in keys and (HOSTILE_KEY, "histogram") in keys
         assert ("preds", "table") in keys and ("cm", "confusion") in keys and ("curve", "chart") in keys
         pane.query_one("#media-keys", OptionList).highlighted = [k.key for k in pane.shown_keys].index("samples")
@@ -183,7 +183,7 @@ async def test_image_fallback_without_pillow(media_root, monkeypatch):
     run_dir = next(p for p in (media_root / "p").iterdir() if (p / "media").is_dir())
     mk = next(k for k in media_index.keys(run_dir) if k.key == "samples")
     monkeypatch.setitem(sys.modules, "PIL", None)
-    view = mp.load_item(run_dir, mk, None, 0, (60, 20))
+    view = media_item.load_item(run_dir, mk, None, 0, (60, 20))
     assert "install Pillow" in view.body.plain and ".png" in view.body.plain and "8×8px" in view.body.plain
 
 
@@ -227,7 +227,7 @@ async def test_histogram_heatmap_bars_table_confusion_and_charts(media_root):
         choose("preds")
         await settle(pilot)
         table = pane.query_one("#media-table", DataTable)
-        assert pane.view.kind == "table" and table.row_count == mp.TABLE_ROW_CAP
+        assert pane.view.kind == "table" and table.row_count == media_table.TABLE_ROW_CAP
         assert "500 more" in pane.query_one("#media-table-info", Static).render().plain
         headers = [c.label.plain for c in table.columns.values()]
         assert headers == ["id", "name", "score", "[b]note"]
@@ -240,7 +240,7 @@ async def test_histogram_heatmap_bars_table_confusion_and_charts(media_root):
         await pilot.press("slash")
         assert isinstance(app.focused, Input)
         await pilot.press(*"click=app")
-        await pilot.pause(mp.FILTER_DEBOUNCE_S + 0.1)
+        await pilot.pause(media_table.FILTER_DEBOUNCE_S + 0.1)
         await settle(pilot)
         assert table.row_count == 1 and table.get_cell_at((0, 3)).plain == "[@click=app.quit]"
         await pilot.press("enter")
