@@ -1,15 +1,8 @@
-"""Sweep agents: trials as runs, failures, early termination, several processes, a killed agent."""
+"""Sweep agents running trials in-process: strategies, parameters, failures, early
+termination, run caps, prior runs, Ctrl-C, and the index's best-so-far and importance.
+Agents as several processes, subprocess trials and the CLI: test_sweeps_agent_processes.py."""
 
 from __future__ import annotations
-
-import json
-import os
-import signal
-import subprocess
-import sys
-import textwrap
-import time
-from pathlib import Path
 
 import pytest
 
@@ -18,24 +11,8 @@ import recorder as wandb
 
 optuna = pytest.importorskip("optuna")
 
-from recorder.sweeps.store import SweepStore  # noqa: E402
-from viewer import sweep_cli, sweep_index  # noqa: E402
-
-
-def _runs(root: Path, project: str) -> dict[str, dict]:
-    out = {}
-    for d in (root / project).iterdir():
-        if (d / "run.json").is_file():
-            out[d.name] = {
-                "run": json.loads((d / "run.json").read_text()),
-                "config": json.loads((d / "config.json").read_text()),
-                "summary": json.loads((d / "summary.json").read_text()) if (d / "summary.json").exists() else {},
-            }
-    return out
-
-
-def _trials(root: Path, project: str, sid: str):
-    return SweepStore(root / project / "_sweeps" / sid).study().get_trials(deepcopy=False)
+from sweep_helpers import read_runs, study_trials  # noqa: E402
+from viewer import sweep_index  # noqa: E402
 
 
 # The seeds' sweep snippet, verbatim apart from the helpers it assumes (defined below).
@@ -119,14 +96,14 @@ def test_seed_snippet_runs_as_is(runs_root):
           "train_epoch": train_epoch, "validate": validate, "NUM_EPOCHS": 2}
     exec(compile(SEED_SNIPPET, "seed_snippet", "exec"), ns)
     sid = ns["sweep_id"]
-    runs = _runs(runs_root, "my-project")
+    runs = read_runs(runs_root, "my-project")
     assert len(runs) == 50
     for r in runs.values():
         assert r["run"]["sweep_id"] == sid and r["run"]["state"] == "finished"
         c = r["config"]
         assert 1e-5 <= c["learning_rate"] <= 1e-1 and c["batch_size"] in (16, 32, 64, 128)
         assert c["optimizer"] in ("adam", "sgd", "rmsprop") and 0.1 <= c["dropout"] <= 0.5
-    trials = _trials(runs_root, "my-project", sid)
+    trials = study_trials(runs_root, "my-project", sid)
     assert sorted(r["run"]["trial"] for r in runs.values()) == list(range(50))
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
     # the value Optuna got is the run's summary value
@@ -154,7 +131,7 @@ def test_seed_grid_and_random_strategies(runs_root, method):
         wandb.log({"loss": wandb.config.lr})
 
     results = wandb.agent(sid, function=train, count=12)
-    runs = _runs(runs_root, "p")
+    runs = read_runs(runs_root, "p")
     if method == "grid":
         assert len(results) == 9  # exhausted before count
         pairs = {(r["config"]["lr"], r["config"]["batch_size"]) for r in runs.values()}
@@ -210,11 +187,11 @@ def test_failing_trial_is_marked_failed_and_agent_continues(runs_root):
     results = recorder.agent(sid, function=train, count=2)
     results += recorder.agent(sid, function=train_no_with)
     assert [r.outcome for r in results] == ["finished", "failed", "failed", "finished"]
-    runs = {r["config"]["x"]: r["run"] for r in _runs(runs_root, "p").values()}
+    runs = {r["config"]["x"]: r["run"] for r in read_runs(runs_root, "p").values()}
     assert runs[2]["state"] == "failed" and runs[2]["error"]["message"] == "diverged"
     assert runs[3]["state"] == "failed" and runs[3]["error"]["type"] == "ValueError"
     assert runs[1]["state"] == runs[4]["state"] == "finished"
-    states = [t.state for t in _trials(runs_root, "p", sid)]
+    states = [t.state for t in study_trials(runs_root, "p", sid)]
     assert states.count(optuna.trial.TrialState.FAIL) == 2
     assert recorder.run is None  # nothing left open
 
@@ -237,7 +214,7 @@ def test_metric_respects_define_metric_summary(runs_root):
 
     [r] = recorder.agent(sid, function=train)
     assert r.value == 0.9  # the max (goal maximize), not the last value 0.5
-    assert _trials(runs_root, "p", sid)[0].value == 0.9
+    assert study_trials(runs_root, "p", sid)[0].value == 0.9
 
 
 def test_missing_metric_is_recorded(runs_root):
@@ -276,11 +253,11 @@ def test_hyperband_stops_bad_trials_early(runs_root):
     assert {5, 9, 8, 7, 6, 9.5} & set(stopped)
     for q in stopped:
         assert steps_run[q] < 20
-    runs = {r["config"]["quality"]: r for r in _runs(runs_root, "p").values()}
+    runs = {r["config"]["quality"]: r for r in read_runs(runs_root, "p").values()}
     for q in stopped:
         assert runs[q]["run"]["state"] == "finished" and runs[q]["run"]["early_terminated"] is True
         assert runs[q]["summary"]["_step"] < 19
-    pruned = [t for t in _trials(runs_root, "p", sid) if t.state == optuna.trial.TrialState.PRUNED]
+    pruned = [t for t in study_trials(runs_root, "p", sid) if t.state == optuna.trial.TrialState.PRUNED]
     assert len(pruned) == len(stopped)
     assert recorder.run is None
 
@@ -322,160 +299,9 @@ def test_prior_runs_seed_the_study(runs_root):
         prior = run.id
     sid = recorder.sweep({"method": "bayes", "metric": {"name": "loss"},
                           "parameters": {"lr": {"min": 0.001, "max": 1.0}}}, project="p", prior_runs=[prior])
-    trials = _trials(runs_root, "p", sid)
+    trials = study_trials(runs_root, "p", sid)
     assert len(trials) == 1 and trials[0].params == {"lr": 0.1} and trials[0].value == 0.1
 
-
-def test_cli_create_ls_show_and_agent_subprocess(runs_root, tmp_path, capsys):
-    cfg = tmp_path / "sweep.yaml"
-    script = tmp_path / "train.py"
-    script.write_text(textwrap.dedent("""
-        import sys, recorder
-        run = recorder.init(config={"epochs": 3})
-        # the parameters arrive both in the config and as --key=value arguments, like wandb agent
-        assert any(a.startswith("--lr=") for a in sys.argv), sys.argv
-        for i in range(recorder.config.epochs):
-            recorder.log({"loss": recorder.config.lr * (i + 1) + recorder.config.opt["m"]})
-        if recorder.config.opt["m"] == 1:
-            raise SystemExit(3)
-    """))
-    cfg.write_text(textwrap.dedent(f"""
-        method: grid
-        program: {script}
-        metric: {{name: loss, goal: minimize}}
-        parameters:
-          lr: {{values: [0.1, 0.2]}}
-          opt:
-            parameters:
-              m: {{values: [0, 1]}}
-    """))
-    assert sweep_cli.main(["create", str(cfg), "--project", "cli", "--root", str(runs_root)]) == 0
-    sid = capsys.readouterr().out.strip()
-    assert sweep_cli.main(["agent", sid, "--root", str(runs_root), "--count", "3"]) == 0
-    assert sweep_cli.main(["agent", f"cli/{sid}", "--", sys.executable, str(script)]) == 0
-    runs = _runs(runs_root, "cli")
-    assert len(runs) == 4
-    assert sorted((r["config"]["lr"], r["config"]["opt"]["m"]) for r in runs.values()) == [
-        (0.1, 0), (0.1, 1), (0.2, 0), (0.2, 1)]
-    assert all(r["config"]["epochs"] == 3 and r["run"]["sweep_id"] == sid for r in runs.values())
-    capsys.readouterr()
-    assert sweep_cli.main(["ls", "--root", str(runs_root)]) == 0
-    out = capsys.readouterr().out
-    assert sid in out and "grid" in out
-    assert sweep_cli.main(["show", sid, "--json"]) == 0
-    shown = json.loads(capsys.readouterr().out)
-    assert [t["state"] for t in shown["trials"]] == ["finished", "finished", "failed", "failed"]
-    assert shown["trials"][0]["value"] == pytest.approx(0.3)  # 0.1 * 3, best first
-    assert sweep_cli.main(["show", sid, "--importance"]) == 0
-    text = capsys.readouterr().out
-    assert "best: trial" in text and "opt.m" in text
-
-
-def test_cli_refuses_bad_config_with_the_field(tmp_path, capsys):
-    cfg = tmp_path / "bad.json"
-    cfg.write_text(json.dumps({"method": "grid", "parameters": {"lr": {"distribution": "uniform", "min": 0, "max": 1}}}))
-    assert sweep_cli.main(["create", str(cfg)]) == 2
-    assert "parameters.lr" in capsys.readouterr().err
-
-
-AGENT_CHILD = textwrap.dedent("""
-    import os, sys, time
-    import recorder
-
-    sid, marker = sys.argv[1], sys.argv[2]
-
-    def train():
-        run = recorder.init()
-        if os.environ.get("HANG_AT") == str(run.config.x):
-            open(marker, "w").write(run.id)
-            time.sleep(120)
-        time.sleep(float(os.environ.get("TRIAL_SLEEP", "0")))
-        run.log({"loss": float(run.config.x)})
-
-    recorder.agent(sid, function=train, quiet=True)
-""")
-
-
-@pytest.mark.slow
-def test_grid_exhausted_once_across_three_agent_processes(runs_root, tmp_path):
-    sid = recorder.sweep({"method": "grid", "metric": {"name": "loss"},
-                          "parameters": {"x": {"values": list(range(6))}, "y": {"values": ["a", "b", "c"]}}},
-                         project="p")
-    child = tmp_path / "agent_child.py"
-    child.write_text(AGENT_CHILD)
-    env = dict(os.environ, TRIAL_SLEEP="0.02")
-    procs = [subprocess.Popen([sys.executable, str(child), sid, str(tmp_path / "m")], env=env) for _ in range(3)]
-    assert [p.wait(timeout=60) for p in procs] == [0, 0, 0]
-    trials = _trials(runs_root, "p", sid)
-    assert len(trials) == 18 and all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
-    combos = [(t.user_attrs["loupe"]["config"]["x"], t.user_attrs["loupe"]["config"]["y"]) for t in trials]
-    assert sorted(combos) == sorted((x, y) for x in range(6) for y in "abc")  # each point exactly once
-    agents = {t.user_attrs["loupe"]["agent"] for t in trials}
-    assert len(agents) >= 2  # the work really was shared
-    assert len(_runs(runs_root, "p")) == 18
-
-
-def test_killed_agent_leaves_a_crashed_trial_and_a_usable_sweep(runs_root, tmp_path):
-    sid = recorder.sweep({"method": "grid", "metric": {"name": "loss"},
-                          "parameters": {"x": {"values": [1, 2, 3]}}}, project="p")
-    child = tmp_path / "agent_child.py"
-    child.write_text(AGENT_CHILD)
-    marker = tmp_path / "hung"
-    proc = subprocess.Popen([sys.executable, str(child), sid, str(marker)], env=dict(os.environ, HANG_AT="2"))
-    deadline = time.time() + 30
-    while not marker.exists() or not marker.read_text():
-        assert time.time() < deadline and proc.poll() is None
-        time.sleep(0.05)
-    hung_run = marker.read_text()
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-
-    sweep = sweep_index.load_sweep(sweep_index.find_sweep([runs_root], sid))
-    assert {t.number: t.state for t in sweep.trials}[1] == "crashed"  # shown crashed before any reaping
-
-    def train():
-        run = recorder.init()
-        run.log({"loss": float(run.config.x)})
-
-    results = recorder.agent(sid, function=train)
-    assert sorted(r.params["x"] for r in results) == [2, 3]  # the dead agent's grid point is run again
-    trials = _trials(runs_root, "p", sid)
-    by_number = {t.number: t for t in trials}
-    assert by_number[1].state == optuna.trial.TrialState.FAIL and by_number[1].user_attrs["outcome"] == "crashed"
-    assert by_number[1].user_attrs["loupe"]["run_id"] == hung_run
-    assert sum(t.state == optuna.trial.TrialState.COMPLETE for t in trials) == 3
-    # the killed trial's run is left as the recorder wrote it: running, which readers decide is crashed
-    assert json.loads((runs_root / "p" / hung_run / "run.json").read_text())["state"] == "running"
-    from viewer.run_state import decide_state
-
-    assert decide_state(json.loads((runs_root / "p" / hung_run / "run.json").read_text())).state == "crashed"
-    sweep = sweep_index.load_sweep(sweep_index.find_sweep([runs_root], sid))
-    assert sorted(t.state for t in sweep.trials) == ["crashed", "finished", "finished", "finished"]
-
-
-@pytest.mark.slow
-def test_cli_agent_early_terminates_a_subprocess_trial(runs_root, tmp_path):
-    script = tmp_path / "train.py"
-    script.write_text(textwrap.dedent("""
-        import recorder
-        run = recorder.init()
-        for i in range(10):
-            try:
-                recorder.log({"loss": recorder.config.q + 1.0 / (i + 1)})
-            except Exception:
-                pass
-        print("done", flush=True)
-    """))
-    sid = recorder.sweep({"method": "grid", "program": str(script), "metric": {"name": "loss"},
-                          "parameters": {"q": {"values": [1, 5, 0.5]}},
-                          "early_terminate": {"type": "hyperband", "min_iter": 1, "eta": 2}}, project="p")
-    assert sweep_cli.main(["agent", sid]) == 0
-    sweep = sweep_index.load_sweep(sweep_index.find_sweep([runs_root], sid))
-    assert [t.state for t in sweep.trials] == ["finished", "early_terminated", "finished"]
-    runs = {r["config"]["q"]: r for r in _runs(runs_root, "p").values()}
-    assert runs[5]["run"]["early_terminated"] is True and runs[5]["run"]["state"] == "finished"
-    assert runs[5]["summary"]["_step"] == 0 and runs[1]["summary"]["_step"] == 9
-    assert [n for n, _, _ in sweep.best_so_far()] == [0, 2]  # trial 2 (q=0.5) improved on trial 0
 
 
 @pytest.mark.slow
