@@ -16,8 +16,9 @@ from textual.widgets import DataTable
 
 import recorder
 from viewer.app import LoupeApp
-from viewer.tui.logs_pane import LogsPane, LogView
 from viewer.store import Store
+from viewer.tui.log_view import LogView
+from viewer.tui.logs_pane import LogsPane
 from viewer.tui.sql_pane import SqlPane
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")

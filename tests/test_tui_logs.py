@@ -13,7 +13,8 @@ from tui_helpers import focus_in, settle
 import recorder
 from viewer.app import LoupeApp
 from viewer.log_seek import offset_at_time, page_after, parse_log_time
-from viewer.tui.logs_pane import LogsPane, LogView
+from viewer.tui.log_view import LogView
+from viewer.tui.logs_pane import LogsPane
 
 HOSTILE = ("[@click=app.quit]click [link=file:///etc/passwd]pw[/link] [/bold] "
            "\x1b]0;TITLE\x07 \x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\ \x1b]8;;http://x\x07l2\x1b]8;;\x07"
