@@ -208,3 +208,36 @@ async def test_artifacts_tab_inside_loupe_app(art_root):
         assert pane.current.name == "training-data"
         assert pane.query_one("#artifacts-versions", DataTable).row_count == 2
         assert app.is_running
+
+
+async def test_artifact_logged_while_open_appears_on_live_refresh(tmp_path):
+    # The selected run does not change: the pane lists what is under the roots, so a new
+    # artifact from another run must still show after the rescan.
+    from textual.widgets import TabbedContent
+
+    from viewer.app import LoupeApp
+
+    root = tmp_path / "runs"
+    watched = recorder.init(dir=root, project="p", name="watched", system_interval=0, capture_console=False,
+                            reinit="create_new")
+    watched.finish()
+    app = LoupeApp([root], live=False)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("8")
+        await settle(pilot)
+        assert app.query_one(TabbedContent).active == "artifacts"
+        pane = app.query_one("#artifacts-pane", ArtifactsPane)
+        assert pane.entries == []
+        app._do_live_refresh()  # the selected run's files are now known: it will not count as changed
+        await settle(pilot)
+        other = recorder.init(dir=root, project="p", name="other", system_interval=0, capture_console=False,
+                              reinit="create_new")
+        (tmp_path / "w.bin").write_bytes(b"1" * 64)
+        art = recorder.Artifact("late-model", type="model")
+        art.add_file(str(tmp_path / "w.bin"))
+        other.log_artifact(art)
+        other.finish()
+        app._do_live_refresh()
+        await settle(pilot)
+        assert [e.label for e in pane.shown] == ["p/late-model"]

@@ -32,6 +32,7 @@ from .pane import Pane
 
 
 class ArtifactsPane(Pane):
+    selected_runs_only = False  # lists what is under the roots, whichever runs are selected
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter"),
         Binding("enter", "open", "Versions", show=False),

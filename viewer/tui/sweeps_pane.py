@@ -38,6 +38,7 @@ from .sweep_view import MAX_PARAM_PLOTS, SweepView, sweep_view, trial_cells
 
 
 class SweepsPane(Pane):
+    selected_runs_only = False  # lists what is under the roots, whichever runs are selected
     BINDINGS = [
         Binding("left_square_bracket", "sweep(-1)", "Prev sweep", show=False),
         Binding("right_square_bracket", "sweep(1)", "Next sweep", show=False),
