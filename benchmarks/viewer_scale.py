@@ -3,7 +3,8 @@
 Uses the data of benchmarks/query_scale.py (generated there if missing, written in the
 run format with pyarrow). Prints, with the baseline measured in the same run:
 - start to runs table populated (target <= 1 s); baseline: json-loading every run.json
-- plots for 10 selected runs, cold (<= 500 ms) and again after narrowing the selection
+- plots for 10 selected runs on screen (every plot in view rendered with the new data),
+  cold (<= 500 ms) and again after narrowing the selection
   to 5 and going back (data cached: <= 150 ms);
   baseline: reading those 10 runs' full histories with pyarrow (what plotting every
   point would start from)
@@ -33,7 +34,7 @@ def measure(root: Path) -> dict:
 
     import recorder
     from viewer.app import LoupeApp
-    from viewer.tui.metric_plot import MetricPlot
+    from viewer.tui.metric_plot import MetricPlot, SafePlot
     from viewer.tui.runs_pane import RunsPane
 
     out: dict = {}
@@ -58,17 +59,18 @@ def measure(root: Path) -> dict:
                 plots = list(app.query(MetricPlot))
                 return bool(plots) and all(len(p.panel.series) == len(ids) for p in plots)
 
-            def shown() -> None:
-                # Data in the widgets is not yet pixels: render the screen as the terminal
-                # would get it, which builds every plot in view.
-                app.export_screenshot()
+            def painted() -> bool:
+                # Data in the widgets is not yet pixels: wait until every plot on screen
+                # has been rendered with its current data (the frame the terminal gets).
+                view = app.query_one("#metrics-scroll").region
+                on_screen = [p for p in app.query(SafePlot) if p.region.overlaps(view)]
+                return bool(on_screen) and all(p.painted_key == p.figure_key for p in on_screen)
 
             await pilot.press("2")  # as a user would: the Metrics tab
             await until(pilot, lambda: app.query_one(TabbedContent).active == "metrics")
             t0 = time.perf_counter()
             app.select(ids)
-            await until(pilot, lambda: plotted() and not app.workers._workers)
-            shown()
+            await until(pilot, lambda: plotted() and not app.workers._workers and painted())
             out["plots_10_runs_cold_s"] = time.perf_counter() - t0
             # Narrow the selection, then go back: the second showing comes from the cache.
             app.select(ids[:5])
@@ -76,8 +78,7 @@ def measure(root: Path) -> dict:
                         and not app.workers._workers)
             t0 = time.perf_counter()
             app.select(ids)
-            await until(pilot, lambda: plotted() and not app.workers._workers)
-            shown()
+            await until(pilot, lambda: plotted() and not app.workers._workers and painted())
             out["plots_10_runs_warm_s"] = time.perf_counter() - t0
 
             # Live: a run in the same root logs a step; how long until its plot shows it?

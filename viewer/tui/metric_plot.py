@@ -34,6 +34,9 @@ class SafePlot(PlotextPlot):
         self.figure_key: tuple | None = None
         # Puts the data on self.plt; run only when the figure must really be built.
         self.draw: Callable[[Any], None] | None = None
+        # The figure_key of what was last rendered: equal to figure_key once the plot
+        # on screen shows the current data.
+        self.painted_key: tuple | None = None
 
     def render(self):
         key = None
@@ -42,6 +45,7 @@ class SafePlot(PlotextPlot):
             cached = _FIGURES.get(key)
             if cached is not None:
                 _FIGURES.move_to_end(key)
+                self.painted_key = self.figure_key
                 return cached
         try:
             if self.draw is not None:
@@ -54,6 +58,7 @@ class SafePlot(PlotextPlot):
             _FIGURES[key] = figure
             while len(_FIGURES) > _FIGURES_MAX:
                 _FIGURES.popitem(last=False)
+        self.painted_key = self.figure_key
         return figure
 
 
