@@ -176,37 +176,36 @@ def downsample(stream: str, files: Sequence[str | Path], journal_table: str | No
         range_sql = f" AND CAST({quote_ident(x)} AS DOUBLE) BETWEEN ? AND ?"
         params = params + [float(x_range[0]), float(x_range[1])]
     xq = quote_ident(x)
-    metric_cols = ", ".join(f"CAST({quote_ident(m)} AS DOUBLE) AS {quote_ident('m:' + m)}" for m in metrics)
-    unpivot_on = ", ".join(quote_ident("m:" + m) for m in metrics)
+    # Long rows carry the metric's position, not its name: grouping 1M rows on an
+    # integer instead of a string (and UNNEST instead of UNPIVOT) halves the query.
+    values = ", ".join(f"CAST({quote_ident(m)} AS DOUBLE)" for m in metrics)
     sql = f"""
-WITH wide AS (
-    SELECT run_id, CAST({xq} AS DOUBLE) AS x, {metric_cols}
+WITH long AS (
+    SELECT run_id, CAST({xq} AS DOUBLE) AS x, UNNEST(range({len(metrics)})) AS mi, UNNEST([{values}]) AS value
     FROM {src} AS s
     WHERE {xq} IS NOT NULL{range_sql}
 ),
-long AS (
-    SELECT run_id, x, substr(metric, 3) AS metric, value
-    FROM (UNPIVOT wide ON {unpivot_on} INTO NAME metric VALUE value)
-    WHERE isfinite(value) AND isfinite(x)
+clean AS (
+    SELECT run_id, x, mi, value FROM long WHERE isfinite(value) AND isfinite(x)
 ),
 bounds AS (
-    SELECT run_id, metric, min(x) AS lo, max(x) AS hi FROM long GROUP BY run_id, metric
+    SELECT run_id, mi, min(x) AS lo, max(x) AS hi FROM clean GROUP BY run_id, mi
 ),
 bucketed AS (
-    SELECT l.run_id, l.metric, l.x, l.value,
+    SELECT l.run_id, l.mi, l.x, l.value,
            CAST(CASE WHEN b.hi > b.lo
                      THEN least(floor((l.x - b.lo) / (b.hi - b.lo) * ?), ? - 1)
                      ELSE 0 END AS BIGINT) AS bucket
-    FROM long AS l JOIN bounds AS b ON l.run_id = b.run_id AND l.metric = b.metric
+    FROM clean AS l JOIN bounds AS b ON l.run_id = b.run_id AND l.mi = b.mi
 )
-SELECT run_id, metric, bucket, avg(x) AS x, min(x) AS x_min, max(x) AS x_max,
+SELECT run_id, (?::VARCHAR[])[mi + 1] AS metric, bucket, avg(x) AS x, min(x) AS x_min, max(x) AS x_max,
        min(value) AS min, max(value) AS max, avg(value) AS mean, arg_max(value, x) AS last,
        CAST(count(*) AS BIGINT) AS n
 FROM bucketed
-GROUP BY run_id, metric, bucket
+GROUP BY run_id, mi, bucket
 ORDER BY run_id, metric, bucket
 """
-    return sql, params + [points, points]
+    return sql, params + [points, points, list(metrics)]
 
 
 # -- the runs table ---------------------------------------------------------------------
