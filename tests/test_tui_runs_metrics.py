@@ -263,3 +263,15 @@ async def test_a_slow_older_metrics_fetch_does_not_replace_a_newer_one(root):
         plots = {p.panel.metric: p for p in app.query(MetricPlot)}
         assert [s.run_id for s in plots["train/loss"].panel.series] == [ids["baseline"], ids["fast-lr"]]
         assert metrics.message != "stale result"
+
+
+async def test_startup_heap_is_frozen_while_running_and_released_on_exit(root):
+    # The app freezes what is alive after the first load (so collections triggered while
+    # drawing plots stay cheap) and must give it back to the collector when it exits.
+    import gc
+
+    app = LoupeApp([root], live=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0

@@ -7,6 +7,7 @@ data through the store in thread workers.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Sequence
@@ -191,6 +192,11 @@ class LoupeApp(App):
             if self.query_one(TabbedContent).active == "runs":
                 self.query_one(RunsPane).focus_default()
             self._start_watching()
+            # What is alive now (Textual's widgets, the run list, imported modules) lives
+            # as long as the app. Frozen, the collector stops walking it: plotext's many
+            # small allocations set off full collections that cost ~80 ms each on this
+            # heap (1,000 runs), in the middle of drawing plots.
+            gc.freeze()
             if not self.selected and message.runs:
                 # Something to look at straight away: the newest run.
                 self.select([message.runs[0].id])
@@ -312,6 +318,7 @@ class LoupeApp(App):
         self._do_live_refresh(force=True)
 
     def on_unmount(self) -> None:
+        gc.unfreeze()
         if self._watcher is not None:
             self._watcher.stop()
         if self.store is not None:
