@@ -275,3 +275,31 @@ async def test_startup_heap_is_frozen_while_running_and_released_on_exit(root):
         await settle(pilot)
         assert gc.get_freeze_count() > 0
     assert gc.get_freeze_count() == 0
+
+
+async def test_plots_overlay_at_most_20_runs_and_say_so(tmp_path):
+    from viewer.metric_panels import MAX_OVERLAID_RUNS
+    from viewer.tui.system_pane import SystemPane
+
+    root = tmp_path / "runs"
+    for i in range(MAX_OVERLAID_RUNS + 5):
+        run = recorder.init(dir=root, project="many", name=f"r{i:02d}", system_interval=0, capture_console=False,
+                            reinit="create_new")
+        for step in range(5):
+            run.log({"loss": 1.0 / (step + 1 + i)})
+        run.finish()
+    app = LoupeApp([root], live=False)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")  # every shown run
+        await pilot.press("2")
+        await settle(pilot)
+        assert len(app.selected) == MAX_OVERLAID_RUNS + 5
+        loss = next(p for p in app.query(MetricPlot) if p.panel.metric == "loss")
+        assert [s.run_id for s in loss.panel.series] == app.selected[:MAX_OVERLAID_RUNS]
+        status = str(app.query_one("#metrics-status").render())
+        assert f"plotting the first {MAX_OVERLAID_RUNS} of {MAX_OVERLAID_RUNS + 5} selected runs" in status
+        await pilot.press("3")
+        await settle(pilot)
+        system = app.query_one(SystemPane)
+        assert f"of {MAX_OVERLAID_RUNS + 5} selected runs" in system.note

@@ -15,6 +15,17 @@ from .series_math import ema
 
 BASE_X = ("_step", "_runtime", "_timestamp")
 MAX_PLOTS = 48
+# Runs drawn over each other in one plot. Past this the lines are unreadable and the
+# cost is not: 1,000 selected runs took minutes to query and draw. The first selected
+# are drawn and the status line says how many more there are.
+MAX_OVERLAID_RUNS = 20
+
+
+def overlay_note(selected: int) -> str:
+    """The status text when more runs are selected than a plot overlays; '' otherwise."""
+    if selected <= MAX_OVERLAID_RUNS:
+        return ""
+    return f"plotting the first {MAX_OVERLAID_RUNS} of {selected} selected runs"
 
 
 @dataclass

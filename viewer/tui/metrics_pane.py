@@ -17,7 +17,8 @@ from textual.containers import Grid, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from ..metric_panels import BASE_X, MAX_PLOTS, Panel, build_panels, hidden_metrics, plottable_metrics, step_metrics
+from ..metric_panels import (BASE_X, MAX_PLOTS, Panel, build_panels, hidden_metrics, overlay_note, plottable_metrics,
+                             step_metrics)
 from ..sanitize import sanitize
 from ..series_math import SMOOTHING_STEPS
 from .metric_plot import MetricPlot
@@ -131,7 +132,7 @@ class MetricsPane(Pane):
         if not self.runs:
             self._show(self._gen, [], "select runs in the Runs tab (space) to plot them")
             return
-        self._fetch(self._gen, list(self.run_ids), self.pattern, self.x_axis, self.smoothing, self._points(),
+        self._fetch(self._gen, self.overlaid_run_ids, self.pattern, self.x_axis, self.smoothing, self._points(),
                     self.x_range)
 
     @work(thread=True, exclusive=True, group="metrics", exit_on_error=False)
@@ -236,6 +237,8 @@ class MetricsPane(Pane):
             parts.append("min/max shown")
         if self.x_range is not None:
             parts.append(f"zoom {self.x_range[0]:g}..{self.x_range[1]:g} (Z resets)")
+        if overlay_note(len(self.runs)):
+            parts.append(overlay_note(len(self.runs)))
         if self.message:
             parts.append(self.message)
         self.query_one("#metrics-status", Static).update(Text(sanitize("  ·  ".join(parts))))

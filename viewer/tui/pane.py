@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.widget import Widget
 
+from ..metric_panels import MAX_OVERLAID_RUNS
 from .run_colors import RunColors
 
 if TYPE_CHECKING:
@@ -48,6 +49,11 @@ class Pane(Widget):
     @property
     def run_ids(self) -> list[str]:
         return [r.id for r in self.runs]
+
+    @property
+    def overlaid_run_ids(self) -> list[str]:
+        """The selected runs that plots overlay: the first MAX_OVERLAID_RUNS."""
+        return self.run_ids[:MAX_OVERLAID_RUNS]
 
     @property
     def current_run(self) -> "RunInfo | None":

@@ -25,6 +25,7 @@ from textual.containers import Grid, Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from ..metric_panels import overlay_note
 from ..sanitize import sanitize
 from .pane import Pane
 
@@ -130,13 +131,14 @@ class SystemPane(Pane, can_focus=True):
         # Before the first layout the plots have no size yet: a quarter of the screen then.
         width = self.query_one("#host-cpu", PlotextPlot).size.width or max(20, self.app.size.width // 4)
         points = self.points = max(40, min(2 * width, 1000))
-        colors = {rid: self.run_colors.get(rid) for rid in self.run_ids}
-        labels = {r.id: sanitize(r.name or r.id)[:24] for r in self.runs}
-        self._fetch(self._gen, list(self.run_ids), points, colors, labels)
+        run_ids = self.overlaid_run_ids
+        colors = {rid: self.run_colors.get(rid) for rid in run_ids}
+        labels = {r.id: sanitize(r.name or r.id)[:24] for r in self.runs if r.id in colors}
+        self._fetch(self._gen, run_ids, points, colors, labels, overlay_note(len(self.runs)))
 
     @work(thread=True, exclusive=True, group="system", exit_on_error=False)
     def _fetch(self, gen: int, run_ids: list[str], points: int, colors: dict[str, str | None],
-               labels: dict[str, str]) -> None:
+               labels: dict[str, str], overlay: str = "") -> None:
         store = self.store
         if store is None:
             return
@@ -197,6 +199,8 @@ class SystemPane(Pane, can_focus=True):
             note = "No GPU recorded for the selected runs (no gpu.* system columns): CPU, memory, disk and network below."
         else:
             note = f"GPUs: {', '.join('gpu' + d for d in devices)} · x: run time (s) · h: live host monitor"
+        if overlay:
+            note = f"{note} · {overlay}"
         self.app.call_from_thread(self._show, gen, series, devices, note)
 
     def _failed(self, gen: int, message: str) -> None:
