@@ -12,7 +12,7 @@ from typing import Any
 from rich.text import Text
 
 from ..sanitize import sanitize
-from .artifact_rows import Entry, VersionRow
+from ..artifact_rows import Entry, VersionRow
 
 MAX_FILES_SHOWN = 200
 MAX_METADATA_LINES = 100

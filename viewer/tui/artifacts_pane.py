@@ -26,7 +26,7 @@ from textual.widgets.option_list import Option
 from recorder.artifacts import index as artifact_index
 
 from ..sanitize import sanitize
-from .artifact_rows import Entry, VersionRow, load_entries, load_versions
+from ..artifact_rows import Entry, VersionRow, load_entries, load_versions
 from .artifact_text import run_io_text, version_cells, version_detail
 from .pane import Pane
 
