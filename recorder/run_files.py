@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from . import layout
 from .atomic_json import read_json, write_json
 from .stream_writer import StreamWriter
+from .timestamps import iso_now
 from .warn import warn, warn_once
 
 if TYPE_CHECKING:
@@ -28,11 +29,6 @@ if TYPE_CHECKING:
 HEARTBEAT_S = 5.0
 TICK_S = 1.0
 PUBLISH_EVERY_S = 30.0
-
-
-def iso_now(t: float | None = None) -> str:
-    t = time.time() if t is None else t
-    return _dt.datetime.fromtimestamp(t, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class RunFiles:

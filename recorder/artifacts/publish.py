@@ -7,11 +7,10 @@ latest version's, no new version is written and the latest is reused.
 
 from __future__ import annotations
 
-import datetime as _dt
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Collection
 
+from ..timestamps import iso_now
 from . import versions as _versions
 from .locations import artifacts_dir, collection_dir
 from .store import ObjectStore, hash_file
@@ -20,11 +19,6 @@ if TYPE_CHECKING:
     from .artifact import Artifact
 
 MANIFEST_FORMAT = 1
-
-
-def iso_now(t: float | None = None) -> str:
-    t = time.time() if t is None else t
-    return _dt.datetime.fromtimestamp(t, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def publish_draft(art: "Artifact", root: Path, project: str, producer: dict[str, Any] | None,

@@ -29,6 +29,7 @@ from typing import Any
 
 from .. import layout
 from ..atomic_json import read_json, write_json
+from ..timestamps import iso_now
 from . import config as sweep_config
 
 SWEEP_FILE = "sweep.json"
@@ -44,11 +45,6 @@ def stale_after_s() -> float:
         return float(os.environ.get("LOUPE_SWEEP_STALE_S", "30"))
     except ValueError:
         return 30.0
-
-
-def iso_now(t: float | None = None) -> str:
-    t = time.time() if t is None else t
-    return _dt.datetime.fromtimestamp(t, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_iso(s: Any) -> float | None:
