@@ -23,7 +23,7 @@ from . import versions as _versions
 from .artifact import Artifact
 from .naming import parse_target
 from .paths import check_name
-from .publish import iso_now
+from ..timestamps import iso_now
 
 if TYPE_CHECKING:
     from ..run import Run

@@ -16,7 +16,7 @@ from .lineage import append_usage, record_in_run
 from .locations import artifacts_dir
 from .lookup import load_artifact
 from .naming import safe_default_name
-from .publish import iso_now
+from ..timestamps import iso_now
 
 if TYPE_CHECKING:
     from ..run import Run

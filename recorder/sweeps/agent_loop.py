@@ -154,7 +154,8 @@ class Agent:
 
     # -- claims ---------------------------------------------------------------------------
     def _claim_info(self) -> dict[str, Any]:
-        from .store import hostname, iso_now
+        from ..timestamps import iso_now
+        from .store import hostname
 
         return {"agent": self.agent_id, "host": hostname(), "pid": os.getpid(), "at": iso_now()}
 
