@@ -1,5 +1,5 @@
 """What the logs pane reads through the store: the tail, one page either side of its window,
-and the lines around a step. Each function does file I/O, so call it from a thread worker.
+and the lines around a step or a search hit. Each function does file I/O, so call it from a thread worker.
 
 A window that reaches the end of the log comes with the LogFollower that continues it:
 new lines are read from the follower's offset, so nothing here reads past it.
@@ -7,10 +7,12 @@ new lines are read from the follower's offset, so nothing here reads past it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..log_search import find_line
 from ..log_seek import offset_at_time, page_after, step_time
 from ..log_tail import LogFollower, LogLine, LogPage, page_before
 
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
 
 PAGE_LINES = 500
 TAIL_LINES = 1_000
-STEP_CONTEXT_LINES = 100  # lines shown above a step jumped to
+CONTEXT_LINES = 100  # lines shown above a step or a search hit jumped to
 
 
 @dataclass
@@ -70,13 +72,29 @@ def find_step(store: Store, run_id: str, step: int, start: int, end: int) -> int
     offset = offset_at_time(path, ts)
     if start <= offset < end:
         return offset
+    return _window_at(store, run_id, path, offset, note=f"step {step}")
+
+
+def find_text(store: Store, run_id: str, query: str, offset: int, forward: bool,
+              stop: Callable[[], bool] = lambda: False) -> LogWindow | None:
+    """A window around the next (forward from `offset`) or previous (before `offset`)
+    line containing `query`, with the cursor on it; None when the log has none."""
+    path = store.log_path(run_id)
+    found = find_line(path, query, offset, forward, stop)
+    if found is None:
+        return None
+    return _window_at(store, run_id, path, found, note=f"found /{query}")
+
+
+def _window_at(store: Store, run_id: str, path: Path, offset: int, note: str) -> LogWindow:
+    """Lines around the line starting at `offset`, with the cursor on it."""
     follower = store.follow_log(run_id)
-    before = page_before(path, offset, max_lines=STEP_CONTEXT_LINES)
+    before = page_before(path, offset, max_lines=CONTEXT_LINES)
     after = _page_up_to(path, offset, follower)
     at_end = after.end >= follower.offset
     return LogWindow(before.lines + after.lines, before.at_start, at_end,
                      after.end if after.lines else offset, follower if at_end else None,
-                     cursor_offset=offset, note=f"step {step}")
+                     cursor_offset=offset, note=note)
 
 
 def _page_up_to(path: Path, offset: int, follower: LogFollower) -> LogPage:

@@ -22,10 +22,18 @@ from textual import on, work
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Static
+from textual.worker import get_current_worker
 
 from ..log_tail import LogFollower, LogPage
 from ..sanitize import sanitize
-from .log_reads import LogWindow, find_step, read_newer, read_older, read_tail
+from .log_reads import (
+    LogWindow,
+    find_step,
+    find_text,
+    read_newer,
+    read_older,
+    read_tail,
+)
 from .log_view import LogView
 from .pane import Pane
 
@@ -135,6 +143,8 @@ class LogsPane(Pane):
         except Exception as exc:
             self.app.call_from_thread(self._load_failed, gen, str(exc))
             return
+        if get_current_worker().is_cancelled:
+            return  # a newer read replaced this one (a stopped search returns None)
         self.app.call_from_thread(done, gen, result)
 
     def _tail_loaded(self, gen: int, loaded: LogWindow) -> None:
@@ -310,13 +320,35 @@ class LogsPane(Pane):
             self.action_search()
             return
         hit = self.view.find(forward)
-        if hit is None:
-            more = "" if (self.view.at_end if forward else self.view.at_start) else (
-                " (in loaded lines; scroll to load more)")
-            self._note = f"no {'later' if forward else 'earlier'} match{more}"
-        else:
+        if hit is not None:
             self.view.move_cursor(hit)
             self._note = ""
+        elif self._shown is None or (self.view.at_end if forward else self.view.at_start):
+            self._note = f"no {'later' if forward else 'earlier'} match"
+        else:
+            self._search_file(forward)
+        self._show_status()
+
+    def _search_file(self, forward: bool) -> None:
+        # Past the loaded lines the file itself is searched, in a worker: a 2 GB log
+        # takes seconds, and any other read (or a new search) stops it.
+        view = self.view
+        self.follow = False
+        self._show_header()
+        self._loading = True
+        self._note = f"searching the log {'forward' if forward else 'backward'}…"
+        offset = view.end_offset if forward else view.start_offset
+        self._read(self._gen, partial(self._searched, forward=forward), find_text, self._shown, view.search,
+                   offset, forward, lambda: get_current_worker().is_cancelled)
+
+    def _searched(self, gen: int, found: LogWindow | None, forward: bool) -> None:
+        if gen != self._gen:
+            return
+        self._loading = False
+        if found is None:
+            self._note = f"no {'later' if forward else 'earlier'} match in the log"
+        else:
+            self._show_window(found)
         self._show_status()
 
     def jump_to_step(self, step: int) -> None:
@@ -338,12 +370,17 @@ class LogsPane(Pane):
             view.move_cursor(view.index_at_offset(found))
             self._note = f"step {step}"
         else:
-            self._follower = found.follower
-            view.set_window(found.lines, found.at_start, found.at_end, found.end_offset)
-            if found.cursor_offset is not None and view.lines:
-                view.move_cursor(view.index_at_offset(found.cursor_offset))
-            self._note = found.note
+            self._show_window(found)
         self._show_status()
+
+    def _show_window(self, found: LogWindow) -> None:
+        """Show a window read around a line (a step or a search hit), the cursor on it."""
+        view = self.view
+        self._follower = found.follower
+        view.set_window(found.lines, found.at_start, found.at_end, found.end_offset)
+        if found.cursor_offset is not None and view.lines:
+            view.move_cursor(view.index_at_offset(found.cursor_offset))
+        self._note = found.note
 
     # -- run chooser, navigation ----------------------------------------------------------
     def action_cycle_run(self, delta: int) -> None:
