@@ -306,6 +306,11 @@ class LogsPane(Pane):
                 hit = self.view.find(forward=not self.follow)
             if hit is not None:
                 self.view.move_cursor(hit)
+            elif self._shown is not None and not (self.view.at_start and self.view.at_end):
+                # Nothing in the loaded lines: look through the file, back from them first
+                # (the pane opens at the end, so earlier output is what is missing).
+                self._search_file(forward=self.view.at_start)
+                return
         self._note = ""
         self._show_status()
 
