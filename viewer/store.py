@@ -15,6 +15,7 @@
     store.interrupt()                            # stop the running query (any thread)
     store.connection -> duckdb.DuckDBPyConnection  # all views, sandboxed
     store.log_path(ref) / tail_log(ref, ...) / follow_log(ref) # console log, see viewer.log_tail
+    store.saved_files(ref, limit=1000) -> list[(path, size)]  # files/, see viewer.saved_files
     store.warnings -> list[str]                  # one message per bad file, in order
     connect(roots) -> duckdb.DuckDBPyConnection  # for notebooks: views runs, history,
                                                  # system, text, logs (+ optional providers)
@@ -38,11 +39,14 @@ are included. metrics.json is read on demand (metric_definitions()).
 Warnings (bad JSON, bad Parquet, unreadable dirs) go to `on_warning` (default: the
 `loupe.viewer` logger), once per file version. Thread safety: every call takes one
 lock; only interrupt() does not, so another thread can stop a running query.
+
+This module is the typed API and the runs list; the connection and its views are
+viewer.view_connection, resolve() is viewer.run_lookup, saved_files() is
+viewer.saved_files.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import threading
@@ -57,18 +61,20 @@ import pyarrow as pa
 from recorder import layout
 
 from . import sql as Q
-from .discovery import MetadataCache, RunDir, find_runs
+from .discovery import MetadataCache, find_runs
 from .filter_expr import FilterError, parse_filter, resolve_column
 from .log_tail import LogFollower, LogPage, tail
 from .run_changes import data_signature
+from .run_lookup import RunNotFound, resolve_run
 from .runs_table import RunInfo, runs_arrow
+from .saved_files import list_saved_files
 from .stream_files import RunFiles, StreamCache
+from .view_connection import STREAMS, ViewConnection
 
 __all__ = ["Store", "connect", "QueryError", "RunNotFound", "VIEW_PROVIDERS", "STREAMS"]
 
 log = logging.getLogger("loupe.viewer")
 
-STREAMS = ("history", "system", "text")
 # Modules that add more views: each exposes register(con, roots). Missing ones are skipped.
 VIEW_PROVIDERS: tuple[str, ...] = ("viewer.artifact_views", "viewer.media_index", "viewer.sweep_views")
 _ORDER = {"history": ["run_id", "_step"], "system": ["run_id", "_timestamp"], "text": ["run_id", "_step", "key"]}
@@ -80,18 +86,6 @@ _ALLOWED_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN
 
 class QueryError(ValueError):
     """A query refused before it ran (several statements, not a SELECT) or a bad filter/sort."""
-
-
-class RunNotFound(LookupError):
-    """No run, or more than one, matches a reference."""
-
-
-def _is_file_error(exc: BaseException) -> bool:
-    # A part removed by compaction between listing and reading, or replaced meanwhile.
-    if isinstance(exc, duckdb.IOException):
-        return True
-    msg = str(exc)
-    return any(s in msg for s in ("No files found", "No such file", "No magic bytes", "Cannot open file"))
 
 
 class Store:
@@ -109,15 +103,9 @@ class Store:
         self._runs: list[RunInfo] = []
         self._by_id: dict[str, RunInfo] = {}
         self._runs_table: pa.Table | None = None
-        self._con: duckdb.DuckDBPyConnection | None = None
-        self._parse_con: duckdb.DuckDBPyConnection | None = None
-        self._allowed: tuple[str, ...] = ()
-        self._runs_view_gen = -1
-        self._gen = 0
-        self._scan_gen = 0  # bumps on every refresh(): stream views are rebuilt lazily after one
-        self._streams_built = -1
-        self._stream_sig: dict[str, Any] = {}
-        self._logs_sig: Any = None
+        # VIEW_PROVIDERS is read once per store: whoever changes it (tests, a plugin host)
+        # does so before opening one.
+        self._views = ViewConnection(self.roots, self._streams, self._warn, VIEW_PROVIDERS)
         self.refresh()
 
     # -- warnings -------------------------------------------------------------------------
@@ -151,7 +139,6 @@ class Store:
                 by_id[info.id] = info
                 infos.append(info)
             infos.sort(key=lambda i: (i.created_at is None, -(i.created_at.timestamp() if i.created_at else 0), i.id))
-            self._scan_gen += 1
             alive = {str(i.path) for i in infos}
             self._meta.forget_missing(alive)
             self._streams.forget(alive)
@@ -160,7 +147,7 @@ class Store:
             self._by_id = by_id
             if changed or self._runs_table is None:
                 self._runs_table = runs_arrow(infos)
-                self._gen += 1
+            self._views.show(infos, self._runs_table)
             return changed
 
     @staticmethod
@@ -186,183 +173,19 @@ class Store:
         """A run by id, `project/id`, directory name, name, or unique id prefix (optionally
         `project/`-qualified); raises RunNotFound when none or several match."""
         with self._lock:
-            runs = self._runs
-            if ref in self._by_id:
-                return self._by_id[ref]
-            project, _, rest = ref.rpartition("/")
-            scoped = [r for r in runs if r.project == project] if project else runs
-            key = rest if project else ref
-            for pick in (
-                lambda r: r.id == key,
-                lambda r: r.path.name == key,
-                lambda r: r.name == key,
-                lambda r: r.id.startswith(key),
-            ):
-                hits = [r for r in scoped if pick(r)]
-                if len(hits) == 1:
-                    return hits[0]
-                if len(hits) > 1:
-                    names = ", ".join(r.ref for r in hits[:5])
-                    more = f" and {len(hits) - 5} more" if len(hits) > 5 else ""
-                    raise RunNotFound(f"{ref!r} matches {len(hits)} runs: {names}{more}")
-            raise RunNotFound(f"no run matches {ref!r}")
+            return resolve_run(ref, self._runs, self._by_id)
 
     def _infos(self, run_ids: Sequence[str] | str) -> list[RunInfo]:
         if isinstance(run_ids, str):
             run_ids = [run_ids]
-        out = []
-        for rid in run_ids:
-            info = self._by_id.get(rid)
-            if info is None:
-                info = self.resolve(rid)
-            out.append(info)
-        return out
+        return [resolve_run(rid, self._runs, self._by_id) for rid in run_ids]
 
-    # -- connection -----------------------------------------------------------------------
-    def _allowed_dirs(self) -> tuple[str, ...]:
-        dirs: list[str] = []
-        for r in self.roots:
-            # DuckDB checks the (glob-escaped) pattern it is given against this list, so
-            # a root such as `exp[1]` is also allowed in its escaped spelling.
-            for d in (os.path.realpath(r), str(r)):
-                for spelling in (d, Q.escape_path(d)):
-                    if spelling not in dirs:
-                        dirs.append(spelling)
-        covered = [d.rstrip("/") + "/" for d in dirs]
-        for info in self._runs:
-            real = str(info.real_path)
-            if not any((real + "/").startswith(c) for c in covered):
-                dirs.extend(dict.fromkeys((real, Q.escape_path(real))))
-                covered.append(real + "/")
-        return tuple(dirs)
-
-    def _connection(self) -> duckdb.DuckDBPyConnection:
-        allowed = self._allowed_dirs()
-        if self._con is None or not set(allowed) <= set(self._allowed):
-            if self._con is not None:
-                try:
-                    self._con.close()
-                except duckdb.Error:
-                    pass
-            con = duckdb.connect(":memory:")
-            for stmt, params in Q.sandbox_statements(allowed):
-                con.execute(stmt, params)
-            self._con = con
-            self._allowed = allowed
-            self._runs_view_gen = -1
-            self._stream_sig = {}
-            self._logs_sig = None
-            self._streams_built = -1
-            self._providers_done = False
-        return self._con
-
-    def _ensure_runs_view(self, con: duckdb.DuckDBPyConnection) -> None:
-        if self._runs_view_gen == self._gen:
-            return
-        con.register(Q.RUNS_TABLE, self._runs_table)
-        con.execute(*Q.runs_view())
-        self._runs_view_gen = self._gen
-
-    def _ensure_stream_views(self, con: duckdb.DuckDBPyConnection) -> None:
-        # The views show the files as of the last refresh(); a query in between costs nothing.
-        if self._streams_built == self._scan_gen and self._stream_sig:
-            return
-        files = {i.id: self._streams.run_files(i.path) for i in self._runs}
-        for stream in STREAMS:
-            parts = [p.path for i in self._runs for p in files[i.id].parts[stream]]
-            tables = []
-            jsig = []
-            for i in self._runs:
-                jpaths = files[i.id].journals[stream]
-                if jpaths:
-                    t = self._streams.journal_table(stream, i.id, jpaths)
-                    if t is not None:
-                        tables.append(t)
-                        jsig.append((i.id, tuple(jpaths), t.num_rows, tuple(t.column_names)))
-            sig = (tuple(parts), tuple(jsig))
-            if self._stream_sig.get(stream) == sig:
-                continue
-            jname = Q.JOURNAL_TABLE.format(stream=stream)
-            if tables:
-                con.register(jname, pa.concat_tables(tables, promote_options="default"))
-            con.execute(*Q.stream_view(stream, parts, bool(tables)))
-            self._stream_sig[stream] = sig
-        logs = [(i.id, i.path / layout.OUTPUT_LOG) for i in self._runs]
-        logs = [(rid, p) for rid, p in logs if p.is_file()]
-        if self._logs_sig != logs:
-            con.register(Q.LOG_FILES_TABLE, pa.table({
-                "path": pa.array([str(p) for _, p in logs], pa.string()),
-                "run_id": pa.array([rid for rid, _ in logs], pa.string()),
-            }))
-            con.execute(*Q.logs_view([p for _, p in logs]))
-            self._logs_sig = logs
-        self._streams_built = self._scan_gen
-
-    def _ensure_providers(self, con: duckdb.DuckDBPyConnection) -> None:
-        if getattr(self, "_providers_done", False):
-            return
-        self._providers_done = True
-        for name in VIEW_PROVIDERS:
-            try:
-                module = importlib.import_module(name)
-            except ModuleNotFoundError as exc:
-                if exc.name is not None and name.startswith(exc.name):
-                    continue
-                self._warn(f"provider:{name}", f"view provider {name} failed to import: {exc}")
-                continue
-            except Exception as exc:
-                self._warn(f"provider:{name}", f"view provider {name} failed to import: {exc!r}")
-                continue
-            register = getattr(module, "register", None)
-            if register is None:
-                continue
-            try:
-                register(con, list(self.roots))
-            except Exception as exc:
-                self._warn(f"provider:{name}", f"view provider {name} failed: {exc}")
-
-    def _views(self) -> duckdb.DuckDBPyConnection:
-        con = self._connection()
-        self._ensure_runs_view(con)
-        self._ensure_stream_views(con)
-        self._ensure_providers(con)
-        return con
-
+    # -- connection and SQL ---------------------------------------------------------------
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The sandboxed connection with every view current (ask again after refresh())."""
         with self._lock:
-            return self._views()
-
-    # -- running SQL ----------------------------------------------------------------------
-    def _run(self, build: Callable[[], tuple[str, list[Any]]], con_for: Callable[[], duckdb.DuckDBPyConnection],
-             parts: Callable[[], list[Path]] | None = None) -> pa.Table:
-        for attempt in (0, 1):
-            con = con_for()
-            sql, params = build()
-            try:
-                return con.sql(sql, params=params or None).to_arrow_table()
-            except duckdb.InterruptException:
-                raise
-            except duckdb.Error as exc:
-                if attempt == 1:
-                    raise
-                if _is_file_error(exc):
-                    # A part vanished (compaction) or changed: list again, retry once.
-                    self._invalidate_streams()
-                    continue
-                # A part whose footer reads but whose data does not fails the whole
-                # query; find it, leave it out with a warning, and try again.
-                if parts is not None and self._streams.quarantine_unreadable(parts()):
-                    self._invalidate_streams()
-                    continue
-                raise
-        raise AssertionError("unreachable")
-
-    def _invalidate_streams(self) -> None:
-        self._streams.invalidate()
-        self._stream_sig = {}
-        self._streams_built = -1
+            return self._views.with_all_views()
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         """Run one user SELECT (or EXPLAIN) over the views; raises QueryError or duckdb.Error."""
@@ -375,35 +198,11 @@ class Store:
         if statements[0].type not in _ALLOWED_STATEMENTS:
             raise QueryError(f"only SELECT queries are allowed here (got {statements[0].type.name})")
         with self._lock:
-            return self._run(lambda: (sql, list(params or [])), lambda: self._views_for(sql))
-
-    def _referenced(self, sql: str) -> set[str]:
-        # Names a query reads, from a second sandboxed connection with no views (on the
-        # real one DuckDB reports a view's sources instead of the view); empty if unsure.
-        if self._parse_con is None:
-            con = duckdb.connect(":memory:")
-            for stmt, params in Q.sandbox_statements(self._allowed_dirs()):
-                con.execute(stmt, params)
-            self._parse_con = con
-        try:
-            return {n.lower() for n in self._parse_con.get_table_names(sql)}
-        except duckdb.Error:
-            return set()
-
-    def _views_for(self, sql: str) -> duckdb.DuckDBPyConnection:
-        # A query over `runs` alone need not list or check any history file.
-        con = self._connection()
-        names = self._referenced(sql)
-        if names and names <= {"runs"}:
-            self._ensure_runs_view(con)
-            return con
-        return self._views()
+            return self._views.run(lambda: (sql, list(params or [])), lambda: self._views.for_query(sql))
 
     def interrupt(self) -> None:
         """Stop the query running on this store's connection (safe from any thread)."""
-        con = self._con
-        if con is not None:
-            con.interrupt()
+        self._views.interrupt()
 
     # -- runs table -----------------------------------------------------------------------
     def run_columns(self) -> list[str]:
@@ -438,8 +237,7 @@ class Store:
             cols = None
             if columns is not None:
                 cols = [resolve_column(c, colset) for c in columns]
-            con = self._connection()
-            self._ensure_runs_view(con)
+            con = self._views.with_runs_view()
             sql, params = Q.select_runs(cols, where.sql, where.params, project, order, limit)
             return con.sql(sql, params=params or None).to_arrow_table()
 
@@ -468,7 +266,7 @@ class Store:
             state: dict[str, Any] = {}
 
             def con_for() -> duckdb.DuckDBPyConnection:
-                con = self._connection()
+                con = self._views.connection()
                 parts, journal, columns = self._selection(stream, infos)
                 jname = Q.JOURNAL_TABLE.format(stream=f"sel_{stream}")
                 if journal is not None:
@@ -479,7 +277,7 @@ class Store:
             def sql() -> tuple[str, list[Any]]:
                 return build(state["parts"], state["journal"], state["columns"], ids)
 
-            return self._run(sql, con_for, parts=lambda: list(state.get("parts", [])))
+            return self._views.run(sql, con_for, parts=lambda: list(state.get("parts", [])))
 
     def history(self, run_ids: Sequence[str] | str, metrics: Sequence[str] | None = None) -> pa.Table:
         """run_id, _step, _timestamp, _runtime and the metrics (all when None), by run and step.
@@ -561,28 +359,11 @@ class Store:
 
     def saved_files(self, ref: str, limit: int = 1000) -> list[tuple[str, int]]:
         """(path relative to files/, size) of a run's saved files, at most `limit`."""
-        base = self.resolve(ref).path / layout.FILES_DIR
-        out: list[tuple[str, int]] = []
-        for dirpath, dirnames, filenames in os.walk(base):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith(layout.TMP_PREFIX))
-            for name in sorted(filenames):
-                if name.startswith(layout.TMP_PREFIX):
-                    continue
-                p = Path(dirpath) / name
-                try:
-                    size = p.lstat().st_size
-                except OSError:
-                    continue
-                out.append((str(p.relative_to(base)), size))
-                if len(out) >= limit:
-                    return out
-        return out
+        return list_saved_files(self.resolve(ref).path / layout.FILES_DIR, limit)
 
     def close(self) -> None:
         with self._lock:
-            if self._con is not None:
-                self._con.close()
-                self._con = None
+            self._views.close()
 
     def __enter__(self) -> "Store":
         return self
@@ -606,7 +387,7 @@ def connect(roots: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     store = Store(roots, on_warning=on_warning)
     con = store.connection
     # The connection keeps the registered Arrow tables alive; the store can go.
-    store._con = None
+    store._views.release()
     return con
 
 
