@@ -131,3 +131,40 @@ async def test_live_rescan_refetches_only_selected_runs_whose_files_changed(tmp_
         fetched.clear()
         await pilot.press("ctrl+r")
         assert await wait_for(pilot, lambda: fetched == [sorted(ids)])
+
+
+async def test_live_change_to_one_run_repaints_its_row_without_rebuilding_the_table(tmp_path):
+    import json
+
+    from tui_fixtures import make_runs
+
+    root = tmp_path / "runs"
+    # Different lrs: the summary columns vary across runs, so they are shown from the start.
+    ids = make_runs(root, [{"name": n, "steps": 5, "config": {"lr": lr}}
+                           for n, lr in (("a", 0.01), ("b", 0.02), ("c", 0.03))])
+    app = LoupeApp([root], live=False)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await wait_for(pilot, lambda: len(app.query_one(RunsPane).shown) == 3)
+        pane = app.query_one(RunsPane)
+        table = pane.table
+        cleared: list[int] = []
+        real_clear = table.clear
+        table.clear = lambda *a, **k: (cleared.append(1), real_clear(*a, **k))[1]
+        untouched = {r.run.id: r for r in pane.shown}
+
+        # Run b's summary changes (as a resumed run's would): only its row is repainted.
+        summary = root / "demo" / ids[1] / "summary.json"
+        data = json.loads(summary.read_text())
+        data["train/loss"] = 123.456789
+        summary.write_text(json.dumps(data))
+        app._do_live_refresh()
+        assert await wait_for(pilot, lambda: pane.shown[1].values.get("summary.train/loss") == 123.456789)
+        assert cleared == []
+        assert "123.5" in str(table.get_cell(ids[1], "summary.train/loss"))
+        assert pane.shown[0] is untouched[pane.shown[0].run.id] and pane.shown[2] is untouched[pane.shown[2].run.id]
+
+        # A new run changes the rows shown: the table is built again.
+        make_runs(root, [{"name": "d", "id": "run9-d", "steps": 5}])
+        app._do_live_refresh()
+        assert await wait_for(pilot, lambda: len(pane.shown) == 4)
+        assert cleared
