@@ -103,9 +103,6 @@ class Downloads:
         tmp = target.with_name(tmp_name(".dl-"))
         try:
             digest, _ = copy_hashing(fd, tmp)
-        except BaseException:
-            _unlink(tmp)
-            raise
         finally:
             os.close(fd)
         if entry.digest and digest != entry.digest:

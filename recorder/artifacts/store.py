@@ -82,21 +82,27 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def copy_hashing(src_fd: int, dest: Path) -> tuple[str, int]:
-    """Copy src_fd to `dest` (created exclusively) while hashing; fsync; returns (digest, size)."""
+    """Copy src_fd to `dest` (created exclusively) while hashing; fsync; returns (digest, size).
+
+    A copy that fails (disk full, read error) leaves no `dest` behind."""
     h = hashlib.sha256()
     size = 0
     out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
     try:
-        while True:
-            chunk = os.read(src_fd, CHUNK)
-            if not chunk:
-                break
-            h.update(chunk)
-            size += len(chunk)
-            _write_all(out, chunk)
-        os.fsync(out)
-    finally:
-        os.close(out)
+        try:
+            while True:
+                chunk = os.read(src_fd, CHUNK)
+                if not chunk:
+                    break
+                h.update(chunk)
+                size += len(chunk)
+                _write_all(out, chunk)
+            os.fsync(out)
+        finally:
+            os.close(out)
+    except BaseException:
+        _unlink(dest)
+        raise
     return h.hexdigest(), size
 
 
@@ -135,9 +141,6 @@ class ObjectStore:
         fd = open_regular(src, follow)
         try:
             digest, size = copy_hashing(fd, tmp)
-        except BaseException:
-            _unlink(tmp)
-            raise
         finally:
             os.close(fd)
         self._publish(tmp, digest, size)
