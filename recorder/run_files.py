@@ -54,6 +54,7 @@ class RunFiles:
         self._slow_meta: dict[str, Any] = {}
         self._state_lock = threading.Lock()
         self._last_publish = time.monotonic()
+        self._last_sync = time.monotonic()
 
         self._open_dir(resume)
         self.files_dir = run_dir / layout.FILES_DIR
@@ -241,6 +242,11 @@ class RunFiles:
 
     def _tick(self) -> None:
         now = time.monotonic()
+        sync_every = self.run.settings.sync_interval
+        if sync_every > 0 and now - self._last_sync >= sync_every:
+            self._last_sync = now
+            self.history.sync()
+            self.system.sync()
         due = now - self._last_publish >= PUBLISH_EVERY_S
         if due or len(self.history._rows) >= self.history.rows_per_part:
             self._last_publish = now

@@ -19,6 +19,8 @@ class Settings:
     project: str
     system_interval: float
     capture_console: bool
+    # Seconds between fsyncs of the journals (0: never): what a power cut may lose.
+    sync_interval: float = 2.0
 
 
 def resolve_mode(mode: str | None) -> str:
@@ -44,4 +46,5 @@ def resolve(
         system_interval = float(os.environ.get("LOUPE_SYSTEM_INTERVAL", "2"))
     if capture_console is None:
         capture_console = os.environ.get("LOUPE_CONSOLE", "on").lower() not in ("off", "0", "false")
-    return Settings(resolve_mode(mode), root, project, system_interval, capture_console)
+    sync_interval = float(os.environ.get("LOUPE_SYNC_S", "2"))
+    return Settings(resolve_mode(mode), root, project, system_interval, capture_console, sync_interval)

@@ -124,6 +124,8 @@ class StreamWriter:
         self._rows: list[bytes] = []
         self._seq = 0
         self._fd: int | None = None
+        self._appended = 0  # rows appended, and how many of them the last sync() covered
+        self._synced = 0
         self._journal_broken = False
         self._unpublished: list[tuple[int, bytes]] = []
         self._parts: list[layout.PartName] = []
@@ -143,6 +145,7 @@ class StreamWriter:
         with self._lock:
             rows = self._rows
             rows.append(line)
+            self._appended += 1
             if len(rows) >= self.rows_per_part and self.on_full is not None:
                 self.on_full()
             fd = self._fd
@@ -177,6 +180,28 @@ class StreamWriter:
         )
 
     # -- background thread ---------------------------------------------------------
+    def sync(self) -> None:
+        """fsync the journal if rows were written since the last sync (background thread).
+
+        The caller's thread never waits for the disk: the journal's descriptor is
+        duplicated under the lock and synced outside it, so log() goes on meanwhile."""
+        with self._lock:
+            if self._appended == self._synced or self._fd is None:
+                return
+            appended = self._appended
+            try:
+                fd = os.dup(self._fd)
+            except OSError:
+                return
+        try:
+            os.fsync(fd)
+            self._synced = appended
+        except OSError as exc:
+            # Not fatal: the lines are still in the kernel; only a power cut would lose them.
+            warn_once(f"fsync:{self.directory}", f"cannot fsync the journal in {self.directory}: {exc}")
+        finally:
+            os.close(fd)
+
     def flush(self) -> None:
         """Publish everything logged so far as a Parquet part (background thread)."""
         with self._publish_lock:
