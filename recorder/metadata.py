@@ -217,7 +217,31 @@ def _git_info(files_dir: Path) -> dict[str, Any]:
 # -- packages ---------------------------------------------------------------------------
 
 
+# The package list by the mtimes of sys.path's directories (an install or uninstall
+# changes them): listing ~100 ms of distributions again for every run of a sweep agent
+# made short trials wait on finish().
+_requirements_cache: tuple[tuple, str] | None = None
+
+
 def _requirements() -> str:
+    global _requirements_cache
+    key = tuple(_mtime(p) for p in sys.path)
+    cached = _requirements_cache
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    text = _list_requirements()
+    _requirements_cache = (key, text)
+    return text
+
+
+def _mtime(path: str) -> int | None:
+    try:
+        return os.stat(path or ".").st_mtime_ns
+    except OSError:
+        return None
+
+
+def _list_requirements() -> str:
     # importlib.metadata rather than `pip freeze`: no subprocess, works without pip (conda,
     # uv venvs), and sees exactly what this interpreter can import.
     from importlib.metadata import distributions

@@ -182,3 +182,22 @@ def test_never_raises_on_unwritable_files_dir(tmp_path):
     blocker.write_text("")
     info = collect_slow(blocker / "files")  # cannot be created
     assert "packages_file" not in info
+
+
+def test_package_list_is_reused_until_a_sys_path_directory_changes(tmp_path, monkeypatch):
+    # A sweep agent starts many runs in one process: the ~100 ms listing is done once,
+    # and again after an install (which changes a site-packages directory).
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    listings: list[int] = []
+    real = metadata._list_requirements
+    monkeypatch.setattr(metadata, "_list_requirements", lambda: (listings.append(1), real())[1])
+    monkeypatch.setattr(metadata, "_requirements_cache", None)
+    first = metadata._requirements()
+    assert metadata._requirements() == first and len(listings) == 1
+    (site / "newpkg-1.0.dist-info").mkdir()
+    (site / "newpkg-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: newpkg\nVersion: 1.0\n")
+    os.utime(site, ns=(0, site.stat().st_mtime_ns + 10_000_000))  # mtime resolution
+    second = metadata._requirements()
+    assert len(listings) == 2 and "newpkg==1.0\n" in second and "newpkg" not in first
