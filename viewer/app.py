@@ -253,15 +253,27 @@ class LoupeApp(App):
         def changed() -> None:
             self.post_message(FilesChanged())
 
-        try:
-            self._watcher = RootWatcher(self.roots, changed, poll=self.poll)
-            self._watcher.start()
-            self.watch_note = self._watcher.mode_note
-        except Exception as exc:
-            self.notify(f"live updates off: {exc}", severity="warning", markup=False)
-            self._watcher = None
+        self._watcher = RootWatcher(self.roots, changed, poll=self.poll)
+        self._start_watcher(self._watcher)
         # Events can be lost (queue overflow, network filesystems): reconcile regardless.
         self.set_interval(RECONCILE_S, self._reconcile)
+
+    @work(thread=True, group="watch", exit_on_error=False)
+    def _start_watcher(self, watcher) -> None:
+        # Choosing the mode reads the mount table and counts directories, and polling
+        # starts with a walk of every run: seconds on a slow network filesystem.
+        try:
+            watcher.start()
+        except Exception as exc:
+            self.call_from_thread(self._watch_failed, watcher, str(exc))
+            return
+        self.watch_note = watcher.mode_note
+
+    def _watch_failed(self, watcher, error: str) -> None:
+        self.notify(f"live updates off: {error}", severity="warning", markup=False)
+        watcher.stop()
+        if self._watcher is watcher:
+            self._watcher = None
 
     def _reconcile(self) -> None:
         self.post_message(FilesChanged())

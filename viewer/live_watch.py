@@ -193,7 +193,8 @@ class _Poller:
         self._last: dict[str, tuple] | None = None
 
     def start(self) -> None:
-        self._last = self.signature()
+        # The first signature is taken on the thread too: on 5,000 runs it is a walk of
+        # ~150 ms, and start() is called from the app.
         self._thread.start()
 
     def stop(self) -> None:
@@ -202,6 +203,10 @@ class _Poller:
             self._thread.join(2.0)
 
     def _loop(self) -> None:
+        try:
+            self._last = self.signature()
+        except Exception:
+            self._last = None
         while not self._stop.wait(self._interval):
             try:
                 sig = self.signature()
@@ -305,8 +310,8 @@ class RootWatcher:
         on a background thread; if it fails, `mode`/`mode_note` switch to polling then.
         """
         with self._lock:
-            if self._started:
-                return
+            if self._started or self._stopped:
+                return  # stop() may come first when start() runs on another thread
             self._started = True
             self.mode, self.mode_note = self._choose()
             self._coalescer.start()
