@@ -15,9 +15,10 @@ No Textual import: this is the data layer.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from typing import TYPE_CHECKING
+
+from recorder.timestamps import parse_iso
 
 from .log_tail import DEFAULT_MAX_BYTES, LogLine, LogPage, parse_line
 
@@ -29,17 +30,8 @@ __all__ = ["log_time", "parse_log_time", "offset_at_time", "page_after", "step_t
 _PROBE = 64 << 10
 
 
-def parse_log_time(stamp: str | None) -> float | None:
-    """'2026-11-29T14:08:12.123Z' -> Unix seconds (None when absent or malformed)."""
-    if not stamp:
-        return None
-    try:
-        t = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.timezone.utc)
-    return t.timestamp()
+# A console line's time ('2026-11-29T14:08:12.123Z') in Unix seconds; None when absent.
+parse_log_time = parse_iso
 
 
 def log_time(line: LogLine) -> float | None:

@@ -16,12 +16,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from recorder.timestamps import parse_iso
 
 __all__ = ["StateDecision", "decide_state", "parse_time", "pid_started_before", "STATES",
            "HEARTBEAT_STALE_S"]
@@ -39,17 +40,8 @@ class StateDecision:
     reason: str
 
 
-def parse_time(value: Any) -> float | None:
-    """Unix seconds of an ISO-8601 time as the recorder writes it (UTC, 'Z'), else None."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.timezone.utc)
-    return t.timestamp()
+# Times in run.json, as the recorder writes them (UTC, 'Z').
+parse_time = parse_iso
 
 
 def pid_started_before(pid: int, before: float | None) -> bool:

@@ -17,7 +17,6 @@ sharing a filesystem need no server. Nothing here imports optuna until a study i
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import secrets
 import string
@@ -29,7 +28,7 @@ from typing import Any
 
 from .. import layout
 from ..atomic_json import read_json, write_json
-from ..timestamps import iso_now
+from ..timestamps import iso_now, parse_iso
 from . import config as sweep_config
 
 SWEEP_FILE = "sweep.json"
@@ -45,13 +44,6 @@ def stale_after_s() -> float:
         return float(os.environ.get("LOUPE_SWEEP_STALE_S", "30"))
     except ValueError:
         return 30.0
-
-
-def parse_iso(s: Any) -> float | None:
-    try:
-        return _dt.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=_dt.timezone.utc).timestamp()
-    except (TypeError, ValueError):
-        return None
 
 
 def new_sweep_id() -> str:
