@@ -303,3 +303,35 @@ async def test_plots_overlay_at_most_20_runs_and_say_so(tmp_path):
         await settle(pilot)
         system = app.query_one(SystemPane)
         assert f"of {MAX_OVERLAID_RUNS + 5} selected runs" in system.note
+
+
+async def test_runs_status_says_scanning_then_why_a_root_cannot_be_read(tmp_path, monkeypatch):
+    import threading
+
+    import viewer.app as app_module
+    from viewer.store import Store
+
+    gate = threading.Event()
+
+    class SlowStore(Store):  # a root on a slow network filesystem
+        def __init__(self, *args, **kwargs):
+            gate.wait(10)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(app_module, "FIRST_SCAN_WAIT_S", 0.0)
+    monkeypatch.setattr(app_module, "Store", SlowStore)
+    make_runs(tmp_path / "runs", STANDARD[:1])
+    app = LoupeApp([tmp_path / "runs"], live=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert "scanning" in str(app.query_one("#runs-status").render())
+        gate.set()
+        await settle(pilot)
+        assert str(app.query_one("#runs-status").render()).startswith("1 of 1 runs")
+
+    gate.set()
+    app = LoupeApp([tmp_path / "no-such-root"], live=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        status = str(app.query_one("#runs-status").render())
+        assert "no-such-root" in status and "does not exist" in status

@@ -172,6 +172,8 @@ class LoupeApp(App):
     @on(StoreFailed)
     def _store_failed(self, message: StoreFailed) -> None:
         self.notify(message.text, severity="error", timeout=10, markup=False)
+        if self.store is None:  # the first scan: nothing to show but why
+            self.query_one(RunsPane).show_failure(message.text)
 
     @on(RunsLoaded)
     def _runs_loaded(self, message: RunsLoaded) -> None:

@@ -90,7 +90,8 @@ class RunsPane(Pane):
     def compose(self) -> ComposeResult:
         yield Input(placeholder="search, project:x tag:y, or  config.lr > 1e-3 and state = 'finished'",
                     id="runs-filter", classes="compact-filter")
-        yield Static(id="runs-status", markup=False)
+        # Until the first scan is in (a slow network root): say so, not "0 runs".
+        yield Static("scanning the roots for runs…", id="runs-status", markup=False)
         yield MeasuredTable(id="runs-table", cursor_type="row", zebra_stripes=True)
 
     @property
@@ -242,6 +243,10 @@ class RunsPane(Pane):
         if model.looks_like_expression(self.filter_text):
             return True  # expression pending in the worker
         return model.text_match(row, self.filter_text)
+
+    def show_failure(self, message: str) -> None:
+        """The roots could not be read: the status line says why instead of 'scanning'."""
+        self.query_one("#runs-status", Static).update(Text(sanitize(message), style="red"))
 
     def _update_status(self) -> None:
         parts = [f"{len(self.shown)} of {len(self.rows)} runs", f"{len(self.selected)} selected"]
