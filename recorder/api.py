@@ -95,20 +95,9 @@ class Api:
     # -- runs (minimal) -----------------------------------------------------------------
     def runs(self, path: str | None = None, filters: Any = None, order: Any = None, per_page: Any = None) -> list["ApiRun"]:
         project = layout.check_name((path or self.default_project).split("/")[-1], "project name")
-        base = self.root / project
-        try:
-            names = sorted(os.listdir(base))
-        except OSError:
-            return []
-        out = []
-        for n in names:
-            try:
-                layout.check_name(n, "run id")
-            except ValueError:
-                continue
-            if layout.is_run_dir(base / n):
-                out.append(ApiRun(self.root, project, n))
-        return out
+        names = layout.listed_names(self.root / project, lambda n: layout.check_name(n, "run id"),
+                                    layout.is_run_dir)
+        return [ApiRun(self.root, project, n) for n in names]
 
     def run(self, path: str) -> "ApiRun":
         parts = path.split("/")

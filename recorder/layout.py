@@ -7,9 +7,11 @@ the old layout would misread the new one.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +71,28 @@ def default_run_name(run_id: str) -> str:
 def new_writer_id() -> str:
     """Distinct per writing process, so several ranks in one run never share a file name."""
     return secrets.token_hex(4)
+
+
+def listed_names(directory: Path, check: Callable[[str], object],
+                 keep: Callable[[Path], bool] | None = None) -> list[str]:
+    """Sorted names in `directory` that `check` accepts (it raises ValueError for the rest)
+    and, when given, whose path `keep` accepts; [] when the directory cannot be listed.
+
+    Directory names come from disk and may be hostile: nothing that fails the check is
+    ever joined into a path."""
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return []
+    out = []
+    for name in names:
+        try:
+            check(name)
+        except ValueError:
+            continue
+        if keep is None or keep(Path(directory) / name):
+            out.append(name)
+    return out
 
 
 def check_name(value: str, what: str) -> str:

@@ -24,36 +24,12 @@ from .registry import collection_dir as _reg_dir, list_registries
 
 def projects(root: Path) -> list[str]:
     """Projects under root that have an `_artifacts` folder."""
-    try:
-        names = sorted(os.listdir(root))
-    except OSError:
-        return []
-    out = []
-    for n in names:
-        try:
-            layout.check_name(n, "project name")
-        except ValueError:
-            continue
-        if (Path(root) / n / layout.ARTIFACTS_DIR).is_dir():
-            out.append(n)
-    return out
+    return layout.listed_names(root, lambda n: layout.check_name(n, "project name"),
+                               lambda p: (p / layout.ARTIFACTS_DIR).is_dir())
 
 
 def collections(root: Path, project: str) -> list[str]:
-    base = artifacts_dir(root, project) / COLLECTIONS_DIR
-    try:
-        names = sorted(os.listdir(base))
-    except OSError:
-        return []
-    out = []
-    for n in names:
-        try:
-            check_name(n)
-        except ValueError:
-            continue
-        if (base / n).is_dir():
-            out.append(n)
-    return out
+    return layout.listed_names(artifacts_dir(root, project) / COLLECTIONS_DIR, check_name, Path.is_dir)
 
 
 def versions(root: Path, project: str, name: str, errors: list[str] | None = None) -> list[dict[str, Any]]:

@@ -14,7 +14,6 @@ registry never looks like a project to a reader of `<root>/*/`.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,23 +105,6 @@ def set_link_aliases(root: Path, link_info: dict[str, Any], aliases: list[str]) 
 
 def list_registries(root: Path) -> list[tuple[str, str]]:
     """(registry, collection) pairs under <root>/_registry."""
-    out = []
     base = registry_dir(root)
-    try:
-        regs = sorted(os.listdir(base))
-    except OSError:
-        return []
-    for reg in regs:
-        try:
-            check_name(reg)
-            cols = sorted(os.listdir(base / reg))
-        except (ValueError, OSError):
-            continue
-        for col in cols:
-            try:
-                check_name(col)
-            except ValueError:
-                continue
-            if (base / reg / col).is_dir():
-                out.append((reg, col))
-    return out
+    return [(reg, col) for reg in layout.listed_names(base, check_name)
+            for col in layout.listed_names(base / reg, check_name, Path.is_dir)]
