@@ -15,7 +15,7 @@ from concurrent.futures import Future, wait
 from pathlib import Path
 
 from textual import on, work
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, TabbedContent, TabPane
@@ -159,6 +159,8 @@ class LoupeApp(App):
         except Exception as exc:
             self.post_message(StoreFailed(f"refresh failed: {exc}"))
             return
+        if get_current_worker().is_cancelled:
+            return  # a newer rescan started meanwhile; its list is the one to show
         self.post_message(RunsLoaded(runs, live=True, changed=changed, data_signatures=signatures, force=force))
 
     @on(Worker.StateChanged)
