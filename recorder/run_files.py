@@ -64,7 +64,8 @@ class RunFiles:
         )
         self.history.on_full = self._wake.set
         self.system = StreamWriter(run_dir / layout.SYSTEM_DIR, run.id, self.writer_id)
-        # More streams (the media index): flush() when history publishes, close() at finish.
+        # More streams (the media index): sync() with the journals, flush() when history
+        # publishes, close() at finish.
         self.extra_streams: list[Any] = []
         from .metadata import collect_static
 
@@ -245,8 +246,8 @@ class RunFiles:
         sync_every = self.run.settings.sync_interval
         if sync_every > 0 and now - self._last_sync >= sync_every:
             self._last_sync = now
-            self.history.sync()
-            self.system.sync()
+            for stream in (self.history, self.system, *self.extra_streams):
+                stream.sync()
         due = now - self._last_publish >= PUBLISH_EVERY_S
         if due or len(self.history._rows) >= self.history.rows_per_part:
             self._last_publish = now

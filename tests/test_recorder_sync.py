@@ -87,3 +87,19 @@ def test_sync_off(runs_root, monkeypatch):
     time.sleep(1.5)
     assert not [c for c in calls if c[1] in journals]
     run.finish()
+
+
+def test_the_media_index_journal_is_fsynced_too(runs_root, monkeypatch):
+    import numpy as np
+
+    import recorder
+
+    monkeypatch.setenv("LOUPE_SYNC_S", "0.2")
+    calls = record_fsyncs(monkeypatch)
+    run = make_run(runs_root)
+    run.log({"sample": recorder.Image(np.zeros((4, 4, 3), dtype=np.uint8))})
+    index = Path(run.dir) / "media" / "index"
+    assert wait_until(lambda: any(index.glob("journal-*")))
+    journals = {p.stat().st_ino for p in index.glob("journal-*")}
+    assert wait_until(lambda: any(ino in journals and name == "loupe-writer" for name, ino in calls))
+    run.finish()

@@ -215,6 +215,9 @@ class MediaStore:
     def flush(self) -> None:
         self.index.flush()
 
+    def sync(self) -> None:
+        self.index.sync()
+
     def drain(self, timeout: float = CLOSE_TIMEOUT_S) -> bool:
         """Wait until every queued item is written (tests, finish)."""
         deadline = time.monotonic() + timeout
