@@ -335,3 +335,24 @@ async def test_runs_status_says_scanning_then_why_a_root_cannot_be_read(tmp_path
         await settle(pilot)
         status = str(app.query_one("#runs-status").render())
         assert "no-such-root" in status and "does not exist" in status
+
+
+async def test_a_large_table_fills_over_several_turns_and_keeps_the_cursor(root, monkeypatch):
+    import viewer.tui.runs_pane as runs_pane_module
+
+    monkeypatch.setattr(runs_pane_module, "FIRST_ROWS", 2)
+    monkeypatch.setattr(runs_pane_module, "MORE_ROWS", 1)
+    app = LoupeApp([root], live=False)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        pane = app.query_one(RunsPane)
+        table = pane.table
+        assert table.row_count == 4 and table_names(app) == ["broken", "big-batch", "fast-lr", "baseline"]
+        table.focus()
+        await pilot.press("down", "down")  # on "fast-lr"
+        pane._sort_by("name")  # rebuilt: 2 rows at once, the others on later turns
+        assert table.row_count == 2 and len(pane.shown) == 4
+        await settle(pilot)
+        assert table.row_count == 4
+        assert [str(table.get_row_at(i)[1]) for i in range(4)] == ["baseline", "big-batch", "broken", "fast-lr"]
+        assert table.cursor_row == 3  # the cursor followed fast-lr into the last turn's rows
