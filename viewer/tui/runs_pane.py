@@ -7,6 +7,8 @@ just text.
 
 from __future__ import annotations
 
+from functools import partial
+
 from rich.cells import cell_len
 from rich.markup import escape
 from rich.text import Text
@@ -27,7 +29,7 @@ from .run_colors import RunColors
 # Rows put into the table at once (all of them up to this many runs), then per turn of
 # the event loop while the rest go in.
 FIRST_ROWS = 1_000
-MORE_ROWS = 2_000
+MORE_ROWS = 1_000
 STATE_STYLE = {"running": "bold green", "finished": "cyan", "failed": "bold red", "crashed": "bold magenta"}
 MARK = "●"
 
@@ -214,7 +216,7 @@ class RunsPane(Pane):
                 pass
             cursor_key = None
         if end < len(self.shown):
-            self.call_later(self._fill, gen, columns, widths, group_of, cursor_key)
+            self.set_timer(0.001, partial(self._fill, gen, columns, widths, group_of, cursor_key))
 
     def _repaint_changed(self, rows: list[model.TableRow], columns: list[str]) -> None:
         """Same rows in the same order: update the cells of rows whose content changed."""
