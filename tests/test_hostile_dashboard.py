@@ -256,6 +256,11 @@ async def test_five_thousand_runs_are_all_listed(tmp_path):
         pane = app.query_one(RunsPane)
         assert len(pane.rows) == 5000 and len(pane.shown) == 5000
         assert {r.values["name"] for r in pane.shown} == {f"run-{i:05d}" for i in range(5000)}
+        for _ in range(200):  # the table fills over several turns of the event loop
+            if pane.table.row_count == 5000:
+                break
+            await pilot.pause(0.05)
+        assert pane.table.row_count == 5000
         await pilot.press("slash", *"run-04999")
         await settle(pilot)
         assert [r.values["name"] for r in pane.shown] == ["run-04999"]
