@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .runs_table import RunInfo, flatten
@@ -24,6 +24,8 @@ _PREFIX_TOKEN = re.compile(r"^(project|tag|state|group|name|job|host):(.*)$", re
 class TableRow:
     run: RunInfo
     values: dict[str, Any]
+    # Rendered cells by column, filled by the view that draws the row.
+    cells: dict[str, Any] = field(default_factory=dict)
 
 
 def looks_like_expression(text: str) -> bool:
