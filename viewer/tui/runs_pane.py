@@ -104,6 +104,8 @@ class RunsPane(Pane):
         # rows that changed instead of rebuilding 1,000 rows every few seconds.
         self._row_cache: dict[str, tuple[tuple, model.TableRow]] = {}
         self._drawn_layout: tuple | None = None
+        self._auto_columns: list[str] = []
+        self._auto_for: list[model.TableRow] | None = None
         # How many of `shown` are in the table yet, and which fill is current.
         self._filled = 0
         self._fill_gen = 0
@@ -162,7 +164,11 @@ class RunsPane(Pane):
     def _columns(self) -> list[str]:
         extra = self.extra_columns
         if extra is None:
-            extra = model.varying_columns(self.rows, "config.", 6) + model.varying_columns(self.rows, "summary.", 4)
+            # Worked out once per list of rows, not on every sort or filter.
+            if self._auto_for is not self.rows:
+                self._auto_columns = model.auto_columns(self.rows)
+                self._auto_for = self.rows
+            extra = self._auto_columns
         return list(model.BASE_COLUMNS) + extra
 
     def redraw(self) -> None:
