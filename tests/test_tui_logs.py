@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from textual.widgets import Input
-from tui_helpers import focus_in, settle
+from tui_helpers import focus, focus_in, settle
 
 import recorder
 from viewer.app import LoupeApp
@@ -46,15 +46,6 @@ async def open_logs(app, pilot):
     pane = app.query_one(LogsPane)
     await focus_in(pilot, pane)
     return pane, pane.query_one(LogView)
-
-
-async def focus(pilot, widget):
-    for _ in range(50):
-        widget.focus()
-        await pilot.pause(0.02)
-        if widget.app.focused is widget:
-            return
-    raise AssertionError(f"could not focus {widget}")
 
 
 def visible(view):

@@ -7,7 +7,7 @@ import time
 import pytest
 from rich.text import Text
 from textual.widgets import DataTable, Input
-from tui_helpers import focus_in, settle
+from tui_helpers import focus, focus_in, settle
 
 import recorder
 from viewer.app import LoupeApp
@@ -36,15 +36,6 @@ async def open_sql(app, pilot):
     pane = app.query_one(SqlPane)
     await focus_in(pilot, pane)
     return pane, pane.query_one("#sql-input", Input)
-
-
-async def focus(pilot, widget):
-    for _ in range(50):
-        widget.focus()
-        await pilot.pause(0.02)
-        if widget.app.focused is widget:
-            return
-    raise AssertionError(f"could not focus {widget}")
 
 
 async def submit(app, pilot, pane, inp, sql, wait=True, keys=False):

@@ -24,6 +24,16 @@ async def focus_in(pilot, pane) -> None:
     raise AssertionError(f"focus never reached {pane}")
 
 
+async def focus(pilot, widget) -> None:
+    """Focus one widget, asking again until it has it."""
+    for _ in range(50):
+        widget.focus()
+        await pilot.pause(0.02)
+        if widget.app.focused is widget:
+            return
+    raise AssertionError(f"could not focus {widget}")
+
+
 async def open_tab(app, pilot, key: str, pane_type):
     """Press a tab key and return that tab's pane, with focus inside it."""
     await settle(app, pilot)
