@@ -49,9 +49,11 @@ class RunFiles:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._meta_thread: threading.Thread | None = None
         self._monitor = None
         self._console = None
         self._slow_meta: dict[str, Any] = {}
+        self._slow_meta_pending = False
         self._state_lock = threading.Lock()
         self._last_publish = time.monotonic()
         self._last_sync = time.monotonic()
@@ -218,15 +220,25 @@ class RunFiles:
             self._monitor.start()
         self._thread = threading.Thread(target=self._loop, name="loupe-writer", daemon=True)
         self._thread.start()
+        self._meta_thread = threading.Thread(target=self._collect_slow_metadata, name="loupe-metadata", daemon=True)
+        self._meta_thread.start()
 
-    def _loop(self) -> None:
+    def _collect_slow_metadata(self) -> None:
+        # Git and the package list can take seconds on a big environment; they run
+        # beside the writer so the first Parquet part never waits for them.
         try:
             from .metadata import collect_slow
 
             self._slow_meta = collect_slow(self.files_dir) or {}
         except Exception as exc:
             warn_once("metadata", f"could not collect git/package metadata: {exc}")
-        self.write_run_json("running")
+            return
+        # The writer thread puts it in run.json at its next tick; writing it from here
+        # could land after finish() and mark a finished run running again.
+        self._slow_meta_pending = True
+        self._wake.set()
+
+    def _loop(self) -> None:
         last_beat = time.monotonic()
         while not self._stop.is_set():
             self._wake.wait(TICK_S)
@@ -235,7 +247,10 @@ class RunFiles:
                 break
             try:
                 self._tick()
-                if time.monotonic() - last_beat >= HEARTBEAT_S:
+                if self._slow_meta_pending:
+                    self._slow_meta_pending = False
+                    self.write_run_json("running")
+                elif time.monotonic() - last_beat >= HEARTBEAT_S:
                     last_beat = time.monotonic()
                     self.write_run_json("running")
             except Exception as exc:  # the writer thread must outlive any one failure
@@ -268,6 +283,10 @@ class RunFiles:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self._meta_thread is not None:
+            # finish() records git and packages when they come in time; a hung git
+            # command must not hold the run open.
+            self._meta_thread.join(timeout=10)
         for stream in (self.history, self.system):
             stream.close()
         for stream in list(self.extra_streams):

@@ -146,7 +146,9 @@ class StreamWriter:
             rows = self._rows
             rows.append(line)
             self._appended += 1
-            if len(rows) >= self.rows_per_part and self.on_full is not None:
+            # Once per batch, when it reaches a part's size: the writer publishes it now
+            # rather than at its next tick, which bounds memory in fast loops.
+            if len(rows) == self.rows_per_part and self.on_full is not None:
                 self.on_full()
             fd = self._fd
             if fd is None:

@@ -9,6 +9,7 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import recorder
@@ -18,7 +19,10 @@ from run_reading import all_files_readable, read_stream
 CHILD = Path(__file__).with_name("crash_child.py")
 
 
-def kill_once(tmp: Path, delay: float, rows_per_part: int = 200, compact_after: int = 4) -> dict:
+def kill_once(tmp: Path, delay: float, rows_per_part: int = 200, compact_after: int = 4,
+              ready: Callable[[Path], bool] | None = None) -> dict:
+    """`ready(run_dir)`, when given, must hold before the delay starts (say, a part exists),
+    so what the kill interrupts does not depend on how fast this machine is."""
     root = tmp / "runs"
     tmp.mkdir(parents=True, exist_ok=True)
     counter = tmp / "counter"
@@ -34,11 +38,16 @@ def kill_once(tmp: Path, delay: float, rows_per_part: int = 200, compact_after: 
         if proc.poll() is not None or time.time() > deadline:
             raise AssertionError(f"child did not start: {proc.stderr.read().decode()[-2000:]}")
         time.sleep(0.01)
+    run_dir = root / "crash" / "victim"
+    while ready is not None and not ready(run_dir):
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            raise AssertionError(f"child never reached the state to kill it in: {proc.stderr.read().decode()[-2000:]}")
+        time.sleep(0.005)
     time.sleep(delay)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     accepted = struct.unpack("<q", counter.read_bytes())[0]
-    run_dir = root / "crash" / "victim"
     steps = [r[layout.STEP] for r in read_stream(run_dir)]
     return {
         "accepted": accepted,

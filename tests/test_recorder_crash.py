@@ -29,19 +29,30 @@ def test_twenty_random_kills_lose_nothing(tmp_path):
         check(result)
 
 
+def _parts(run_dir) -> list[layout.PartName]:
+    try:
+        names = [p.name for p in (run_dir / layout.HISTORY_DIR).iterdir()]
+    except FileNotFoundError:
+        return []
+    return [p for n in names if (p := layout.parse_part(n)) is not None]
+
+
+def _merged(run_dir) -> bool:
+    return any(p.hi > p.lo for p in _parts(run_dir))
+
+
 def test_kills_inside_publication_and_compaction(tmp_path):
-    # Tiny parts and merging after every second part: the background thread is almost
-    # always mid-publish or mid-merge when the kill lands.
+    # Tiny parts and merging after every second part keep the background thread busy
+    # publishing or merging. Each kill waits for the state it is meant to interrupt (a
+    # first part, or a first merge), then lands at a random moment while more come.
     rng = random.Random(99)
-    merged_seen = False
     for i in range(6):
-        result = kill_once(tmp_path / f"c{i}", delay=rng.uniform(0.3, 1.0), rows_per_part=20, compact_after=2)
+        ready = _merged if i % 2 else (lambda d: bool(_parts(d)))
+        result = kill_once(tmp_path / f"c{i}", delay=rng.uniform(0.0, 0.5), rows_per_part=20,
+                           compact_after=2, ready=ready)
         check(result)
-        names = [p.name for p in (result["run_dir"] / "history").iterdir()]
-        merged_seen |= any(
-            (p := layout.parse_part(n)) is not None and p.hi > p.lo for n in names
-        )
-    assert merged_seen, "compaction never ran, so these kills did not test it"
+        if i % 2:
+            assert _merged(result["run_dir"]), "a merged part vanished after the kill"
 
 
 def test_resume_after_crash_continues_after_last_step(tmp_path):
