@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crash_harness import kill_once  # noqa: E402
+from crash_harness import kill_once
 
 
 def main() -> None:
@@ -31,8 +31,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.kills):
             tiny = i % 3 == 0
-            r = kill_once(Path(tmp) / f"k{i}", delay=rng.uniform(0.02, 1.5),
-                          rows_per_part=20 if tiny else 500, compact_after=2 if tiny else 8)
+            r = kill_once(
+                Path(tmp) / f"k{i}",
+                delay=rng.uniform(0.02, 1.5),
+                rows_per_part=20 if tiny else 500,
+                compact_after=2 if tiny else 8,
+            )
             steps = r["steps"]
             unreadable += len(r["unreadable"])
             duplicates += len(steps) - len(set(steps))

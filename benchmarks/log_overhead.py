@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import recorder  # noqa: E402
+import recorder
 
 KEYS = [f"train/m{i}" for i in range(10)]
 
@@ -79,8 +79,14 @@ def logged_run(root: Path, values, sample: bool) -> dict[str, float]:
     run.finish()
     total = time.perf_counter() - t_start
     size = sum(p.stat().st_size for p in Path(run.dir).rglob("*") if p.is_file() and "history" in p.parts)
-    res = {"total_s": total, "log_loop_s": t_log, "bytes_per_step": size / steps,
-           "rss_start_mb": rss0, "rss_marks": rss_marks, "rss_end_mb": rss_mb()}
+    res = {
+        "total_s": total,
+        "log_loop_s": t_log,
+        "bytes_per_step": size / steps,
+        "rss_start_mb": rss0,
+        "rss_marks": rss_marks,
+        "rss_end_mb": rss_mb(),
+    }
     if sample:
         res["median_us"] = percentile(times, 0.5) / 1000
         res["p99_us"] = percentile(times, 0.99) / 1000
@@ -99,15 +105,19 @@ def main() -> None:
         print(f"steps: {args.steps} x 10 scalars")
         print(f"log() per call:        median {r['median_us']:.2f} us   p99 {r['p99_us']:.2f} us")
         print(f"list.append floor:     median {f50:.2f} us   p99 {f99:.2f} us")
-        print(f"end to end incl finish: {r['total_s']:.3f} s  (log loop {r['log_loop_s']:.3f} s; the same loop "
-              f"with list.append takes {harness_s:.3f} s, so the recorder's share is "
-              f"{r['total_s'] - harness_s:.3f} s)")
+        print(
+            f"end to end incl finish: {r['total_s']:.3f} s  (log loop {r['log_loop_s']:.3f} s; the same loop "
+            f"with list.append takes {harness_s:.3f} s, so the recorder's share is "
+            f"{r['total_s'] - harness_s:.3f} s)"
+        )
         print(f"bytes on disk per step: {r['bytes_per_step']:.1f}")
         if args.long_steps:
             r2 = logged_run(Path(tmp), curves(args.long_steps), sample=False)
             marks = " ".join(f"{m:.0f}" for m in r2["rss_marks"])
-            print(f"{args.long_steps} steps: RSS every 1/8 of the run (MB): {marks}; after finish "
-                  f"{r2['rss_end_mb']:.0f} MB; total {r2['total_s']:.1f} s, {r2['bytes_per_step']:.1f} B/step")
+            print(
+                f"{args.long_steps} steps: RSS every 1/8 of the run (MB): {marks}; after finish "
+                f"{r2['rss_end_mb']:.0f} MB; total {r2['total_s']:.1f} s, {r2['bytes_per_step']:.1f} B/step"
+            )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {peak:.1f} MB")
 

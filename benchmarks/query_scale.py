@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -26,8 +25,18 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-METRICS = ["train/loss", "train/acc", "val/loss", "val/acc", "lr", "grad_norm", "weight_norm", "throughput",
-           "memory_gb", "loss_scale"]
+METRICS = [
+    "train/loss",
+    "train/acc",
+    "val/loss",
+    "val/acc",
+    "lr",
+    "grad_norm",
+    "weight_norm",
+    "throughput",
+    "memory_gb",
+    "loss_scale",
+]
 
 
 def generate(root: Path, runs: int, steps: int) -> None:
@@ -68,15 +77,28 @@ def generate(root: Path, runs: int, steps: int) -> None:
         pq.write_table(pa.table(cols), d / "history" / "part-0000abcd-00000000-00000000.parquet")
         created = base + i * 100
         iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + ".000000Z"
-        (d / "run.json").write_text(json.dumps({
-            "format_version": 1, "id": run_id, "name": f"run-{i}", "project": "bench", "state": "finished",
-            "created_at": iso, "heartbeat_at": iso, "finished_at": iso, "runtime": steps * 0.01,
-            "host": "bench", "pid": 1, "tags": ["bench"],
-        }))
-        (d / "config.json").write_text(json.dumps({"lr": lr, "batch_size": bs, "model": {"hidden": 256, "layers": 4},
-                                                  "seed": i}))
-        (d / "summary.json").write_text(json.dumps(
-            {k: float(v[-1]) for k, v in values.items()} | {"_step": steps - 1}))
+        (d / "run.json").write_text(
+            json.dumps(
+                {
+                    "format_version": 1,
+                    "id": run_id,
+                    "name": f"run-{i}",
+                    "project": "bench",
+                    "state": "finished",
+                    "created_at": iso,
+                    "heartbeat_at": iso,
+                    "finished_at": iso,
+                    "runtime": steps * 0.01,
+                    "host": "bench",
+                    "pid": 1,
+                    "tags": ["bench"],
+                }
+            )
+        )
+        (d / "config.json").write_text(
+            json.dumps({"lr": lr, "batch_size": bs, "model": {"hidden": 256, "layers": 4}, "seed": i})
+        )
+        (d / "summary.json").write_text(json.dumps({k: float(v[-1]) for k, v in values.items()} | {"_step": steps - 1}))
         if i % 100 == 99:
             print(f"  generated {i + 1}/{runs} runs ({time.time() - t0:.0f} s)", flush=True)
     (root / ".complete").write_text(f"{runs} {steps}")
@@ -86,7 +108,7 @@ def measure(root: Path) -> dict:
     sys.path.insert(0, str(REPO))
     out: dict = {}
     t = time.perf_counter()
-    from viewer.store import Store
+    from viewer.data.store import Store
 
     out["import_s"] = time.perf_counter() - t
     store = Store([root])
@@ -98,8 +120,7 @@ def measure(root: Path) -> dict:
     store.list_runs(sort="config.lr")
     out["refresh_and_list_again_s"] = time.perf_counter() - t
 
-    q = ('SELECT id, "config.lr", "summary.val/loss" FROM runs '
-         'ORDER BY "summary.val/loss" LIMIT 5')
+    q = 'SELECT id, "config.lr", "summary.val/loss" FROM runs ORDER BY "summary.val/loss" LIMIT 5'
     t = time.perf_counter()
     top = store.query(q)
     out["top5_final_val_loss_s"] = time.perf_counter() - t
@@ -118,8 +139,10 @@ def measure(root: Path) -> dict:
     out["downsample_10_runs_4_metrics_s"] = time.perf_counter() - t
 
     # The same "top 5" answered from history itself (scans every run's last step).
-    q2 = ('SELECT h.run_id, r."config.lr", arg_max(h."val/loss", h._step) AS final FROM history h '
-          'JOIN runs r ON r.id = h.run_id GROUP BY ALL ORDER BY final LIMIT 5')
+    q2 = (
+        'SELECT h.run_id, r."config.lr", arg_max(h."val/loss", h._step) AS final FROM history h '
+        "JOIN runs r ON r.id = h.run_id GROUP BY ALL ORDER BY final LIMIT 5"
+    )
     t = time.perf_counter()
     store.query(q2)
     out["top5_from_history_first_s"] = time.perf_counter() - t
@@ -142,27 +165,39 @@ def main() -> int:
         return 0
     root = Path(args.out) / f"runs-{args.runs}x{args.steps}"
     if not (root / ".complete").exists():
-        print(f"writing {args.runs} runs x {args.steps} steps x {len(METRICS)} metrics with pyarrow "
-              f"(the on-disk format, not the recorder) into {root}")
+        print(
+            f"writing {args.runs} runs x {args.steps} steps x {len(METRICS)} metrics with pyarrow "
+            f"(the on-disk format, not the recorder) into {root}"
+        )
         generate(root, args.runs, args.steps)
     size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
-    print(f"data: {args.runs} runs x {args.steps} steps x {len(METRICS)} metrics, {size / 1e6:.0f} MB on disk "
-          "(written directly in the run format with pyarrow)")
+    print(
+        f"data: {args.runs} runs x {args.steps} steps x {len(METRICS)} metrics, {size / 1e6:.0f} MB on disk "
+        "(written directly in the run format with pyarrow)"
+    )
     res = subprocess.run([sys.executable, __file__, "--measure", str(root)], capture_output=True, text=True)
     if res.returncode != 0:
         print(res.stderr, file=sys.stderr)
         return 1
     r = json.loads(res.stdout.strip().splitlines()[-1])
-    print(f"open store + list {r['runs']} runs sorted by config.lr: {r['open_and_list_sorted_s'] * 1e3:8.1f} ms"
-          f"   (target <= 1000 ms; includes {r['import_s'] * 1e3:.0f} ms importing duckdb/pyarrow)")
+    print(
+        f"open store + list {r['runs']} runs sorted by config.lr: {r['open_and_list_sorted_s'] * 1e3:8.1f} ms"
+        f"   (target <= 1000 ms; includes {r['import_s'] * 1e3:.0f} ms importing duckdb/pyarrow)"
+    )
     print(f"refresh + list again (nothing changed):   {r['refresh_and_list_again_s'] * 1e3:8.1f} ms")
-    print(f"top 5 runs by final val/loss with lr:     {r['top5_final_val_loss_s'] * 1e3:8.1f} ms"
-          "   (target <= 300 ms; from summary.json via the runs view)")
-    print(f"  same, computed from history (first):    {r['top5_from_history_first_s'] * 1e3:8.1f} ms"
-          "   (lists and checks every part, scans 10M rows)")
+    print(
+        f"top 5 runs by final val/loss with lr:     {r['top5_final_val_loss_s'] * 1e3:8.1f} ms"
+        "   (target <= 300 ms; from summary.json via the runs view)"
+    )
+    print(
+        f"  same, computed from history (first):    {r['top5_from_history_first_s'] * 1e3:8.1f} ms"
+        "   (lists and checks every part, scans 10M rows)"
+    )
     print(f"  same, computed from history (warm):     {r['top5_from_history_warm_s'] * 1e3:8.1f} ms")
-    print(f"downsampled val/loss, 10 runs, 400 pts:   {r['downsample_10_runs_1_metric_s'] * 1e3:8.1f} ms"
-          f"   (target <= 150 ms; {r['downsample_rows']} rows)")
+    print(
+        f"downsampled val/loss, 10 runs, 400 pts:   {r['downsample_10_runs_1_metric_s'] * 1e3:8.1f} ms"
+        f"   (target <= 150 ms; {r['downsample_rows']} rows)"
+    )
     print(f"  same, warm:                             {r['downsample_10_runs_1_metric_warm_s'] * 1e3:8.1f} ms")
     print(f"  4 metrics, 10 runs, 400 pts:            {r['downsample_10_runs_4_metrics_s'] * 1e3:8.1f} ms")
     print(f"peak RSS of the measuring process:        {r['peak_rss_mb']:8.0f} MB")

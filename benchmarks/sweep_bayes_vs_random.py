@@ -28,46 +28,59 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("LOUPE_CONSOLE", "off")
 os.environ.setdefault("LOUPE_SYSTEM_INTERVAL", "0")
 
-import recorder  # noqa: E402
+import recorder
 
 BRANIN_MIN = 0.397887
 
 
 def branin(c: dict) -> float:
     x1, x2 = c["x1"], c["x2"]
-    a, b, cc, r, s, t = 1.0, 5.1 / (4 * math.pi ** 2), 5 / math.pi, 6.0, 10.0, 1 / (8 * math.pi)
-    return a * (x2 - b * x1 ** 2 + cc * x1 - r) ** 2 + s * (1 - t) * math.cos(x1) + s
+    a, b, cc, r, s, t = 1.0, 5.1 / (4 * math.pi**2), 5 / math.pi, 6.0, 10.0, 1 / (8 * math.pi)
+    return a * (x2 - b * x1**2 + cc * x1 - r) ** 2 + s * (1 - t) * math.cos(x1) + s
 
 
 def quad6(c: dict) -> float:
-    return ((math.log10(c["lr"]) + 2.5) ** 2          # best lr 10**-2.5
-            + 4 * (c["dropout"] - 0.15) ** 2 * 10
-            + ((c["layers"] - 5) / 3) ** 2
-            + ((c["width"] - 192) / 128) ** 2
-            + (0.0 if c["act"] == "gelu" else 0.5)
-            + (c["wd"] - 0.3) ** 2)
+    return (
+        (math.log10(c["lr"]) + 2.5) ** 2  # best lr 10**-2.5
+        + 4 * (c["dropout"] - 0.15) ** 2 * 10
+        + ((c["layers"] - 5) / 3) ** 2
+        + ((c["width"] - 192) / 128) ** 2
+        + (0.0 if c["act"] == "gelu" else 0.5)
+        + (c["wd"] - 0.3) ** 2
+    )
 
 
 OBJECTIVES = {
-    "branin": (branin, {
-        "x1": {"distribution": "uniform", "min": -5.0, "max": 10.0},
-        "x2": {"distribution": "uniform", "min": 0.0, "max": 15.0},
-    }, BRANIN_MIN),
-    "quad6": (quad6, {
-        "lr": {"distribution": "log_uniform", "min": 1e-5, "max": 1e-1},
-        "dropout": {"distribution": "uniform", "min": 0.0, "max": 0.5},
-        "layers": {"distribution": "int_uniform", "min": 1, "max": 12},
-        "width": {"distribution": "q_uniform", "min": 32, "max": 512, "q": 32},
-        "act": {"values": ["relu", "gelu", "tanh", "silu"]},
-        "wd": {"distribution": "uniform", "min": -2.0, "max": 2.0},
-    }, 0.0),
+    "branin": (
+        branin,
+        {
+            "x1": {"distribution": "uniform", "min": -5.0, "max": 10.0},
+            "x2": {"distribution": "uniform", "min": 0.0, "max": 15.0},
+        },
+        BRANIN_MIN,
+    ),
+    "quad6": (
+        quad6,
+        {
+            "lr": {"distribution": "log_uniform", "min": 1e-5, "max": 1e-1},
+            "dropout": {"distribution": "uniform", "min": 0.0, "max": 0.5},
+            "layers": {"distribution": "int_uniform", "min": 1, "max": 12},
+            "width": {"distribution": "q_uniform", "min": 32, "max": 512, "q": 32},
+            "act": {"values": ["relu", "gelu", "tanh", "silu"]},
+            "wd": {"distribution": "uniform", "min": -2.0, "max": 2.0},
+        },
+        0.0,
+    ),
 }
 
 
 def run_one(root: Path, objective: str, method: str, seed: int, trials: int) -> list[float]:
     fn, params, _ = OBJECTIVES[objective]
-    sid = recorder.sweep({"method": method, "seed": seed, "metric": {"name": "f", "goal": "minimize"},
-                          "parameters": params}, project=f"{objective}-{method}-{seed}", dir=root)
+    sid = recorder.sweep(
+        {"method": method, "seed": seed, "metric": {"name": "f", "goal": "minimize"}, "parameters": params},
+        project=f"{objective}-{method}-{seed}",
+        dir=root,
+    )
     values: list[float] = []
 
     def train() -> None:
@@ -90,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--objective", choices=sorted(OBJECTIVES), action="append")
     args = ap.parse_args(argv)
-    import io
     import contextlib
+    import io
 
     objectives = args.objective or sorted(OBJECTIVES)
     print(f"{args.trials} trials per sweep, {args.seeds} seeds, median best value (lower is better)")
@@ -108,10 +121,14 @@ def main(argv: list[str] | None = None) -> int:
                 elapsed = time.perf_counter() - t0
                 half = statistics.median(best_after(v, args.trials // 2) for v in results[method])
                 full = statistics.median(best_after(v, args.trials) for v in results[method])
-                print(f"  {obj:7s} {method:6s}  best@{args.trials // 2:<3d} {half:9.4f}   best@{args.trials:<3d} {full:9.4f}"
-                      f"   (regret {full - optimum:.4f}; {elapsed / (args.seeds * args.trials) * 1000:.0f} ms/trial)")
-            wins = sum(best_after(b, args.trials) < best_after(r, args.trials)
-                       for b, r in zip(results["bayes"], results["random"]))
+                print(
+                    f"  {obj:7s} {method:6s}  best@{args.trials // 2:<3d} {half:9.4f}   best@{args.trials:<3d} {full:9.4f}"
+                    f"   (regret {full - optimum:.4f}; {elapsed / (args.seeds * args.trials) * 1000:.0f} ms/trial)"
+                )
+            wins = sum(
+                best_after(b, args.trials) < best_after(r, args.trials)
+                for b, r in zip(results["bayes"], results["random"])
+            )
             print(f"  {obj:7s} bayes beat random on {wins}/{args.seeds} seeds")
     return 0
 

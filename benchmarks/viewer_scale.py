@@ -33,7 +33,7 @@ def measure(root: Path) -> dict:
     from textual.widgets import TabbedContent
 
     import recorder
-    from viewer.app import LoupeApp
+    from viewer.tui.app import LoupeApp
     from viewer.tui.metric_plot import MetricPlot, SafePlot
     from viewer.tui.runs_pane import RunsPane
 
@@ -77,28 +77,39 @@ def measure(root: Path) -> dict:
             out["plots_10_runs_cold_s"] = time.perf_counter() - t0
             # Narrow the selection, then go back: the second showing comes from the cache.
             app.select(ids[:5])
-            await until(pilot, lambda: all(len(p.panel.series) == 5 for p in app.query(MetricPlot))
-                        and not app.workers._workers)
+            await until(
+                pilot, lambda: all(len(p.panel.series) == 5 for p in app.query(MetricPlot)) and not app.workers._workers
+            )
             t0 = time.perf_counter()
             app.select(ids)
             await until(pilot, lambda: plotted() and not app.workers._workers and painted())
             out["plots_10_runs_warm_s"] = time.perf_counter() - t0
 
             # Live: a run in the same root logs a step; how long until its plot shows it?
-            live = recorder.init(dir=root, project="bench", name="live", system_interval=0,
-                                 capture_console=False, reinit="create_new")
+            live = recorder.init(
+                dir=root, project="bench", name="live", system_interval=0, capture_console=False, reinit="create_new"
+            )
             live.log({"val/loss": 1.0})
             await until(pilot, lambda: any(r.run.id == live.id for r in app.query_one(RunsPane).rows), timeout=30)
             app.select([live.id])
-            await until(pilot, lambda: any(p.panel.series and p.panel.series[0].last_x == 0
-                                           for p in app.query(MetricPlot)), timeout=30)
+            await until(
+                pilot,
+                lambda: any(p.panel.series and p.panel.series[0].last_x == 0 for p in app.query(MetricPlot)),
+                timeout=30,
+            )
             lags = []
             for step in range(1, 4):
                 live.log({"val/loss": 1.0 / (step + 1)})
                 t0 = time.perf_counter()
-                await until(pilot, lambda s=step: any(p.panel.metric == "val/loss" and p.panel.series
-                                                      and p.panel.series[0].last_x == s
-                                                      for p in app.query(MetricPlot)), timeout=30, step=0.02)
+                await until(
+                    pilot,
+                    lambda s=step: any(
+                        p.panel.metric == "val/loss" and p.panel.series and p.panel.series[0].last_x == s
+                        for p in app.query(MetricPlot)
+                    ),
+                    timeout=30,
+                    step=0.02,
+                )
                 lags.append(time.perf_counter() - t0)
             out["live_lag_s"] = max(lags)
             live.finish()
@@ -138,8 +149,10 @@ def main() -> int:
         return 0
     root = HERE / "out" / f"runs-{args.runs}x{args.steps}"
     if not (root / ".complete").exists():
-        subprocess.run([sys.executable, str(HERE / "query_scale.py"), "--runs", str(args.runs),
-                        "--steps", str(args.steps)], check=True)
+        subprocess.run(
+            [sys.executable, str(HERE / "query_scale.py"), "--runs", str(args.runs), "--steps", str(args.steps)],
+            check=True,
+        )
     res = subprocess.run([sys.executable, __file__, "--measure", str(root)], capture_output=True, text=True)
     if res.returncode != 0:
         print(res.stderr[-4000:], file=sys.stderr)
@@ -147,11 +160,15 @@ def main() -> int:
     r = json.loads(res.stdout.strip().splitlines()[-1])
     b = baselines(root)
     print(f"data: {b['runs']} runs x {args.steps} steps x 10 metrics (benchmarks/query_scale.py's generator)")
-    print(f"start -> runs table populated:        {r['table_populated_s'] * 1e3:8.0f} ms   (target <= 1000 ms;"
-          f" baseline json-loading every run.json: {b['json_load_all_run_json_s'] * 1e3:.0f} ms)")
-    print(f"plots for 10 selected runs, cold:     {r['plots_10_runs_cold_s'] * 1e3:8.0f} ms   (target <= 500 ms;"
-          f" baseline pyarrow-reading their {b['rows_10_runs']:,} rows: "
-          f"{b['pyarrow_read_10_full_histories_s'] * 1e3:.0f} ms)")
+    print(
+        f"start -> runs table populated:        {r['table_populated_s'] * 1e3:8.0f} ms   (target <= 1000 ms;"
+        f" baseline json-loading every run.json: {b['json_load_all_run_json_s'] * 1e3:.0f} ms)"
+    )
+    print(
+        f"plots for 10 selected runs, cold:     {r['plots_10_runs_cold_s'] * 1e3:8.0f} ms   (target <= 500 ms;"
+        f" baseline pyarrow-reading their {b['rows_10_runs']:,} rows: "
+        f"{b['pyarrow_read_10_full_histories_s'] * 1e3:.0f} ms)"
+    )
     print(f"plots for 10 selected runs, warm:     {r['plots_10_runs_warm_s'] * 1e3:8.0f} ms   (target <= 150 ms)")
     print(f"live update lag (worst of 3 steps):   {r['live_lag_s'] * 1e3:8.0f} ms   (target <= 2000 ms)")
     print(f"peak RSS of the dashboard process:    {r['peak_rss_mb']:8.0f} MB   (target <= 300 MB)")

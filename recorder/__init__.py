@@ -12,13 +12,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _active
-from .run_config import Config, ConfigError
-from .run_api import Run
-from .settings import resolve as _resolve_settings
+from recorder import _active
+from recorder.run_api import Run
+from recorder.run_config import Config, ConfigError
+from recorder.settings import resolve as _resolve_settings
 
 __all__ = [
-    "init", "log", "finish", "define_metric", "save", "Run", "Config", "ConfigError", "Error",
+    "Config",
+    "ConfigError",
+    "Error",
+    "Run",
+    "define_metric",
+    "finish",
+    "init",
+    "log",
+    "save",
 ]
 __version__ = "0.1.0"
 
@@ -69,12 +77,19 @@ def init(
         elif policy != "create_new":
             raise ValueError(f"reinit={reinit!r} is not one of return_previous, finish_previous, create_new")
     settings_ = _resolve_settings(mode, dir, project, system_interval, capture_console)
-    from .integrations import distributed as _distributed  # rank policy (rank0 / all)
+    from recorder.integrations import distributed as _distributed  # rank policy (rank0 / all)
 
     settings_, name, group, id, dist_meta = _distributed.before_init(distributed, settings_, name, group, id)
     run = Run(
-        settings_, name=name, config=config, tags=tags, notes=notes, group=group,
-        job_type=job_type, id=id, resume=resume,
+        settings_,
+        name=name,
+        config=config,
+        tags=tags,
+        notes=notes,
+        group=group,
+        job_type=job_type,
+        id=id,
+        resume=resume,
     )
     _distributed.after_init(dist_meta, run)
     if sweep_trial is not None:
@@ -89,7 +104,7 @@ def _sweep_trial_module() -> Any:
 
     module = sys.modules.get("recorder.sweeps._trial")
     if module is None and "LOUPE_SWEEP_ID" in __import__("os").environ:
-        from .sweeps import _trial as module
+        from recorder.sweeps import _trial as module
     return module
 
 
@@ -118,8 +133,9 @@ def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
         run.finish(exit_code=exit_code)
 
 
-def log_artifact(artifact_or_path: Any, name: str | None = None, type: str | None = None,
-                 aliases: list[str] | None = None) -> Any:
+def log_artifact(
+    artifact_or_path: Any, name: str | None = None, type: str | None = None, aliases: list[str] | None = None
+) -> Any:
     return _require_run("log_artifact").log_artifact(artifact_or_path, name=name, type=type, aliases=aliases)
 
 
@@ -131,7 +147,9 @@ def link_artifact(artifact: Any, target_path: str, aliases: list[str] | None = N
     return _require_run("link_artifact").link_artifact(artifact, target_path, aliases=aliases)
 
 
-def watch(models: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 100, **kwargs: Any) -> None:
+def watch(
+    models: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 100, **kwargs: Any
+) -> None:
     _require_run("watch").watch(models, criterion=criterion, log=log, log_freq=log_freq)
 
 

@@ -8,18 +8,18 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .run_api import Run
+    from recorder.run_api import Run
 
 _lock = threading.Lock()
-_runs: list["Run"] = []
+_runs: list[Run] = []
 _hooks_installed = False
 
 
-def current() -> "Run | None":
+def current() -> Run | None:
     return _runs[-1] if _runs else None
 
 
-def add(run: "Run") -> None:
+def add(run: Run) -> None:
     global _hooks_installed
     with _lock:
         _runs.append(run)
@@ -29,7 +29,7 @@ def add(run: "Run") -> None:
             _install_excepthook()
 
 
-def forget(run: "Run") -> None:
+def forget(run: Run) -> None:
     with _lock:
         if run in _runs:
             _runs.remove(run)

@@ -15,19 +15,26 @@ import os
 from pathlib import Path
 from typing import Any
 
-from . import layout
+from recorder import layout
 
 
 class Api:
-    def __init__(self, root: str | os.PathLike | dict | None = None, overrides: dict | None = None,
-                 timeout: Any = None, api_key: Any = None, **_ignored: Any) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike | dict | None = None,
+        overrides: dict | None = None,
+        timeout: Any = None,
+        api_key: Any = None,
+        **_ignored: Any,
+    ) -> None:
         if isinstance(root, dict):
             overrides, root = root, None
         overrides = dict(overrides or {})
         root = root or overrides.get("root") or overrides.get("dir") or os.environ.get("LOUPE_DIR") or "runs"
         self.root = Path(root)
-        self.default_project = (overrides.get("project") or os.environ.get("LOUPE_PROJECT")
-                                or os.environ.get("WANDB_PROJECT") or "default")
+        self.default_project = (
+            overrides.get("project") or os.environ.get("LOUPE_PROJECT") or os.environ.get("WANDB_PROJECT") or "default"
+        )
 
     def __repr__(self) -> str:
         return f"<Api root={str(self.root)!r}>"
@@ -37,12 +44,12 @@ class Api:
         """`name[:alias]`, `project/name[:alias]`, `entity/project/name[:alias]`; alias
         defaults to latest and may be `v<N>`. Registry collections resolve as
         `registry/collection:alias`."""
-        from .artifacts.lookup import load_artifact
+        from recorder.artifacts.lookup import load_artifact
 
         return load_artifact(self.root, name, self.default_project, type=type)
 
     def artifact_exists(self, name: str, type: str | None = None) -> bool:
-        from .artifacts.lookup import ArtifactNotFoundError
+        from recorder.artifacts.lookup import ArtifactNotFoundError
 
         try:
             self.artifact(name, type=type)
@@ -55,13 +62,14 @@ class Api:
         project = parts[-2] if len(parts) >= 2 else self.default_project
         return layout.check_name(project, "project name"), parts[-1]
 
-    def artifacts(self, type_name: str | None = None, name: str | None = None, per_page: int | None = None,
-                  tags: Any = None) -> list[Any]:
+    def artifacts(
+        self, type_name: str | None = None, name: str | None = None, per_page: int | None = None, tags: Any = None
+    ) -> list[Any]:
         """Every version (oldest first) of artifact `name` (`project/name` or a name in
         the default project), optionally only if it has type `type_name`."""
-        from .artifacts import versions as _versions
-        from .artifacts.artifact import Artifact
-        from .artifacts.locations import collection_dir
+        from recorder.artifacts import versions as _versions
+        from recorder.artifacts.artifact import Artifact
+        from recorder.artifacts.locations import collection_dir
 
         if name is None:
             raise ValueError("artifacts(type_name, name): name is required")
@@ -73,7 +81,7 @@ class Api:
             if type_name is None or art.type == type_name:
                 out.append(art)
         if not out:
-            from .artifacts import registry
+            from recorder.artifacts import registry
 
             rdir = registry.collection_dir(self.root, project, base)
             out = [registry.load_link(self.root, project, base, v) for v in _versions.list_versions(rdir)]
@@ -84,7 +92,7 @@ class Api:
 
     def artifact_collections(self, project_name: str | None = None, type_name: str | None = None) -> list[str]:
         """Artifact names in a project (those with a version of `type_name`, if given)."""
-        from .artifacts import index
+        from recorder.artifacts import artifact_index as index
 
         project = layout.check_name(project_name or self.default_project, "project name")
         names = index.collections(self.root, project)
@@ -93,13 +101,14 @@ class Api:
         return [n for n in names if any(r.get("type") == type_name for r in index.versions(self.root, project, n))]
 
     # -- runs (minimal) -----------------------------------------------------------------
-    def runs(self, path: str | None = None, filters: Any = None, order: Any = None, per_page: Any = None) -> list["ApiRun"]:
+    def runs(
+        self, path: str | None = None, filters: Any = None, order: Any = None, per_page: Any = None
+    ) -> list[ApiRun]:
         project = layout.check_name((path or self.default_project).split("/")[-1], "project name")
-        names = layout.listed_names(self.root / project, lambda n: layout.check_name(n, "run id"),
-                                    layout.is_run_dir)
+        names = layout.listed_names(self.root / project, lambda n: layout.check_name(n, "run id"), layout.is_run_dir)
         return [ApiRun(self.root, project, n) for n in names]
 
-    def run(self, path: str) -> "ApiRun":
+    def run(self, path: str) -> ApiRun:
         parts = path.split("/")
         if len(parts) < 2:
             raise ValueError(f"run path {path!r}: use project/run_id")
@@ -129,7 +138,7 @@ class ApiRun:
         self.metadata = info
 
     def _read(self, name: str) -> dict[str, Any]:
-        from .atomic_json import read_json
+        from recorder.atomic_json import read_json
 
         try:
             data = read_json(self.dir / name)
@@ -150,14 +159,20 @@ class ApiRun:
         return self._read(layout.SUMMARY_FILE)
 
     def _artifacts(self, kind: str) -> list[Any]:
-        from .artifacts.artifact import Artifact
-        from .artifacts.index import run_artifacts
+        from recorder.artifacts.artifact import Artifact
+        from recorder.artifacts.artifact_index import run_artifacts
 
         out = []
         for item in run_artifacts(self.dir)[kind]:
             try:
-                out.append(Artifact._from_disk(self._root, layout.check_name(item["project"], "project name"),
-                                               item["name"], int(item["version"])))
+                out.append(
+                    Artifact._from_disk(
+                        self._root,
+                        layout.check_name(item["project"], "project name"),
+                        item["name"],
+                        int(item["version"]),
+                    )
+                )
             except Exception:
                 continue
         return out

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from .layout import TMP_PREFIX
+from recorder.layout import TMP_PREFIX
 
 _OPTS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 

@@ -14,7 +14,6 @@ O_APPEND descriptor, so a kill -9 loses nothing already written and forked child
 from __future__ import annotations
 
 import os
-import re
 import sys
 import threading
 import time
@@ -22,7 +21,8 @@ import weakref
 from pathlib import Path
 from typing import Any, TextIO
 
-from .warn import warn_once
+from recorder.journal import format_log_time
+from recorder.warn import warn_once
 
 # A partial line (no '\n' yet) is logged once it is this old, so a progress bar that
 # redraws with '\r' and never ends its line still shows up in the log.
@@ -30,27 +30,6 @@ STALE_PARTIAL_S = 1.0
 # A partial line larger than this is logged as it is, so output without newlines cannot
 # grow memory without bound.
 _MAX_PARTIAL = 1 << 20
-
-_LINE_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) ([OE]) (.*)$", re.DOTALL)
-
-
-def format_time(t: float) -> str:
-    ms = int((t % 1.0) * 1000.0)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{min(ms, 999):03d}Z"
-
-
-def parse_log_line(line: str) -> tuple[str | None, str, str]:
-    """(ISO time or None, 'O' or 'E', text) of one output.log line.
-
-    Lines not in the format (a log written by something else, a torn last line) come
-    back whole as stdout text with no time, so a reader never has to reject a line.
-    """
-    if line.endswith("\n"):
-        line = line[:-1]
-    m = _LINE_RE.match(line)
-    if m is None:
-        return None, "O", line
-    return m.group(1), m.group(2), m.group(3)
 
 
 def _resolve_cr(text: str) -> str:
@@ -169,7 +148,7 @@ class _Tee:
         fd = self._log.fd
         if fd is None:
             return None
-        prefix = f"{format_time(now)} {self._letter} "
+        prefix = f"{format_log_time(now)} {self._letter} "
         # One write per call so a line is never split across a crash or another writer.
         data = "".join(prefix + line + "\n" for line in lines).encode("utf-8", "backslashreplace")
         try:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
 _MIB = 1024.0 * 1024.0
 

@@ -39,9 +39,7 @@ RUNTIME = "_runtime"
 # Keys inside a journal line that are not metric columns.
 JOURNAL_TEXT_KEY = "_text"
 JOURNAL_NONFINITE_KEY = "_nf"
-RESERVED_KEYS = frozenset(
-    {RUN_ID_COLUMN, STEP, TIMESTAMP, RUNTIME, JOURNAL_TEXT_KEY, JOURNAL_NONFINITE_KEY}
-)
+RESERVED_KEYS = frozenset({RUN_ID_COLUMN, STEP, TIMESTAMP, RUNTIME, JOURNAL_TEXT_KEY, JOURNAL_NONFINITE_KEY})
 
 TMP_PREFIX = ".tmp-"
 _PART_RE = re.compile(r"^part-([0-9a-z]+)-(\d{8})-(\d{8})\.parquet$")
@@ -56,10 +54,52 @@ def new_run_id(now: float | None = None) -> str:
     return f"{stamp}-{secrets.token_hex(6)}"
 
 
-_ADJ = ("amber", "brisk", "calm", "dawn", "eager", "fancy", "gentle", "hazy", "icy", "jolly", "keen",
-        "lucid", "misty", "noble", "olive", "proud", "quiet", "rapid", "sunny", "tidy", "vivid", "wild")
-_NOUN = ("aurora", "brook", "cedar", "dune", "ember", "fjord", "grove", "harbor", "island", "jade",
-         "lake", "meadow", "nebula", "orbit", "pine", "quartz", "river", "summit", "tundra", "valley")
+_ADJ = (
+    "amber",
+    "brisk",
+    "calm",
+    "dawn",
+    "eager",
+    "fancy",
+    "gentle",
+    "hazy",
+    "icy",
+    "jolly",
+    "keen",
+    "lucid",
+    "misty",
+    "noble",
+    "olive",
+    "proud",
+    "quiet",
+    "rapid",
+    "sunny",
+    "tidy",
+    "vivid",
+    "wild",
+)
+_NOUN = (
+    "aurora",
+    "brook",
+    "cedar",
+    "dune",
+    "ember",
+    "fjord",
+    "grove",
+    "harbor",
+    "island",
+    "jade",
+    "lake",
+    "meadow",
+    "nebula",
+    "orbit",
+    "pine",
+    "quartz",
+    "river",
+    "summit",
+    "tundra",
+    "valley",
+)
 
 
 def default_run_name(run_id: str) -> str:
@@ -73,8 +113,9 @@ def new_writer_id() -> str:
     return secrets.token_hex(4)
 
 
-def listed_names(directory: Path, check: Callable[[str], object],
-                 keep: Callable[[Path], bool] | None = None) -> list[str]:
+def listed_names(
+    directory: Path, check: Callable[[str], object], keep: Callable[[Path], bool] | None = None
+) -> list[str]:
     """Sorted names in `directory` that `check` accepts (it raises ValueError for the rest)
     and, when given, whose path `keep` accepts; [] when the directory cannot be listed.
 
@@ -98,9 +139,7 @@ def listed_names(directory: Path, check: Callable[[str], object],
 def check_name(value: str, what: str) -> str:
     """Run ids and project names become directory names: refuse anything that could escape."""
     if not isinstance(value, str) or not _RUN_ID_RE.match(value) or value in (".", ".."):
-        raise ValueError(
-            f"invalid {what} {value!r}: use letters, digits, '.', '_' or '-' (at most 128 characters)"
-        )
+        raise ValueError(f"invalid {what} {value!r}: use letters, digits, '.', '_' or '-' (at most 128 characters)")
     return value
 
 
@@ -118,7 +157,7 @@ class PartName:
     lo: int
     hi: int
 
-    def covers(self, other: "PartName") -> bool:
+    def covers(self, other: PartName) -> bool:
         return (
             self.writer == other.writer
             and self.lo <= other.lo

@@ -16,8 +16,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .atomic_json import write_bytes_atomic
-from .layout import DIFF_FILE, REQUIREMENTS_FILE
+from recorder.atomic_json import write_bytes_atomic
+from recorder.layout import DIFF_FILE, REQUIREMENTS_FILE
 
 GIT_TIMEOUT_S = 2.0
 DIFF_CAP_BYTES = 10 * 1024 * 1024
@@ -199,9 +199,7 @@ def _git_info(files_dir: Path) -> dict[str, Any]:
     if status is not None:
         info["dirty"] = bool(status.strip())
     if info.get("dirty") and commit:
-        diff = _git(
-            ["diff", "--no-color", "--no-ext-diff", "HEAD"], cwd, env, cap=DIFF_CAP_BYTES
-        )
+        diff = _git(["diff", "--no-color", "--no-ext-diff", "HEAD"], cwd, env, cap=DIFF_CAP_BYTES)
         if diff:
             truncated = len(diff) > DIFF_CAP_BYTES
             try:

@@ -14,9 +14,10 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
-from . import layout
-from .atomic_json import fsync_dir
-from .stream_writer import decode_journal, unlink_quietly
+from recorder import layout
+from recorder.atomic_json import fsync_dir
+from recorder.journal import decode_journal
+from recorder.stream_writer import unlink_quietly
 
 _NONFINITE_VALUES = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
 
@@ -45,7 +46,9 @@ def journal_to_tables(data: bytes, run_id: str) -> tuple[pa.Table, pa.Table | No
 
 def _numeric_from_parsed(parsed: pa.Table, run_id: str) -> pa.Table:
     n = parsed.num_rows
-    nonfinite = parsed.column(layout.JOURNAL_NONFINITE_KEY) if layout.JOURNAL_NONFINITE_KEY in parsed.column_names else None
+    nonfinite = (
+        parsed.column(layout.JOURNAL_NONFINITE_KEY) if layout.JOURNAL_NONFINITE_KEY in parsed.column_names else None
+    )
     arrays: dict[str, pa.Array] = {
         layout.RUN_ID_COLUMN: pa.DictionaryArray.from_arrays(pa.array([0] * n, pa.int32()), pa.array([run_id]))
     }
@@ -65,6 +68,7 @@ def _numeric_from_parsed(parsed: pa.Table, run_id: str) -> pa.Table:
             col = pc.if_else(pc.is_valid(marks), restored, col)
         arrays[name] = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     return pa.table(arrays)
+
 
 def rows_to_tables(rows: list[dict[str, Any]], run_id: str) -> tuple[pa.Table, pa.Table | None]:
     """(numeric wide table, long text table or None) for a batch of journal rows."""

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .media.table import Table
+from recorder.media.table import Table
 
-__all__ = ["CustomChart", "line", "scatter", "bar", "histogram", "line_series", "confusion_matrix"]
+__all__ = ["CustomChart", "bar", "confusion_matrix", "histogram", "line", "line_series", "scatter"]
 
 
 class CustomChart:
@@ -37,9 +37,10 @@ def _need_columns(fn: str, table: Table, *cols: str) -> None:
             raise ValueError(f"plot.{fn}(): table has no column {c!r} (columns: {table.columns})")
 
 
-def line(table: Table, x: str, y: str, stroke: str | None = None, title: str | None = None,
-         split_table: bool = False) -> CustomChart:
-    _need_columns("line", table, x, y, *( [stroke] if stroke else []))
+def line(
+    table: Table, x: str, y: str, stroke: str | None = None, title: str | None = None, split_table: bool = False
+) -> CustomChart:
+    _need_columns("line", table, x, y, *([stroke] if stroke else []))
     return CustomChart("line", table, {"x": x, "y": y, "stroke": stroke, "title": title})
 
 
@@ -58,8 +59,9 @@ def histogram(table: Table, value: str, title: str | None = None, split_table: b
     return CustomChart("histogram", table, {"value": value, "title": title})
 
 
-def line_series(xs: Any, ys: Any, keys: Any = None, title: str | None = None, xname: str | None = None,
-                split_table: bool = False) -> CustomChart:
+def line_series(
+    xs: Any, ys: Any, keys: Any = None, title: str | None = None, xname: str | None = None, split_table: bool = False
+) -> CustomChart:
     """Several lines in one chart; stored long: columns step, lineKey, lineVal."""
     ys = [list(_tolist(y)) for y in ys]
     xs_l = _tolist(xs)
@@ -72,12 +74,28 @@ def line_series(xs: Any, ys: Any, keys: Any = None, title: str | None = None, xn
         x = xs_l if shared else list(xs_l[i])
         for xv, yv in zip(x, y):
             t.add_data(xv, str(keys[i]), yv)
-    return CustomChart("line_series", t, {"x": "step", "y": "lineVal", "stroke": "lineKey",
-                                          "title": title, "xname": xname or "x", "keys": [str(k) for k in keys]})
+    return CustomChart(
+        "line_series",
+        t,
+        {
+            "x": "step",
+            "y": "lineVal",
+            "stroke": "lineKey",
+            "title": title,
+            "xname": xname or "x",
+            "keys": [str(k) for k in keys],
+        },
+    )
 
 
-def confusion_matrix(probs: Any = None, y_true: Any = None, preds: Any = None, class_names: Any = None,
-                     title: str | None = None, split_table: bool = False) -> CustomChart:
+def confusion_matrix(
+    probs: Any = None,
+    y_true: Any = None,
+    preds: Any = None,
+    class_names: Any = None,
+    title: str | None = None,
+    split_table: bool = False,
+) -> CustomChart:
     """Counts per (actual, predicted) class, every pair present (zeros included).
 
     Table columns: Actual, Predicted (class names), nPredictions; spec.class_names keeps
@@ -109,9 +127,17 @@ def confusion_matrix(probs: Any = None, y_true: Any = None, preds: Any = None, c
     for i in range(k):
         for j in range(k):
             table.add_data(class_names[i], class_names[j], counts[i][j])
-    return CustomChart("confusion_matrix", table, {"actual": "Actual", "predicted": "Predicted",
-                                                   "value": "nPredictions", "class_names": class_names,
-                                                   "title": title})
+    return CustomChart(
+        "confusion_matrix",
+        table,
+        {
+            "actual": "Actual",
+            "predicted": "Predicted",
+            "value": "nPredictions",
+            "class_names": class_names,
+            "title": title,
+        },
+    )
 
 
 def _tolist(v: Any) -> list:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import layout
-from .stream_writer import decode_journal
+from recorder import layout
+from recorder.journal import decode_journal
 
 
 def last_logged_step(run_dir: Path) -> int | None:

@@ -14,14 +14,14 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from . import layout
-from .run_config import Config
-from .metric_definitions import MetricDefinition, MetricDefinitions, parse_goal, parse_summary
-from .run_files import RunFiles
-from .settings import Settings
-from .run_summary import Summary, SummaryState
-from .values import RowBuilder
-from .warn import warn, warn_once
+from recorder import layout
+from recorder.metric_definitions import MetricDefinition, MetricDefinitions, parse_goal, parse_summary
+from recorder.run_config import Config
+from recorder.run_files import RunFiles
+from recorder.run_summary import Summary, SummaryState
+from recorder.settings import Settings
+from recorder.values import RowBuilder
+from recorder.warn import warn, warn_once
 
 
 class Run:
@@ -216,35 +216,48 @@ class Run:
         first = value[0] if isinstance(value, (list, tuple)) and value else value
         if not getattr(first, "_loupe_media", False):
             return None
-        from .media.logging import to_row_values
+        from recorder.media.logging import to_row_values
 
         return to_row_values(self, key, value, self._step)
 
     # -- artifacts and model watching (their modules load on first use) -------------------
-    def log_artifact(self, artifact_or_path: Any, name: str | None = None, type: str | None = None,
-                     aliases: list[str] | None = None, tags: list[str] | None = None) -> Any:
-        from .artifacts.run_api import log_artifact
+    def log_artifact(
+        self,
+        artifact_or_path: Any,
+        name: str | None = None,
+        type: str | None = None,
+        aliases: list[str] | None = None,
+        tags: list[str] | None = None,
+    ) -> Any:
+        from recorder.artifacts.run_artifacts import log_artifact
 
         return log_artifact(self, artifact_or_path, name=name, type=type, aliases=aliases)
 
     def use_artifact(self, artifact_or_name: Any, type: str | None = None, aliases: list[str] | None = None) -> Any:
-        from .artifacts.run_api import use_artifact
+        from recorder.artifacts.run_artifacts import use_artifact
 
         return use_artifact(self, artifact_or_name, type=type, aliases=aliases)
 
     def link_artifact(self, artifact: Any, target_path: str, aliases: list[str] | None = None) -> Any:
-        from .artifacts.run_api import link_artifact
+        from recorder.artifacts.run_artifacts import link_artifact
 
         return link_artifact(self, artifact, target_path, aliases=aliases)
 
-    def watch(self, models: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 100,
-              idx: int | None = None, log_graph: bool = False) -> None:
-        from .media.watch import watch
+    def watch(
+        self,
+        models: Any,
+        criterion: Any = None,
+        log: str | None = "gradients",
+        log_freq: int = 100,
+        idx: int | None = None,
+        log_graph: bool = False,
+    ) -> None:
+        from recorder.media.watch import watch
 
         watch(self, models, log=log, log_freq=log_freq)
 
     def unwatch(self, models: Any = None) -> None:
-        from .media.watch import unwatch
+        from recorder.media.watch import unwatch
 
         unwatch(self, models)
 
@@ -263,7 +276,7 @@ class Run:
     # -- end ----------------------------------------------------------------------------
     def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
         """Publish everything, compact history, and mark the run finished (or failed)."""
-        from . import _active
+        from recorder import _active
 
         with self._lock:
             if self._finished:
@@ -289,7 +302,7 @@ class Run:
     def mark_preempting(self) -> None:
         """Kept for wandb compatibility; a preempted run simply shows as crashed."""
 
-    def __enter__(self) -> "Run":
+    def __enter__(self) -> Run:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:

@@ -17,14 +17,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import layout
-from .atomic_json import read_json, write_json
-from .stream_writer import StreamWriter
-from .timestamps import iso_now
-from .warn import warn, warn_once
+from recorder import layout
+from recorder.atomic_json import read_json, write_json
+from recorder.journal import iso_now
+from recorder.stream_writer import StreamWriter
+from recorder.warn import warn, warn_once
 
 if TYPE_CHECKING:
-    from .run_api import Run
+    from recorder.run_api import Run
 
 HEARTBEAT_S = 5.0
 TICK_S = 1.0
@@ -32,7 +32,7 @@ PUBLISH_EVERY_S = 30.0
 
 
 class RunFiles:
-    def __init__(self, run: "Run", run_dir: Path, resume: Any) -> None:
+    def __init__(self, run: Run, run_dir: Path, resume: Any) -> None:
         self.run = run
         self.dir = run_dir
         self.writer_id = layout.new_writer_id()
@@ -69,7 +69,7 @@ class RunFiles:
         # More streams (the media index): sync() with the journals, flush() when history
         # publishes, close() at finish.
         self.extra_streams: list[Any] = []
-        from .metadata import collect_static
+        from recorder.metadata import collect_static
 
         self.static_meta = collect_static()
 
@@ -90,7 +90,7 @@ class RunFiles:
             self._load_previous()
 
     def _load_previous(self) -> None:
-        from .resume import last_logged_step
+        from recorder.resume import last_logged_step
 
         def load(name: str, default: Any) -> Any:
             try:
@@ -203,12 +203,12 @@ class RunFiles:
         self.write_run_json("running", fsync=True)
         settings = self.run.settings
         if settings.capture_console:
-            from .console_capture import ConsoleCapture
+            from recorder.console_capture import ConsoleCapture
 
             self._console = ConsoleCapture(self.dir / layout.OUTPUT_LOG)
             self._console.start()
         if settings.system_interval > 0:
-            from .system_monitor import SystemMonitor
+            from recorder.system_monitor import SystemMonitor
 
             start = self.run.start_time
 
@@ -227,7 +227,7 @@ class RunFiles:
         # Git and the package list can take seconds on a big environment; they run
         # beside the writer so the first Parquet part never waits for them.
         try:
-            from .metadata import collect_slow
+            from recorder.metadata import collect_slow
 
             self._slow_meta = collect_slow(self.files_dir) or {}
         except Exception as exc:

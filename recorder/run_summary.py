@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
-from .metric_definitions import MetricDefinitions
+from recorder.metric_definitions import MetricDefinitions
 
 _DELETED = object()
 
@@ -45,7 +45,7 @@ class SummaryState:
         if texts:
             self.text_last.update(texts)
         if self.agg_kinds:
-            for col, kinds in self.agg_kinds.items():
+            for col, _kinds in self.agg_kinds.items():
                 v = nums.get(col)
                 if v is None or v != v:
                     continue

@@ -8,8 +8,14 @@ from pathlib import Path
 
 MODES = ("offline", "disabled")
 # wandb's own switches keep working, so `WANDB_MODE=disabled python train.py` still silences us.
-_MODE_ALIASES = {"offline": "offline", "online": "offline", "shared": "offline", "dryrun": "offline",
-                 "run": "offline", "disabled": "disabled"}
+_MODE_ALIASES = {
+    "offline": "offline",
+    "online": "offline",
+    "shared": "offline",
+    "dryrun": "offline",
+    "run": "offline",
+    "disabled": "disabled",
+}
 
 
 @dataclass(frozen=True)

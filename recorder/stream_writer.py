@@ -9,7 +9,6 @@ readers which files hold each row exactly once at any moment, crash or not.
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 import time
@@ -17,58 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from . import layout
-from .warn import warn_once
+from recorder import layout
+from recorder.journal import encode_row
+from recorder.warn import warn_once
 
 # The journal's one system call; a module attribute so fault tests can fail it alone.
 _write = os.write
-_NONFINITE = {math.inf: "inf", -math.inf: "-inf"}
 # Don't hold more than this much unpublished data in memory while the disk refuses writes.
 _MAX_UNPUBLISHED_BYTES = 256 * 2**20
-
-
-def encode_row(row: dict[str, Any]) -> bytes:
-    """One journal line; a leading newline fences off any line torn by a failed write."""
-    line = orjson.dumps(row)
-    if b"null" in line:
-        line = orjson.dumps(_with_nonfinite_marked(row))
-    return b"\n" + line
-
-
-def _with_nonfinite_marked(row: dict[str, Any]) -> dict[str, Any]:
-    # JSON has no NaN/inf (orjson writes null); keep them apart so a reader restores them.
-    clean: dict[str, Any] = {}
-    marked: dict[str, str] = {}
-    for k, v in row.items():
-        if type(v) is float and not math.isfinite(v):
-            marked[k] = "nan" if v != v else _NONFINITE[v]
-        else:
-            clean[k] = v
-    if marked:
-        clean[layout.JOURNAL_NONFINITE_KEY] = marked
-    return clean
-
-
-def decode_journal(data: bytes) -> list[dict[str, Any]]:
-    """Rows of a journal; torn or garbled lines (a crash mid-write) are skipped."""
-    rows = []
-    for line in data.split(b"\n"):
-        if not line:
-            continue
-        try:
-            row = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        if not isinstance(row, dict):
-            continue
-        marked = row.pop(layout.JOURNAL_NONFINITE_KEY, None)
-        if isinstance(marked, dict):
-            for k, v in marked.items():
-                row[k] = float(v) if v in ("nan", "inf", "-inf") else None
-        rows.append(row)
-    return rows
 
 
 def unlink_quietly(path: Path) -> bool:
@@ -250,7 +205,7 @@ class StreamWriter:
 
     def _publish(self, seq: int, data: bytes) -> None:
         # pyarrow takes ~200 ms to import: keep it off `import recorder` and off the caller.
-        from .parquet_parts import journal_to_tables, write_parquet_atomic
+        from recorder.parquet_parts import journal_to_tables, write_parquet_atomic
 
         numeric, text = journal_to_tables(data, self.run_id)
         name = layout.PartName(self.writer_id, seq, seq)
@@ -268,7 +223,7 @@ class StreamWriter:
             self._compact()
 
     def _compact(self) -> None:
-        from .parquet_parts import merge_parts
+        from recorder.parquet_parts import merge_parts
 
         try:
             self._parts = merge_parts(self.directory, self._parts)
@@ -281,5 +236,3 @@ class StreamWriter:
     def close(self) -> None:
         self.flush()
         self.compact()
-
-

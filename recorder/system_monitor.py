@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
-from .gpu_stats import GpuStats
-from .warn import warn_once
+from recorder.gpu_stats import GpuStats
+from recorder.warn import warn_once
 
 _MIB = 1024.0 * 1024.0
 

@@ -10,8 +10,8 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .layout import RESERVED_KEYS
-from .warn import warn_once
+from recorder.layout import RESERVED_KEYS
+from recorder.warn import warn_once
 
 # A media object (Image, Histogram, Table...) turns itself into row values; the hook
 # is given the key and returns {suffix: number-or-text} to merge, or None to skip.
@@ -113,7 +113,7 @@ class RowBuilder:
                 self.add(extra, nums, texts)
                 return
         item = getattr(v, "item", None)
-        if callable(item) and getattr(v, "ndim", 0) == 0 or _is_single_element(v):
+        if (callable(item) and getattr(v, "ndim", 0) == 0) or _is_single_element(v):
             try:
                 value = item()
             except Exception:

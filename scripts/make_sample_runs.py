@@ -41,14 +41,22 @@ PACE_S = 0.008
 SWEEP = [
     {"lr": lr, "batch_size": bs, "hidden": h}
     for lr, bs, h in [
-        (0.01, 32, 32), (0.03, 32, 32), (0.1, 32, 32), (0.3, 32, 32),
-        (0.1, 16, 64), (0.1, 64, 64), (0.1, 128, 64),
-        (0.1, 32, 16), (0.1, 32, 128), (0.03, 64, 128),
+        (0.01, 32, 32),
+        (0.03, 32, 32),
+        (0.1, 32, 32),
+        (0.3, 32, 32),
+        (0.1, 16, 64),
+        (0.1, 64, 64),
+        (0.1, 128, 64),
+        (0.1, 32, 16),
+        (0.1, 32, 128),
+        (0.03, 64, 128),
     ]
 ]
 
 
 # -- the training process -------------------------------------------------------------------
+
 
 def train(spec: dict) -> None:
     import numpy as np
@@ -57,15 +65,26 @@ def train(spec: dict) -> None:
     import recorder
 
     cfg = {
-        "dataset": "digits", "model": "mlp", "optimizer": "sgd", "steps": STEPS, "seed": spec.get("seed", 0),
-        "activation": spec.get("activation", "relu"), **{k: spec[k] for k in ("lr", "batch_size", "hidden")},
+        "dataset": "digits",
+        "model": "mlp",
+        "optimizer": "sgd",
+        "steps": STEPS,
+        "seed": spec.get("seed", 0),
+        "activation": spec.get("activation", "relu"),
+        **{k: spec[k] for k in ("lr", "batch_size", "hidden")},
     }
     if "lr_growth" in spec:
         cfg["lr_growth"] = spec["lr_growth"]
     run = recorder.init(
-        dir=spec["root"], project=spec["project"], name=spec["name"], config=cfg,
-        tags=spec.get("tags", []), group=spec.get("group"), job_type="train",
-        notes=spec.get("notes"), system_interval=0.5,
+        dir=spec["root"],
+        project=spec["project"],
+        name=spec["name"],
+        config=cfg,
+        tags=spec.get("tags", []),
+        group=spec.get("group"),
+        job_type="train",
+        notes=spec.get("notes"),
+        system_interval=0.5,
     )
     with run:
         X, y = load_digits(return_X_y=True)
@@ -125,7 +144,7 @@ def train(spec: dict) -> None:
                 gb2 = g.sum(axis=0)
                 if h:
                     da = g @ W2.T
-                    dz = da * (z1 > 0) if act == "relu" else da * (1 - a1 ** 2)
+                    dz = da * (z1 > 0) if act == "relu" else da * (1 - a1**2)
                     W1 -= lr * (xb.T @ dz)
                     b1 -= lr * dz.sum(axis=0)
                 W2 -= lr * gW2
@@ -146,24 +165,31 @@ def train(spec: dict) -> None:
                 Path(spec["signal_file"]).write_text(str(step))
             if not np.isfinite(vloss) or (step >= 20 and vloss > max(2 * best_vloss, 1.0)):
                 # The divergence guard a real training loop would have.
-                raise RuntimeError(f"training diverged at step {step}: val loss {vloss:.4f}, "
-                                   f"best {best_vloss:.4f} (lr={lr:.4g})")
+                raise RuntimeError(
+                    f"training diverged at step {step}: val loss {vloss:.4f}, best {best_vloss:.4f} (lr={lr:.4g})"
+                )
             time.sleep(PACE_S)
         run.summary["best/val_acc"] = float(vacc)
         if media:
             _, _, pv = forward(Xv)
-            sample_media.log_media(run, Xv * 16.0, yv, pv.argmax(axis=1), probs=pv,
-                                   class_names=[str(d) for d in range(10)])
+            sample_media.log_media(
+                run, Xv * 16.0, yv, pv.argmax(axis=1), probs=pv, class_names=[str(d) for d in range(10)]
+            )
 
 
 # -- the driver -----------------------------------------------------------------------------
 
+
 def _spawn(spec: dict) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     # Run outside the repository: a work tree being edited would put its diff into every run.
-    return subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--train", json.dumps(spec)],
-                            cwd=spec["root"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--train", json.dumps(spec)],
+        cwd=spec["root"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _wait(proc: subprocess.Popen, what: str, expect_ok: bool = True) -> None:
@@ -187,18 +213,44 @@ def main() -> int:
     try:
         print(f"training into {tmp}")
         for i, cfg in enumerate(SWEEP):
-            spec = {"root": str(tmp), "project": "digits", "name": f"sweep-{i:02d}", "group": "lr-bs-hidden",
-                    "tags": ["sweep"], "seed": i, **cfg}
+            spec = {
+                "root": str(tmp),
+                "project": "digits",
+                "name": f"sweep-{i:02d}",
+                "group": "lr-bs-hidden",
+                "tags": ["sweep"],
+                "seed": i,
+                **cfg,
+            }
             _wait(_spawn(spec), spec["name"])
-        spec = {"root": str(tmp), "project": "digits", "name": "lr-range-test", "tags": ["failure"], "lr": 0.01,
-                "lr_growth": 1.03, "batch_size": 32, "hidden": 64, "seed": 11,
-                "notes": "learning rate grows 3% per step until the divergence guard stops training"}
+        spec = {
+            "root": str(tmp),
+            "project": "digits",
+            "name": "lr-range-test",
+            "tags": ["failure"],
+            "lr": 0.01,
+            "lr_growth": 1.03,
+            "batch_size": 32,
+            "hidden": 64,
+            "seed": 11,
+            "notes": "learning rate grows 3% per step until the divergence guard stops training",
+        }
         _wait(_spawn(spec), spec["name"] + " (expected to fail)", expect_ok=False)
 
         flag = tmp / "killme"
-        spec = {"root": str(tmp), "project": "digits", "name": "killed-mid-training", "tags": ["failure"],
-                "lr": 0.1, "batch_size": 32, "hidden": 64, "seed": 12, "signal_file": str(flag),
-                "signal_at": 120, "notes": "killed with SIGKILL at step ~120 by make_sample_runs.py"}
+        spec = {
+            "root": str(tmp),
+            "project": "digits",
+            "name": "killed-mid-training",
+            "tags": ["failure"],
+            "lr": 0.1,
+            "batch_size": 32,
+            "hidden": 64,
+            "seed": 12,
+            "signal_file": str(flag),
+            "signal_at": 120,
+            "notes": "killed with SIGKILL at step ~120 by make_sample_runs.py",
+        }
         proc = _spawn(spec)
         deadline = time.time() + 120
         while not flag.exists() and proc.poll() is None and time.time() < deadline:
@@ -209,10 +261,21 @@ def main() -> int:
         print(f"  {spec['name']}: killed with SIGKILL (exit {proc.returncode})")
         flag.unlink(missing_ok=True)
 
-        for name, cfg in (("no-hidden-layer", {"hidden": 0}),
-                          ("tanh-hidden", {"hidden": 64, "activation": "tanh", "media": True})):
-            spec = {"root": str(tmp), "project": "digits-ablation", "name": name, "tags": ["ablation"],
-                    "lr": 0.1, "batch_size": 32, "seed": 0, **{"hidden": 64}, **cfg}
+        for name, cfg in (
+            ("no-hidden-layer", {"hidden": 0}),
+            ("tanh-hidden", {"hidden": 64, "activation": "tanh", "media": True}),
+        ):
+            spec = {
+                "root": str(tmp),
+                "project": "digits-ablation",
+                "name": name,
+                "tags": ["ablation"],
+                "lr": 0.1,
+                "batch_size": 32,
+                "seed": 0,
+                **{"hidden": 64},
+                **cfg,
+            }
             _wait(_spawn(spec), name)
 
         if out.exists():

@@ -56,7 +56,7 @@ def for_librsvg(svg: str) -> str:
 
 
 async def capture() -> dict[str, str]:
-    from viewer.app import LoupeApp
+    from viewer.tui.app import LoupeApp
     from viewer.tui.runs_pane import RunsPane
 
     shots: dict[str, str] = {}

@@ -18,16 +18,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import recorder  # noqa: E402
+import recorder
 
 
 def digit_image(pixels: Any, scale: int = 4) -> np.ndarray:
     """A digit as uint8 grey, enlarged `scale` times (sklearn's digits are 8x8, values 0-16)."""
     a = np.asarray(pixels, dtype=np.float64)
     if a.ndim == 1:
-        side = int(round(a.size ** 0.5))
+        side = int(round(a.size**0.5))
         a = a.reshape(side, side)
     top = a.max() if a.max() > 0 else 1.0
     a = np.rint(a / top * 255).astype(np.uint8)
@@ -58,31 +58,46 @@ def media_payload(
     columns = ["id", "image", "truth", "prediction", "correct"] + (["confidence"] if probs is not None else [])
     table = recorder.Table(columns=columns)
     for i in range(min(table_rows, len(labels))):
-        row = [i, recorder.Image(digit_image(images[i], scale)), names[labels[i]], names[preds[i]],
-               bool(labels[i] == preds[i])]
+        row = [
+            i,
+            recorder.Image(digit_image(images[i], scale)),
+            names[labels[i]],
+            names[preds[i]],
+            bool(labels[i] == preds[i]),
+        ]
         if probs is not None:
             row.append(float(np.max(probs[i])))
         table.add_data(*row)
     payload["predictions"] = table
     payload["confusion_matrix"] = recorder.plot.confusion_matrix(
-        y_true=labels.tolist(), preds=preds.tolist(), class_names=names, title="Validation confusion matrix")
+        y_true=labels.tolist(), preds=preds.tolist(), class_names=names, title="Validation confusion matrix"
+    )
     if weights:
         payload.update(weight_histograms(weights))
     return payload
 
 
 def weight_histograms(weights: dict[str, Any], num_bins: int = 64) -> dict[str, Any]:
-    return {f"weights/{name}": recorder.Histogram(np.asarray(w).ravel(), num_bins=num_bins)
-            for name, w in weights.items()}
+    return {
+        f"weights/{name}": recorder.Histogram(np.asarray(w).ravel(), num_bins=num_bins) for name, w in weights.items()
+    }
 
 
 def log_weight_histograms(run: Any, weights: dict[str, Any], step: int | None = None) -> None:
     run.log(weight_histograms(weights), **({"step": step} if step is not None else {}))
 
 
-def log_media(run: Any, images: Any, labels: Any, preds: Any, probs: Any = None,
-              class_names: list[str] | None = None, weights: dict[str, Any] | None = None,
-              step: int | None = None, **kwargs: Any) -> None:
+def log_media(
+    run: Any,
+    images: Any,
+    labels: Any,
+    preds: Any,
+    probs: Any = None,
+    class_names: list[str] | None = None,
+    weights: dict[str, Any] | None = None,
+    step: int | None = None,
+    **kwargs: Any,
+) -> None:
     """Log examples (images with captions), a predictions table, a confusion matrix and
     optionally weight histograms, in one step."""
     payload = media_payload(images, labels, preds, probs, class_names, weights, **kwargs)
@@ -108,10 +123,17 @@ def _demo(argv: list[str]) -> None:
     classes = np.arange(10)
     for epoch in range(args.epochs):
         clf.partial_fit(x_tr, y_tr, classes=classes)
-        run.log({"epoch": epoch, "train/loss": float(clf.loss_), "val/accuracy": float(clf.score(x_val, y_val)),
-                 **weight_histograms({"hidden": clf.coefs_[0], "output": clf.coefs_[1]})})
-    log_media(run, x_val, y_val, clf.predict(x_val), probs=clf.predict_proba(x_val),
-              class_names=[str(d) for d in classes])
+        run.log(
+            {
+                "epoch": epoch,
+                "train/loss": float(clf.loss_),
+                "val/accuracy": float(clf.score(x_val, y_val)),
+                **weight_histograms({"hidden": clf.coefs_[0], "output": clf.coefs_[1]}),
+            }
+        )
+    log_media(
+        run, x_val, y_val, clf.predict(x_val), probs=clf.predict_proba(x_val), class_names=[str(d) for d in classes]
+    )
     run.finish()
     print(run.dir)
 

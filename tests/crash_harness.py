@@ -12,25 +12,36 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from run_reading import all_files_readable, read_stream
+
 import recorder
 from recorder import layout
-from run_reading import all_files_readable, read_stream
 
 CHILD = Path(__file__).with_name("crash_child.py")
 
 
-def kill_once(tmp: Path, delay: float, rows_per_part: int = 200, compact_after: int = 4,
-              ready: Callable[[Path], bool] | None = None) -> dict:
+def kill_once(
+    tmp: Path,
+    delay: float,
+    rows_per_part: int = 200,
+    compact_after: int = 4,
+    ready: Callable[[Path], bool] | None = None,
+) -> dict:
     """`ready(run_dir)`, when given, must hold before the delay starts (say, a part exists),
     so what the kill interrupts does not depend on how fast this machine is."""
     root = tmp / "runs"
     tmp.mkdir(parents=True, exist_ok=True)
     counter = tmp / "counter"
     counter.write_bytes(struct.pack("<q", -1))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(recorder.__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(Path(recorder.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]),
+    }
     proc = subprocess.Popen(
         [sys.executable, str(CHILD), str(root), str(counter), str(rows_per_part), str(compact_after)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
     )
     # Wait until the child is logging, then let it run for `delay` more seconds.
     deadline = time.time() + 30

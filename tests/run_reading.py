@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from recorder import layout
-from recorder.stream_writer import decode_journal
+from recorder.journal import decode_journal
 
 
 def read_stream(run_dir: Path, stream: str = layout.HISTORY_DIR) -> list[dict]:

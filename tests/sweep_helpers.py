@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from recorder.sweeps.store import SweepStore
+from recorder.sweeps.sweep_store import SweepStore
 
 
 def read_runs(root: Path, project: str) -> dict[str, dict]:

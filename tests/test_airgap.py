@@ -15,20 +15,34 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_wheelhouse_is_complete(tmp_path):
     wheelhouse = tmp_path / "wheelhouse"
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "-w", str(wheelhouse), str(REPO)],
-                           capture_output=True, text=True, timeout=900)
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "-w", str(wheelhouse), str(REPO)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert build.returncode == 0, build.stderr[-3000:]
     env_dir = tmp_path / "airgapped"
     venv.create(env_dir, with_pip=True)
     py = env_dir / "bin" / "python"
-    install = subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-index", "--find-links",
-                              str(wheelhouse), "loupe"], capture_output=True, text=True, timeout=900)
+    install = subprocess.run(
+        [str(py), "-m", "pip", "install", "-q", "--no-index", "--find-links", str(wheelhouse), "loupe"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert install.returncode == 0, install.stderr[-3000:]
-    code = ("import recorder, viewer.app, viewer.store, pathlib; "
-            "assert (pathlib.Path(viewer.app.__file__).parent / viewer.app.LoupeApp.CSS_PATH).is_file(); print('ok')")
-    check = subprocess.run([str(py), "-c", code],
-                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    code = (
+        "import recorder, viewer.tui.app, viewer.data.store, pathlib; "
+        "assert (pathlib.Path(viewer.tui.app.__file__).parent / viewer.tui.app.LoupeApp.CSS_PATH).is_file(); print('ok')"
+    )
+    check = subprocess.run([str(py), "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert check.stdout.strip() == "ok", check.stderr[-3000:]
-    ls = subprocess.run([str(env_dir / "bin" / "loupe"), "ls", str(REPO / "sample_runs")],
-                        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    ls = subprocess.run(
+        [str(env_dir / "bin" / "loupe"), "ls", str(REPO / "sample_runs")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert ls.returncode == 0 and "sweep-00" in ls.stdout, ls.stderr[-2000:]

@@ -9,17 +9,17 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import make_run
 
 import recorder
 import recorder as wandb
-from conftest import make_run
 from recorder.artifacts import (
     Artifact,
     ArtifactCorruptedError,
     ArtifactMissingError,
     ArtifactNotFoundError,
 )
-from recorder.artifacts.index import run_artifacts
+from recorder.artifacts.artifact_index import run_artifacts
 
 
 def write(path: Path, data: str | bytes) -> Path:
@@ -157,7 +157,9 @@ def test_default_download_folder_and_hard_links(run, tmp_path, monkeypatch):
 
 def test_corrupted_store_object_is_detected_never_used(run, runs_root, tmp_path):
     art = log_text(run, "ds", {"good.txt": "fine", "bad.txt": "precious"}, tmp_path)
-    obj = recorder.artifacts.store.ObjectStore(runs_root / "p" / "_artifacts").path(art.get_entry("bad.txt").digest)
+    obj = recorder.artifacts.object_store.ObjectStore(runs_root / "p" / "_artifacts").path(
+        art.get_entry("bad.txt").digest
+    )
     os.chmod(obj, 0o644)
     obj.write_bytes(b"PRECIOUS")  # same size, different bytes
     fresh = recorder.Api().artifact("p/ds:latest")
@@ -253,8 +255,10 @@ def test_registry_collection_has_its_own_versions_and_aliases(run, runs_root, tm
     assert (runs_root / "_registry" / "model-registry" / "production-models" / "v2.json").is_file()
     links = run_artifacts(Path(run.dir))["links"]
     assert {l["target"] for l in links} == {
-        "model-registry/production-models:v0", "model-registry/production-models:v1",
-        "model-registry/production-models:v2"}
+        "model-registry/production-models:v0",
+        "model-registry/production-models:v1",
+        "model-registry/production-models:v2",
+    }
 
 
 def test_link_of_an_unlogged_artifact_logs_it_first(run, tmp_path):
@@ -309,7 +313,7 @@ def test_api_without_a_run_and_overrides(run, runs_root, tmp_path):
 
 
 # -- the seeds' workflow, as written ----------------------------------------------------------
-SEED = textwrap.dedent('''
+SEED = textwrap.dedent("""
     # Create artifact
     artifact = wandb.Artifact(
         name='training-dataset',
@@ -357,7 +361,7 @@ SEED = textwrap.dedent('''
     artifact = wandb.Artifact('final-model', type='model')
     artifact.add_file('model.pth')
     wandb.log_artifact(artifact)
-''')
+""")
 
 
 def test_seed_artifacts_workflow_runs_as_is(tmp_path, monkeypatch):

@@ -14,7 +14,7 @@ from recorder.artifacts import Artifact, versions
 def _log_from_process(root: str, i: int, barrier) -> None:
     import recorder as wandb
 
-    run = wandb.init(dir=root, project="p", system_interval=0, capture_console=False)
+    wandb.init(dir=root, project="p", system_interval=0, capture_console=False)
     src = Path(root).parent / f"src-{i}"
     src.mkdir()
     (src / "payload.txt").write_text(f"process {i}\n" * (1000 + i))

@@ -8,11 +8,11 @@ import socket
 from pathlib import Path
 
 import pytest
+from conftest import make_run
 
 import recorder
-from conftest import make_run
 from recorder.artifacts import Artifact
-from recorder.artifacts.paths import check_entry_path
+from recorder.artifacts.artifact_names import check_entry_path
 
 HOSTILE_PATHS = {
     "dotdot": ("../escape.txt", "'..'"),
@@ -53,9 +53,8 @@ def test_hostile_entry_paths_are_refused_everywhere(bad, reason, src, tmp_path):
     art = Artifact("ok", type="t")
     with pytest.raises(ValueError, match=reason):
         art.add_file(src, name=bad)
-    with pytest.raises(ValueError, match=reason):
-        with art.new_file(bad):
-            pass
+    with pytest.raises(ValueError, match=reason), art.new_file(bad):
+        pass
     with pytest.raises(ValueError, match=reason):
         art.add_reference(src.as_uri(), name=bad)
     assert art.files() == []
@@ -67,8 +66,9 @@ def test_a_component_of_exactly_255_bytes_is_fine(src):
     assert check_entry_path("./a//b/") == "a/b"
 
 
-@pytest.mark.parametrize("bad", ["../x", "a/b", "/x", "a\\b", "a\nb", "\x1b[2J", "a\0", "..", ".", "x" * 129,
-                                 "-flag", "a b", ""])
+@pytest.mark.parametrize(
+    "bad", ["../x", "a/b", "/x", "a\\b", "a\nb", "\x1b[2J", "a\0", "..", ".", "x" * 129, "-flag", "a b", ""]
+)
 def test_hostile_artifact_names_types_and_aliases(bad, run, src):
     with pytest.raises(ValueError):
         Artifact(bad, type="t")
@@ -105,16 +105,16 @@ def test_add_dir_does_not_follow_symlinks_out_and_skips_loops(tmp_path, run):
     (d / "sub").mkdir(parents=True)
     (d / "a.txt").write_text("a")
     (d / "sub" / "b.txt").write_text("b")
-    os.symlink("/etc/passwd", d / "passwd")                 # file outside
-    os.symlink("/etc", d / "etc")                           # folder outside
-    os.symlink("..", d / "sub" / "parent")                  # loop: points at an ancestor inside
-    os.symlink(".", d / "self")                             # loop: itself
-    os.symlink("../a.txt", d / "sub" / "alias.txt")         # file inside: kept
-    os.symlink("sub", d / "sublink")                        # folder inside, not a loop: walked
+    os.symlink("/etc/passwd", d / "passwd")  # file outside
+    os.symlink("/etc", d / "etc")  # folder outside
+    os.symlink("..", d / "sub" / "parent")  # loop: points at an ancestor inside
+    os.symlink(".", d / "self")  # loop: itself
+    os.symlink("../a.txt", d / "sub" / "alias.txt")  # file inside: kept
+    os.symlink("sub", d / "sublink")  # folder inside, not a loop: walked
     os.symlink(tmp_path / "nowhere", d / "dangling")
     outside = tmp_path / "secret.txt"
     outside.write_text("secret")
-    os.symlink("../secret.txt", d / "sneaky.txt")           # relative escape
+    os.symlink("../secret.txt", d / "sneaky.txt")  # relative escape
     art = Artifact("ds", type="dataset")
     art.add_dir(d)
     paths = [e.path for e in art.files()]

@@ -1,4 +1,4 @@
-"""Lineage and contents queried through DuckDB (viewer.artifact_views), and the CLI."""
+"""Lineage and contents queried through DuckDB (viewer.data.artifact_views), and the CLI."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import make_run
+
 from recorder.artifacts import Artifact
-from viewer import artifact_views, artifacts_cli
+from viewer.cli import artifact_commands as artifacts_cli
+from viewer.data import artifact_views
 
 
 def _write(path: Path, text: str) -> Path:
@@ -62,28 +63,34 @@ def test_views_answer_lineage_questions_in_sql(lineage, runs_root):
         "SELECT name, version, run_id, role FROM artifact_usage ORDER BY name, version, role, run_id"
     ).fetchall()
     assert usage == [
-        ("ds", 0, c2.id, "input"), ("ds", 0, producer.id, "output"),
-        ("ds", 1, c1.id, "input"), ("ds", 1, producer.id, "output"),
+        ("ds", 0, c2.id, "input"),
+        ("ds", 0, producer.id, "output"),
+        ("ds", 1, c1.id, "input"),
+        ("ds", 1, producer.id, "output"),
         ("model", 0, producer.id, "output"),
     ]
     # Which runs consumed what the producer made?
     consumers = con.execute(
         "SELECT DISTINCT i.run_id FROM artifact_usage o JOIN artifact_usage i USING (project, name, version) "
-        "WHERE o.role = 'output' AND o.run_id = ? AND i.role = 'input' ORDER BY 1", [producer.id]
+        "WHERE o.role = 'output' AND o.run_id = ? AND i.role = 'input' ORDER BY 1",
+        [producer.id],
     ).fetchall()
     assert consumers == sorted([(c1.id,), (c2.id,)])
     files = con.execute(
         "SELECT name, version, path, size, ref IS NOT NULL FROM artifact_files ORDER BY name, version, path"
     ).fetchall()
     assert files == [
-        ("ds", 0, "common.txt", 4, False), ("ds", 0, "train.csv", 6, False),
-        ("ds", 1, "common.txt", 4, False), ("ds", 1, "train.csv", 6, False),
+        ("ds", 0, "common.txt", 4, False),
+        ("ds", 0, "train.csv", 6, False),
+        ("ds", 1, "common.txt", 4, False),
+        ("ds", 1, "train.csv", 6, False),
         ("model", 0, "weights.bin", 1, True),
     ]
     # common.txt is the same object in both versions.
     assert con.execute("SELECT count(DISTINCT digest) FROM artifact_files WHERE path = 'common.txt'").fetchone() == (1,)
-    links = con.execute("SELECT registry, collection, version, aliases, source_name, source_version "
-                        "FROM artifact_links").fetchall()
+    links = con.execute(
+        "SELECT registry, collection, version, aliases, source_name, source_version FROM artifact_links"
+    ).fetchall()
     assert links == [("model-registry", "prod", 0, ["latest", "production"], "model", 0)]
     assert con.execute("SELECT typeof(created_at) FROM artifacts LIMIT 1").fetchone()[0].startswith("TIMESTAMP")
 
@@ -153,7 +160,7 @@ def test_gc_removes_only_unreferenced_objects(lineage, runs_root):
     obj_dir = runs_root / "p" / "_artifacts" / "objects"
     before = {p for p in obj_dir.rglob("*") if p.is_file()}
     # An orphan (as left by a crash after storing, before publishing) and a stale temp file.
-    from recorder.artifacts.store import ObjectStore
+    from recorder.artifacts.object_store import ObjectStore
 
     orphan_digest, _ = ObjectStore(obj_dir.parent).put_bytes(b"orphan")
     orphan = ObjectStore(obj_dir.parent).path(orphan_digest)
@@ -193,11 +200,15 @@ def test_gc_refuses_when_a_manifest_is_unreadable(lineage, runs_root):
 
 
 def test_wired_into_the_loupe_command(lineage, runs_root, capsys):
-    from viewer import cli as loupe_cli
+    from viewer.cli import main as loupe_cli
 
     assert loupe_cli.main(["artifacts", "ls", "-r", str(runs_root)]) == 0
     assert "p/ds" in capsys.readouterr().out
-    assert loupe_cli.main(["sql", "SELECT name, version FROM artifacts ORDER BY 1, 2", "-r", str(runs_root),
-                           "--format", "csv"]) == 0
+    assert (
+        loupe_cli.main(
+            ["sql", "SELECT name, version FROM artifacts ORDER BY 1, 2", "-r", str(runs_root), "--format", "csv"]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "ds,0" in out and "model,0" in out

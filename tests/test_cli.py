@@ -5,21 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 import subprocess
 import sys
-import time
 import types
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
-import recorder
-from viewer.cli import main
-
 from store_helpers import real_run
+
+from viewer.cli.main import main
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +49,18 @@ def test_ls_table_is_sanitised_and_sorted(capsys, root):
 
 
 def test_ls_filter_project_desc_and_formats(capsys, root):
-    code, out, _ = run_cli(capsys, "ls", str(root), "-f", "lr >= 0.01 and state = 'finished'", "--sort=-lr",
-                           "-c", "name,config.lr", "--format", "json")
+    code, out, _ = run_cli(
+        capsys,
+        "ls",
+        str(root),
+        "-f",
+        "lr >= 0.01 and state = 'finished'",
+        "--sort=-lr",
+        "-c",
+        "name,config.lr",
+        "--format",
+        "json",
+    )
     assert code == 0
     rows = json.loads(out)
     assert [r["config.lr"] for r in rows] == [0.1, 0.01]
@@ -96,8 +101,9 @@ def test_sql_formats_and_output_file(capsys, root, tmp_path):
     code, out, _ = run_cli(capsys, "sql", q, "--root", str(root), "--format", "csv")
     assert out.splitlines() == ["name,lr", "beta,0.001", "alpha,0.1"]
     dest = tmp_path / "out.parquet"
-    code, out, _ = run_cli(capsys, "sql", "SELECT * FROM history", "--root", str(root), "--format", "parquet",
-                           "-o", str(dest))
+    code, out, _ = run_cli(
+        capsys, "sql", "SELECT * FROM history", "--root", str(root), "--format", "parquet", "-o", str(dest)
+    )
     assert code == 0 and pq.read_table(dest).num_rows == 10
     code, _, err = run_cli(capsys, "sql", "SELECT 1", "--root", str(root), "--format", "parquet")
     assert code == 2
@@ -136,8 +142,12 @@ def test_tail_follow_in_a_subprocess(root):
     run_dir = [p for p in root.glob("p/*/") if json.loads((p / "run.json").read_text())["name"] == "beta"][0]
     log = run_dir / "output.log"
     log.write_text("2026-11-29T14:08:12.123Z O first\n")
-    proc = subprocess.Popen([sys.executable, "-m", "viewer", "tail", "beta", "--root", str(root), "-f",
-                             "--interval", "0.05"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "viewer", "tail", "beta", "--root", str(root), "-f", "--interval", "0.05"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert "first" in proc.stdout.readline()
         with open(log, "a") as f:
@@ -150,7 +160,9 @@ def test_tail_follow_in_a_subprocess(root):
 
 def test_export_csv_and_parquet(capsys, root, tmp_path):
     out_dir = tmp_path / "exp"
-    code, out, _ = run_cli(capsys, "export", "alpha", "beta", "--root", str(root), "--format", "csv", "-o", str(out_dir))
+    code, out, _ = run_cli(
+        capsys, "export", "alpha", "beta", "--root", str(root), "--format", "csv", "-o", str(out_dir)
+    )
     assert code == 0
     files = sorted(p.name for p in out_dir.iterdir())
     assert len(files) == 2 and all(f.endswith(".history.csv") for f in files)
@@ -162,13 +174,13 @@ def test_export_csv_and_parquet(capsys, root, tmp_path):
 
 
 def test_view_falls_back_to_the_runs_table_without_a_dashboard(capsys, root, monkeypatch):
-    monkeypatch.setitem(sys.modules, "viewer.app", None)  # import fails as if the module did not exist
+    monkeypatch.setitem(sys.modules, "viewer.tui.app", None)  # import fails as if the module did not exist
     code, out, err = run_cli(capsys, str(root))
     assert code == 0 and "dashboard is not installed" in err and "alpha" in out
-    fake = types.ModuleType("viewer.app")
+    fake = types.ModuleType("viewer.tui.app")
     seen = []
     fake.run_app = lambda roots, poll=None: seen.append(roots) or 0
-    monkeypatch.setitem(sys.modules, "viewer.app", fake)
+    monkeypatch.setitem(sys.modules, "viewer.tui.app", fake)
     assert main(["view", str(root)]) == 0 and seen == [[root]]
 
 

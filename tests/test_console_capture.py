@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from recorder import console_capture, warn
-from recorder.console_capture import ConsoleCapture, parse_log_line
+from recorder import console_capture, journal, warn
+from recorder.console_capture import ConsoleCapture
+from recorder.journal import parse_log_line
 
 PREFIX_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [OE] ")
 
@@ -120,9 +121,7 @@ def test_stale_partial_line_flushed(tmp_path, monkeypatch):
         sys.stderr.write("no newline at the end")
     finally:
         cap.stop()  # stop() logs what is still pending
-    assert sorted(texts(log)) == sorted(
-        [("O", "step 2"), ("O", "step 3"), ("E", "no newline at the end")]
-    )
+    assert sorted(texts(log)) == sorted([("O", "step 2"), ("O", "step 3"), ("E", "no newline at the end")])
 
 
 def test_closed_or_missing_original_does_not_raise(tmp_path, monkeypatch):
@@ -310,7 +309,7 @@ def test_parse_log_line():
         "2026-11-29T14:08:12Z O no millis",
     )
     assert parse_log_line("") == (None, "O", "")
-    assert console_capture.format_time(0.5) == "1970-01-01T00:00:00.500Z"
+    assert journal.format_log_time(0.5) == "1970-01-01T00:00:00.500Z"
 
 
 def test_unwritable_log_path_leaves_streams_alone(tmp_path, monkeypatch):

@@ -15,7 +15,7 @@ import pytest
 import recorder
 from recorder import layout
 from recorder.stream_writer import StreamWriter
-from viewer.store import Store
+from viewer.data.store import Store
 
 ENV = {**os.environ, "PYTHONPATH": str(Path(recorder.__file__).parents[1])}
 
@@ -82,8 +82,12 @@ def test_writers_with_equal_sequence_numbers_never_hide_each_others_rows(tmp_pat
     log(b, 2.0, range(3, 6))  # journal-bbbbbbbb-00000001
     log(a, 1.0, range(8, 9))  # journal-aaaaaaaa-00000002
     names = sorted(p.name for p in hist.iterdir())
-    assert names == ["journal-aaaaaaaa-00000002.jsonl", "journal-bbbbbbbb-00000001.jsonl",
-                     "part-aaaaaaaa-00000000-00000001.parquet", "part-bbbbbbbb-00000000-00000000.parquet"]
+    assert names == [
+        "journal-aaaaaaaa-00000002.jsonl",
+        "journal-bbbbbbbb-00000001.jsonl",
+        "part-aaaaaaaa-00000000-00000001.parquet",
+        "part-bbbbbbbb-00000000-00000000.parquet",
+    ]
     expected = [(1.0, s) for s in range(9)] + [(2.0, s) for s in range(6)]
     store = Store([root])
     assert rows_of(store.history("shared")) == expected
@@ -126,8 +130,13 @@ def test_forking_workers_with_system_thread_and_tee_do_not_deadlock(tmp_path):
     root = tmp_path / "runs"
     script = tmp_path / "train.py"
     script.write_text(FORKING)
-    out = subprocess.run([sys.executable, str(script), str(root)], capture_output=True, text=True,
-                         env={**ENV, "LOUPE_CONSOLE": "on"}, timeout=120)
+    out = subprocess.run(
+        [sys.executable, str(script), str(root)],
+        capture_output=True,
+        text=True,
+        env={**ENV, "LOUPE_CONSOLE": "on"},
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     parent = [f"parent epoch {e} done" for e in range(4)]
     # The terminal (here a pipe: not a tty) got the parent's and the workers' lines.

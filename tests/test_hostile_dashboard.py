@@ -14,12 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
+from store_helpers import fake_run_dir
 from textual.widgets import TabbedContent
 
 import recorder
-import viewer.app
-from store_helpers import fake_run_dir
-from viewer.app import TABS, LoupeApp
+import viewer.tui.app
+from viewer.tui.app import TABS, LoupeApp
 from viewer.tui.metric_plot import MetricPlot
 from viewer.tui.runs_pane import RunsPane
 
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptio
 class RecordingApp(LoupeApp):
     """LoupeApp that remembers every notification (they expire from the screen)."""
 
-    CSS_PATH = str(Path(viewer.app.__file__).with_name("tui") / "loupe.tcss")  # relative to this file otherwise
+    CSS_PATH = str(Path(viewer.tui.app.__file__).with_name("loupe.tcss"))  # relative to this file otherwise
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -81,8 +81,15 @@ def plant_bad_parts(stream_dir: Path, good: bytes) -> list[Path]:
 def hostile_root(tmp_path) -> dict:
     root = tmp_path / "runs"
     # A real run with history and system metrics, plus bad parts beside its good ones.
-    good = recorder.init(dir=root, project="p", name="good", config={"lr": 0.1}, system_interval=0.05,
-                         capture_console=False, reinit="create_new")
+    good = recorder.init(
+        dir=root,
+        project="p",
+        name="good",
+        config={"lr": 0.1},
+        system_interval=0.05,
+        capture_console=False,
+        reinit="create_new",
+    )
     for s in range(30):
         good.log({"loss": 1.0 / (s + 1)})
     deadline = time.monotonic() + 5
@@ -112,7 +119,8 @@ def hostile_root(tmp_path) -> dict:
     (torn / "history").mkdir()
     (torn / "history" / "journal-abcdef01-00000000.jsonl").write_bytes(
         b"".join(b'\n{"_step":%d,"_timestamp":%d.0,"_runtime":%d.0,"loss":%d.5}' % (i, i, i, i) for i in range(4))
-        + b'\n{"_step":4,"_timestamp":4.0,"_ru')
+        + b'\n{"_step":4,"_timestamp":4.0,"_ru'
+    )
     return {"root": root, "good": good.id, "bad_files": bad_files}
 
 
@@ -187,9 +195,10 @@ async def test_glob_and_quote_dir_names_and_a_symlinked_run_show_their_own_data(
 
 
 async def test_watch_limit_too_low_falls_back_to_polling_and_says_so(tmp_path, monkeypatch):
-    from viewer import live_watch
-    from viewer.tui.help_screen import HelpScreen
     from textual.widgets import Static
+
+    from viewer.data import live_watch
+    from viewer.tui.help_screen import HelpScreen
 
     fake_run_dir(tmp_path / "runs", "p", "r1", history={"loss": [1.0]})
     monkeypatch.setattr(live_watch, "max_user_watches", lambda: 3)
@@ -211,6 +220,7 @@ async def test_watch_limit_hit_while_adding_watches_is_shown_too(tmp_path, monke
 
     import watchdog.observers
     from textual.widgets import Static
+
     from viewer.tui.help_screen import HelpScreen
 
     class Refusing:
@@ -246,9 +256,20 @@ async def test_five_thousand_runs_are_all_listed(tmp_path):
     for i in range(5000):
         d = root / f"proj{i % 5}" / f"r{i:05d}"
         d.mkdir(parents=True)
-        (d / "run.json").write_text(json.dumps({
-            "format_version": 1, "id": f"r{i:05d}", "name": f"run-{i:05d}", "project": f"proj{i % 5}",
-            "state": "finished", "created_at": stamp, "heartbeat_at": stamp, "finished_at": stamp}))
+        (d / "run.json").write_text(
+            json.dumps(
+                {
+                    "format_version": 1,
+                    "id": f"r{i:05d}",
+                    "name": f"run-{i:05d}",
+                    "project": f"proj{i % 5}",
+                    "state": "finished",
+                    "created_at": stamp,
+                    "heartbeat_at": stamp,
+                    "finished_at": stamp,
+                }
+            )
+        )
     app = RecordingApp([root], live=False)
     async with app.run_test(size=(120, 40)) as pilot:
         t0 = time.monotonic()

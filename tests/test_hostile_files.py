@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
 from store_helpers import fake_run_dir, real_run
-from viewer.store import Store
+
+from viewer.data.store import Store
 
 
 @pytest.mark.parametrize("claim", [0xFFFFFFF0, 2**31, 10**9])
@@ -42,7 +42,10 @@ def test_journal_lines_of_the_wrong_types_are_read_as_far_as_they_make_sense(run
         b'{"_step":true,"loss":1}',  # a bool is not a step
         b'{"_step":9,"_text":"not a dict","loss":9}',
         b'{"_step":10,"_text":{"note":1,"k":"v"},"loss":10}',
-        b"[1,2,3]", b"null", b"\xff\xfe" * 40, b'{"_step":11,"loss":1e400}',
+        b"[1,2,3]",
+        b"null",
+        b"\xff\xfe" * 40,
+        b'{"_step":11,"loss":1e400}',
     ]
     for sub in ("history", "text"):
         (d / sub).mkdir(exist_ok=True)

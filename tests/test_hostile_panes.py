@@ -15,8 +15,8 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 import recorder
-from viewer.app import LoupeApp
-from viewer.store import Store
+from viewer.data.store import Store
+from viewer.tui.app import LoupeApp
 from viewer.tui.log_view import LogView
 from viewer.tui.logs_pane import LogsPane
 from viewer.tui.sql_pane import SqlPane
@@ -78,8 +78,7 @@ REFUSED = [
 
 async def test_every_refusal_typed_into_the_console_is_an_inline_error(tmp_path):
     root = tmp_path / "runs"
-    run = recorder.init(dir=root, project="p", system_interval=0, capture_console=False, reinit="create_new",
-                        name="r")
+    run = recorder.init(dir=root, project="p", system_interval=0, capture_console=False, reinit="create_new", name="r")
     for s in range(5):
         run.log({"loss": 1.0 / (s + 1)})
     run.finish()
@@ -162,7 +161,7 @@ async def test_runaway_query_stops_within_a_second_of_escape(tmp_path, monkeypat
 
 
 def stamp(t: float) -> str:
-    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def append(path: Path, words: list[str]) -> None:
@@ -183,8 +182,9 @@ async def wait_for_last(app, pilot, view, want: str, timeout: float = 6.0) -> li
 
 
 async def test_followed_log_keeps_delivering_after_rotation_and_truncation(tmp_path):
-    run = recorder.init(dir=tmp_path / "runs", project="p", system_interval=0, capture_console=False,
-                        reinit="create_new", name="live")
+    run = recorder.init(
+        dir=tmp_path / "runs", project="p", system_interval=0, capture_console=False, reinit="create_new", name="live"
+    )
     log = Path(run.dir) / "output.log"
     append(log, ["a0", "a1"])
     app = quiet_app(tmp_path / "runs")
@@ -200,7 +200,9 @@ async def test_followed_log_keeps_delivering_after_rotation_and_truncation(tmp_p
             os.rename(log, str(log) + ".1")
             append(log, ["b0"])
             got = await wait_for_last(app, pilot, view, "b0")
-            assert got == ["b0"], f"{got} follow={pane.follow} at_end={view.at_end} showing={pane.is_showing} active={app.query_one('#tabs').active} mounted={pane.is_mounted}"
+            assert got == ["b0"], (
+                f"{got} follow={pane.follow} at_end={view.at_end} showing={pane.is_showing} active={app.query_one('#tabs').active} mounted={pane.is_mounted}"
+            )
             append(Path(str(log) + ".1"), ["stale"])
             append(log, ["b1", "b2"])
             assert (await wait_for_last(app, pilot, view, "b2")) == ["b0", "b1", "b2"]

@@ -16,17 +16,34 @@ import types
 from pathlib import Path
 
 import pytest
+from run_reading import read_stream
 
 import recorder
 from recorder.integrations import distributed
 
-from run_reading import read_stream
-
 REPO = Path(__file__).resolve().parents[1]
-LAUNCH_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "SLURM_PROCID", "SLURM_LOCALID", "SLURM_NTASKS", "SLURM_JOB_ID",
-               "SLURM_STEP_ID", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_SIZE",
-               "PMI_RANK", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALRANKID", "PMIX_NAMESPACE", "OMPI_MCA_orte_ess_jobid",
-               "TORCHELASTIC_RUN_ID", "MASTER_ADDR", "MASTER_PORT")
+LAUNCH_VARS = (
+    "RANK",
+    "WORLD_SIZE",
+    "LOCAL_RANK",
+    "SLURM_PROCID",
+    "SLURM_LOCALID",
+    "SLURM_NTASKS",
+    "SLURM_JOB_ID",
+    "SLURM_STEP_ID",
+    "OMPI_COMM_WORLD_RANK",
+    "OMPI_COMM_WORLD_LOCAL_RANK",
+    "OMPI_COMM_WORLD_SIZE",
+    "PMI_RANK",
+    "PMI_SIZE",
+    "PMIX_RANK",
+    "MPI_LOCALRANKID",
+    "PMIX_NAMESPACE",
+    "OMPI_MCA_orte_ess_jobid",
+    "TORCHELASTIC_RUN_ID",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+)
 
 
 @pytest.fixture
@@ -48,6 +65,7 @@ def _run_dirs(root: Path, project: str) -> list[Path]:
 
 
 # -- policy, in-process ------------------------------------------------------------------
+
 
 def test_single_process_is_untouched(runs_root, launch_env):
     run = recorder.init(project="d", name="solo", distributed="all")
@@ -105,12 +123,15 @@ def test_bad_mode_is_refused(launch_env, monkeypatch):
         recorder.init(project="d")
 
 
-@pytest.mark.parametrize("env, group", [
-    ({"LOUPE_RUN_GROUP": "mine", "TORCHELASTIC_RUN_ID": "x"}, "mine"),
-    ({"WANDB_RUN_GROUP": "theirs"}, "theirs"),
-    ({"TORCHELASTIC_RUN_ID": "none", "SLURM_JOB_ID": "991", "SLURM_STEP_ID": "0"}, "slurm-991.0"),
-    ({"PMIX_NAMESPACE": "prterun-h-1234@1"}, "mpi-prterun-h-1234-1"),
-])
+@pytest.mark.parametrize(
+    "env, group",
+    [
+        ({"LOUPE_RUN_GROUP": "mine", "TORCHELASTIC_RUN_ID": "x"}, "mine"),
+        ({"WANDB_RUN_GROUP": "theirs"}, "theirs"),
+        ({"TORCHELASTIC_RUN_ID": "none", "SLURM_JOB_ID": "991", "SLURM_STEP_ID": "0"}, "slurm-991.0"),
+        ({"PMIX_NAMESPACE": "prterun-h-1234@1"}, "mpi-prterun-h-1234-1"),
+    ],
+)
 def test_default_group_sources(env, group):
     assert distributed.default_group(env) == group
 
@@ -123,8 +144,9 @@ def test_default_group_falls_back_to_the_shared_launcher():
 
 def test_rank_from_initialised_torch_distributed(runs_root, launch_env, monkeypatch):
     # mp.spawn passes the rank to init_process_group, not the environment.
-    fake = types.SimpleNamespace(is_available=lambda: True, is_initialized=lambda: True,
-                                 get_rank=lambda: 1, get_world_size=lambda: 2)
+    fake = types.SimpleNamespace(
+        is_available=lambda: True, is_initialized=lambda: True, get_rank=lambda: 1, get_world_size=lambda: 2
+    )
     monkeypatch.setitem(sys.modules, "torch.distributed", fake)
     assert recorder.init(project="d").disabled
     run = recorder.init(project="d", distributed="all", name="w", reinit="create_new")
@@ -136,7 +158,7 @@ def test_rank_from_initialised_torch_distributed(runs_root, launch_env, monkeypa
 
 # -- a real two-process gloo job ------------------------------------------------------------
 
-WORKER = r'''
+WORKER = r"""
 import json, os, sys
 import torch
 import torch.distributed as dist
@@ -169,7 +191,7 @@ for policy in (None, "all"):  # None: the default (LOUPE_DISTRIBUTED unset) is r
 dist.destroy_process_group()
 with open(sys.argv[1], "w") as f:
     json.dump(out, f)
-'''
+"""
 
 
 def _free_port() -> int:
@@ -183,14 +205,27 @@ def test_two_process_gloo_job_rank0_then_grouped(runs_root, tmp_path, launch_env
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
     base = {k: v for k, v in os.environ.items() if k not in LAUNCH_VARS and k != "LOUPE_DISTRIBUTED"}
-    base.update(PYTHONPATH=str(REPO), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()), WORLD_SIZE="2",
-                OMP_NUM_THREADS="1", GLOO_SOCKET_IFNAME="lo")
+    base.update(
+        PYTHONPATH=str(REPO),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(_free_port()),
+        WORLD_SIZE="2",
+        OMP_NUM_THREADS="1",
+        GLOO_SOCKET_IFNAME="lo",
+    )
     procs = []
     for rank in range(2):
         env = dict(base, RANK=str(rank), LOCAL_RANK=str(rank))
-        procs.append(subprocess.Popen([sys.executable, str(script), str(tmp_path / f"out{rank}.json")],
-                                      cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      text=True))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, str(script), str(tmp_path / f"out{rank}.json")],
+                cwd=tmp_path,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
     for p in procs:
         try:
             output, _ = p.communicate(timeout=120)

@@ -16,10 +16,12 @@ HEAVY = ("torch", "lightning", "pytorch_lightning", "transformers", "keras", "te
 
 def _python(code: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
-    full_env.update(PYTHONPATH=str(REPO), LOUPE_DIR=str(tmp_path / "runs"), LOUPE_SYSTEM_INTERVAL="0",
-                    LOUPE_CONSOLE="off", **env)
-    return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=full_env, capture_output=True,
-                          text=True, timeout=60)
+    full_env.update(
+        PYTHONPATH=str(REPO), LOUPE_DIR=str(tmp_path / "runs"), LOUPE_SYSTEM_INTERVAL="0", LOUPE_CONSOLE="off", **env
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=full_env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_recorder_and_integrations_package_import_no_framework(tmp_path):
@@ -47,11 +49,14 @@ def test_integration_submodules_load_on_attribute_access():
         recorder.integrations.nope
 
 
-@pytest.mark.parametrize("module, extra, blocked", [
-    ("lightning", "lightning", ("lightning", "pytorch_lightning")),
-    ("transformers", "transformers", ("transformers",)),
-    ("keras", "keras", ("keras",)),
-])
+@pytest.mark.parametrize(
+    "module, extra, blocked",
+    [
+        ("lightning", "lightning", ("lightning", "pytorch_lightning")),
+        ("transformers", "transformers", ("transformers",)),
+        ("keras", "keras", ("keras",)),
+    ],
+)
 def test_missing_framework_is_one_clear_import_error(tmp_path, module, extra, blocked):
     # None in sys.modules makes `import x` fail as if x were not installed.
     code = f"""

@@ -16,10 +16,10 @@ if keras.backend.backend() != os.environ["KERAS_BACKEND"]:
     pytest.skip(f"keras was imported earlier with the {keras.backend.backend()} backend", allow_module_level=True)
 np = pytest.importorskip("numpy")
 
-import recorder  # noqa: E402
-from recorder.integrations.keras import Callback  # noqa: E402
+from run_reading import read_stream
 
-from run_reading import read_stream  # noqa: E402
+import recorder
+from recorder.integrations.keras import Callback
 
 
 def _data(n: int, seed: int):
@@ -30,8 +30,9 @@ def _data(n: int, seed: int):
 
 def _model():
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)],
-                             name="tiny")
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)], name="tiny"
+    )
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="mse", metrics=["mae"])
     return model
 
@@ -39,8 +40,7 @@ def _model():
 def test_keras_fit_logs_config_epochs_batches_and_model(runs_root, tmp_path):
     model = _model()
     callback = Callback(project="keras", name="tiny", config={"dataset": "random"}, log_freq=2, log_model=True)
-    model.fit(*_data(64, 0), validation_data=_data(16, 1), epochs=2, batch_size=16, verbose=0,
-              callbacks=[callback])
+    model.fit(*_data(64, 0), validation_data=_data(16, 1), epochs=2, batch_size=16, verbose=0, callbacks=[callback])
     run = callback.run
     run.finish()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -11,10 +10,10 @@ import pytest
 torch = pytest.importorskip("torch")
 pl = pytest.importorskip("lightning.pytorch", reason="lightning is not installed (pip install 'loupe[lightning]')")
 
-import recorder  # noqa: E402
-from recorder.integrations.lightning import Logger  # noqa: E402
+from run_reading import read_stream
 
-from run_reading import read_stream  # noqa: E402
+import recorder
+from recorder.integrations.lightning import Logger
 
 
 class TinyRegressor(pl.LightningModule):
@@ -48,11 +47,18 @@ def _loader(n: int = 64, seed: int = 0):
     return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=16)
 
 
-def _trainer(tmp_path: Path, logger, **kw) -> "pl.Trainer":
+def _trainer(tmp_path: Path, logger, **kw) -> pl.Trainer:
     kw.setdefault("max_epochs", 2)
     return pl.Trainer(
-        accelerator="cpu", devices=1, logger=logger, default_root_dir=tmp_path, log_every_n_steps=2,
-        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0, **kw,
+        accelerator="cpu",
+        devices=1,
+        logger=logger,
+        default_root_dir=tmp_path,
+        log_every_n_steps=2,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        **kw,
     )
 
 
@@ -85,7 +91,8 @@ def test_lightning_fit_logs_config_steps_and_checkpoint_artifact(runs_root, tmp_
     assert all(r["epoch"] in (0, 1) for r in rows if r.get("epoch") is not None)
     definitions = json.loads((run_dir / "metrics.json").read_text())["definitions"]
     assert {"name": "*", "step_metric": "trainer/global_step"}.items() <= next(
-        d for d in definitions if d["name"] == "*").items()
+        d for d in definitions if d["name"] == "*"
+    ).items()
 
     # log_model=True: the checkpoints are logged once training ended successfully.
     arts = recorder.Api(runs_root).run(f"pl/{meta['id']}").logged_artifacts()

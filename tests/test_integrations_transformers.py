@@ -11,12 +11,14 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing below may reach the hub
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers", reason="transformers is not installed (pip install 'loupe[transformers]')")
+transformers = pytest.importorskip(
+    "transformers", reason="transformers is not installed (pip install 'loupe[transformers]')"
+)
 
-import recorder  # noqa: E402
-from recorder.integrations.transformers import Callback, rewrite_logs  # noqa: E402
+from run_reading import read_stream
 
-from run_reading import read_stream  # noqa: E402
+import recorder
+from recorder.integrations.transformers import Callback, rewrite_logs
 
 
 class Pairs(torch.utils.data.Dataset):
@@ -36,16 +38,34 @@ class Pairs(torch.utils.data.Dataset):
 
 def _model():
     torch.manual_seed(0)
-    config = transformers.BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                     intermediate_size=32, max_position_embeddings=16, num_labels=2)
+    config = transformers.BertConfig(
+        vocab_size=50,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=16,
+        num_labels=2,
+    )
     return transformers.BertForSequenceClassification(config)
 
 
 def _args(tmp_path: Path, **kw):
-    base = dict(output_dir=str(tmp_path / "out"), report_to="none", per_device_train_batch_size=8,
-                per_device_eval_batch_size=16, num_train_epochs=2, logging_steps=4, eval_strategy="epoch",
-                save_strategy="no", learning_rate=1e-3, use_cpu=True, disable_tqdm=True, seed=0,
-                dataloader_num_workers=0)
+    base = dict(
+        output_dir=str(tmp_path / "out"),
+        report_to="none",
+        per_device_train_batch_size=8,
+        per_device_eval_batch_size=16,
+        num_train_epochs=2,
+        logging_steps=4,
+        eval_strategy="epoch",
+        save_strategy="no",
+        learning_rate=1e-3,
+        use_cpu=True,
+        disable_tqdm=True,
+        seed=0,
+        dataloader_num_workers=0,
+    )
     base.update(kw)
     return transformers.TrainingArguments(**base)
 
@@ -59,8 +79,13 @@ def _run_dir(runs_root: Path, project: str) -> Path:
 def test_trainer_logs_config_train_eval_steps_and_final_model(runs_root, tmp_path):
     assert os.environ["HF_HUB_OFFLINE"] == "1"
     callback = Callback(project="hf", log_model="end")
-    trainer = transformers.Trainer(model=_model(), args=_args(tmp_path, run_name="tiny-bert"),
-                                   train_dataset=Pairs(64, 0), eval_dataset=Pairs(32, 1), callbacks=[callback])
+    trainer = transformers.Trainer(
+        model=_model(),
+        args=_args(tmp_path, run_name="tiny-bert"),
+        train_dataset=Pairs(64, 0),
+        eval_dataset=Pairs(32, 1),
+        callbacks=[callback],
+    )
     trainer.train()
     metrics = trainer.evaluate()  # after train(): still the same run, at the last global step
     recorder.finish()
@@ -101,8 +126,12 @@ def test_trainer_logs_config_train_eval_steps_and_final_model(runs_root, tmp_pat
 def test_trainer_checkpoint_artifacts_every_save(runs_root, tmp_path, monkeypatch):
     monkeypatch.setenv("LOUPE_LOG_MODEL", "checkpoint")
     callback = Callback(project="hf")
-    trainer = transformers.Trainer(model=_model(), args=_args(tmp_path, save_strategy="epoch", eval_strategy="no"),
-                                   train_dataset=Pairs(64, 0), callbacks=[callback])
+    trainer = transformers.Trainer(
+        model=_model(),
+        args=_args(tmp_path, save_strategy="epoch", eval_strategy="no"),
+        train_dataset=Pairs(64, 0),
+        callbacks=[callback],
+    )
     trainer.train()
     run = callback.run
     run.finish()

@@ -1,4 +1,4 @@
-"""viewer.live_watch: mode choice (inotify, limit, network fs, forced), change notices, coalescing."""
+"""viewer.data.live_watch: mode choice (inotify, limit, network fs, forced), change notices, coalescing."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from viewer import live_watch
-from viewer.live_watch import RootWatcher, estimate_watch_dirs, network_fs, read_mounts
+from viewer.data import live_watch
+from viewer.data.live_watch import RootWatcher, estimate_watch_dirs, network_fs, read_mounts
 
 
 class Calls:
@@ -170,8 +170,10 @@ def test_network_filesystem_chooses_polling(tmp_path):
 
 
 def test_mounts_parsing_and_longest_prefix(tmp_path):
-    text = ("sysfs /sys sysfs rw 0 0\n/dev/sda1 / ext4 rw 0 0\n"
-            "srv:/export /mnt/my\\040data nfs rw 0 0\nsrv:/x /mnt/my\\040data/local ext4 rw 0 0\n")
+    text = (
+        "sysfs /sys sysfs rw 0 0\n/dev/sda1 / ext4 rw 0 0\n"
+        "srv:/export /mnt/my\\040data nfs rw 0 0\nsrv:/x /mnt/my\\040data/local ext4 rw 0 0\n"
+    )
     mounts = read_mounts(text)
     assert ("/mnt/my data", "nfs") in mounts
     assert network_fs("/mnt/my data/runs", mounts) == "nfs"
@@ -251,6 +253,6 @@ def test_missing_root_does_not_raise(tmp_path):
 def test_no_textual_import():
     import subprocess
 
-    code = "import sys, viewer.live_watch; print('textual' in sys.modules)"
+    code = "import sys, viewer.data.live_watch; print('textual' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -5,15 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_tui_logs import make_run, open_logs, stamp, write_log
 from tui_helpers import settle
 
-from viewer import log_search
-from viewer.app import LoupeApp
-from viewer.log_search import find_line
+from viewer.data import log_search
+from viewer.data.log_search import find_line
+from viewer.tui.app import LoupeApp
 from viewer.tui.log_view import LogView
 from viewer.tui.logs_pane import LogsPane
-
-from test_tui_logs import make_run, open_logs, stamp, write_log
 
 
 def offsets(path: Path) -> list[int]:
@@ -50,8 +49,7 @@ def test_find_line_forward_and_backward(tmp_path, request, chunked):
 
 def test_matches_inside_escapes_or_timestamps_do_not_count(tmp_path):
     log = tmp_path / "output.log"
-    log.write_bytes(b"2026-01-01T00:00:00.000Z O \x1b[31mred\x1b[0m text\n"
-                    b"2026-01-01T00:00:01.000Z O plain 31m here\n")
+    log.write_bytes(b"2026-01-01T00:00:00.000Z O \x1b[31mred\x1b[0m text\n2026-01-01T00:00:01.000Z O plain 31m here\n")
     at = offsets(log)
     # "31m" is inside the colour code of line 0: only line 1 shows it.
     assert find_line(log, "31m", 0, forward=True) == at[1]
@@ -62,8 +60,10 @@ def test_matches_inside_escapes_or_timestamps_do_not_count(tmp_path):
 def test_long_lines_a_partial_last_line_and_stop(tmp_path, small_chunks):
     log = tmp_path / "output.log"
     long_line = "x" * 500
-    log.write_text(f"{stamp(1.0)} O {long_line}\n{stamp(2.0)} O needle one\n{stamp(3.0)} O {long_line}\n"
-                   f"{stamp(4.0)} O needle being written")
+    log.write_text(
+        f"{stamp(1.0)} O {long_line}\n{stamp(2.0)} O needle one\n{stamp(3.0)} O {long_line}\n"
+        f"{stamp(4.0)} O needle being written"
+    )
     at = offsets(log)
     assert find_line(log, "needle", 0, forward=True) == at[1]
     assert find_line(log, "needle", at[2], forward=True) is None  # the unfinished line is the follower's

@@ -10,12 +10,12 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
-
-import recorder
 from conftest import make_run
 from media_helpers import finished, text_values
+
+import recorder
 from recorder.media.png import encode_png, png_size
-from viewer import media_index as mi
+from viewer.data import media_index as mi
 
 PIL = pytest.importorskip("PIL.Image")
 
@@ -25,7 +25,6 @@ def pixels(path: Path) -> np.ndarray:
         return np.asarray(im.copy())
 
 
-
 # -- images ---------------------------------------------------------------------------------
 def test_numpy_images_round_trip(runs_root):
     run = make_run(runs_root)
@@ -33,8 +32,14 @@ def test_numpy_images_round_trip(runs_root):
     rgb = (np.arange(6 * 7 * 3) % 256).astype(np.uint8).reshape(6, 7, 3)
     rgba = np.zeros((5, 4, 4), np.uint8) + np.array([1, 2, 3, 255], np.uint8)
     for step in range(3):
-        run.log({"gray": recorder.Image(gray, caption=f"step {step}"), "rgb": recorder.Image(rgb),
-                 "rgba": recorder.Image(rgba), "loss": float(step)})
+        run.log(
+            {
+                "gray": recorder.Image(gray, caption=f"step {step}"),
+                "rgb": recorder.Image(rgb),
+                "rgba": recorder.Image(rgba),
+                "loss": float(step),
+            }
+        )
     run_dir = finished(run)
 
     items = mi.images(run_dir, "gray")
@@ -47,8 +52,14 @@ def test_numpy_images_round_trip(runs_root):
     assert items[0].path.parent == run_dir.absolute() / "media" / "images" / "gray"
     # The history row holds a reference (path, width, height, caption) as text.
     ref = json.loads(text_values(run_dir)[(2, "gray")])
-    assert ref == {"_type": "image-file", "path": mi.images(run_dir, "gray")[2].path.relative_to(run_dir.absolute()).as_posix(),
-                   "width": 10, "height": 12, "caption": "step 2", "format": "png"}
+    assert ref == {
+        "_type": "image-file",
+        "path": mi.images(run_dir, "gray")[2].path.relative_to(run_dir.absolute()).as_posix(),
+        "width": 10,
+        "height": 12,
+        "caption": "step 2",
+        "format": "png",
+    }
     assert json.loads((run_dir / "summary.json").read_text())["loss"] == 2.0
 
 
@@ -81,8 +92,13 @@ def test_list_of_images(runs_root):
 def test_pil_image_and_mode(runs_root):
     run = make_run(runs_root)
     im = PIL.new("RGB", (6, 4), (10, 20, 30))
-    run.log({"pil": recorder.Image(im), "as_gray": recorder.Image(im, mode="L"),
-             "palette": recorder.Image(im.convert("P", palette=PIL.Palette.ADAPTIVE))})
+    run.log(
+        {
+            "pil": recorder.Image(im),
+            "as_gray": recorder.Image(im, mode="L"),
+            "palette": recorder.Image(im.convert("P", palette=PIL.Palette.ADAPTIVE)),
+        }
+    )
     im.paste((255, 255, 255), (0, 0, 6, 4))  # changing it afterwards changes nothing stored
     run_dir = finished(run)
     stored = pixels(mi.images(run_dir, "pil")[0].path)
@@ -166,7 +182,6 @@ def test_float_ranges_and_bad_shapes():
             recorder.Image(bad)
 
 
-
 # -- histograms -----------------------------------------------------------------------------
 def test_histograms_round_trip(runs_root):
     rng = np.random.default_rng(0)
@@ -175,8 +190,12 @@ def test_histograms_round_trip(runs_root):
     for step in range(4):
         values = rng.normal(step, 1.0, 500)
         data.append(values)
-        run.log({"weights": recorder.Histogram(values, num_bins=16),
-                 "given": recorder.Histogram(np_histogram=np.histogram(values, bins=4))})
+        run.log(
+            {
+                "weights": recorder.Histogram(values, num_bins=16),
+                "given": recorder.Histogram(np_histogram=np.histogram(values, bins=4)),
+            }
+        )
     run_dir = finished(run)
     s = mi.histogram_series(run_dir, "weights")
     assert s.steps == [0, 1, 2, 3]
@@ -256,19 +275,28 @@ def test_table_constructors():
 def test_plots_round_trip(runs_root):
     run = make_run(runs_root)
     xy = recorder.Table(columns=["x", "y", "series"], data=[[i, i * i, "a" if i % 2 else "b"] for i in range(5)])
-    run.log({
-        "line": recorder.plot.line(xy, "x", "y", stroke="series", title="Squares"),
-        "scatter": recorder.plot.scatter(xy, "x", "y"),
-        "bar": recorder.plot.bar(xy, "series", "y", title="Bars"),
-        "hist": recorder.plot.histogram(xy, "y"),
-        "series": recorder.plot.line_series([0, 1, 2], [[1, 2, 3], [3, 2, 1]], keys=["up", "down"]),
-    })
+    run.log(
+        {
+            "line": recorder.plot.line(xy, "x", "y", stroke="series", title="Squares"),
+            "scatter": recorder.plot.scatter(xy, "x", "y"),
+            "bar": recorder.plot.bar(xy, "series", "y", title="Bars"),
+            "hist": recorder.plot.histogram(xy, "y"),
+            "series": recorder.plot.line_series([0, 1, 2], [[1, 2, 3], [3, 2, 1]], keys=["up", "down"]),
+        }
+    )
     y_true = [0, 1, 2, 2, 1, 0, 2]
     preds = [0, 2, 2, 2, 1, 1, 0]
     probs = np.eye(3)[preds] * 0.8 + 0.05
-    run.log({"conf_mat": recorder.plot.confusion_matrix(probs=None, y_true=y_true, preds=preds,
-                                                         class_names=["cat", "dog", "bird"], title="CM")})
-    run.log({"conf_mat": recorder.plot.confusion_matrix(probs=probs, y_true=y_true, class_names=["cat", "dog", "bird"])})
+    run.log(
+        {
+            "conf_mat": recorder.plot.confusion_matrix(
+                probs=None, y_true=y_true, preds=preds, class_names=["cat", "dog", "bird"], title="CM"
+            )
+        }
+    )
+    run.log(
+        {"conf_mat": recorder.plot.confusion_matrix(probs=probs, y_true=y_true, class_names=["cat", "dog", "bird"])}
+    )
     run_dir = finished(run)
 
     line = mi.chart(run_dir, "line")
@@ -288,5 +316,3 @@ def test_plots_round_trip(runs_root):
         recorder.plot.line(xy, "x", "nope")
     with pytest.raises(ValueError):
         recorder.plot.confusion_matrix(y_true=[0, 3], preds=[0, 1], class_names=["a", "b"])
-
-

@@ -7,12 +7,11 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+from conftest import make_run
 
 import recorder
-from conftest import make_run
-from recorder.media.store import get_store
-from viewer import media_index as mi
-
+from recorder.media.media_store import get_store
+from viewer.data import media_index as mi
 
 OUTSIDE_STDLIB = [tracemalloc.Filter(False, sysconfig.get_paths()["stdlib"] + "/*")]
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
-
-import recorder
 from conftest import make_run
 from media_helpers import finished, text_values
-from recorder.media import paths
-from recorder.media.store import get_store
-from viewer import media_index as mi
+
+import recorder
+from recorder.media import media_paths as paths
+from recorder.media.media_store import get_store
+from viewer.data import media_index as mi
 
 PIL = pytest.importorskip("PIL.Image")
 
@@ -42,7 +42,7 @@ def test_encoding_happens_off_the_training_thread(monkeypatch, runs_root):
 
 
 def test_full_queue_drops_and_counts(monkeypatch, runs_root, caplog):
-    from recorder.media import store as store_mod
+    from recorder.media import media_store as store_mod
     from recorder.media.image import Image
 
     gate = threading.Event()
@@ -70,7 +70,6 @@ def test_full_queue_drops_and_counts(monkeypatch, runs_root, caplog):
     assert len([k for k in refs if k[1] == "x"]) == len(stored)
 
 
-
 # -- SQL views ------------------------------------------------------------------------------
 def test_duckdb_views(runs_root):
     for n in range(2):
@@ -82,7 +81,8 @@ def test_duckdb_views(runs_root):
     mi.register(con, [runs_root])
     assert con.execute("SELECT count(*) FROM histograms").fetchone()[0] == 4
     rows = con.execute(
-        "SELECT _step, bin, count FROM histogram_bins WHERE project = 'proj0' ORDER BY _step, bin").fetchall()
+        "SELECT _step, bin, count FROM histogram_bins WHERE project = 'proj0' ORDER BY _step, bin"
+    ).fetchall()
     assert rows == [(0, 0, 2.0), (0, 1, 2.0), (1, 0, 3.0), (1, 1, 1.0)]
     files = con.execute("SELECT file, width, height FROM images").fetchall()
     assert len(files) == 2 and all(Path(f).is_file() and (w, h) == (3, 2) for f, w, h in files)
@@ -112,15 +112,32 @@ def test_disabled_mode_writes_nothing(tmp_path):
 
 
 # -- hostile input --------------------------------------------------------------------------
-HOSTILE_KEYS = ["../../escape", "/etc/passwd", "a/../../b", "..", "[@click=app.quit]", "a b", "a_b",
-                "x/./y", "C:\\win\\path", "ключ/値", "\x1b]0;title\x07", ""]
+HOSTILE_KEYS = [
+    "../../escape",
+    "/etc/passwd",
+    "a/../../b",
+    "..",
+    "[@click=app.quit]",
+    "a b",
+    "a_b",
+    "x/./y",
+    "C:\\win\\path",
+    "ключ/値",
+    "\x1b]0;title\x07",
+    "",
+]
 
 
 def test_hostile_keys_stay_inside_the_run(runs_root):
     run = make_run(runs_root)
     for key in HOSTILE_KEYS:
-        run.log({key: recorder.Image(np.zeros((2, 2), np.uint8), caption="[@click=app.quit]\x1b[31m"),
-                 key + "t": recorder.Table(columns=["[b]x[/b]"], data=[[1]])}, commit=False)
+        run.log(
+            {
+                key: recorder.Image(np.zeros((2, 2), np.uint8), caption="[@click=app.quit]\x1b[31m"),
+                key + "t": recorder.Table(columns=["[b]x[/b]"], data=[[1]]),
+            },
+            commit=False,
+        )
     run.log({})
     run_dir = finished(run).resolve()
     everything = [p.resolve() for p in runs_root.rglob("*")]
@@ -154,9 +171,14 @@ def test_reader_refuses_paths_outside_the_run(runs_root, tmp_path):
     secret = tmp_path / "secret.png"
     secret.write_bytes(b"x")
     journal = run_dir / "media" / "index" / "journal-ffffffff-00000000.jsonl"
-    lines = [{"_step": 5, "_timestamp": 0.0, "key": k, "kind": kind, "idx": 0, "path": p}
-             for k, kind, p in [("evil", "image", "../../../secret.png"), ("abs", "image", str(secret)),
-                                ("tab", "table", "../../../secret.png")]]
+    lines = [
+        {"_step": 5, "_timestamp": 0.0, "key": k, "kind": kind, "idx": 0, "path": p}
+        for k, kind, p in [
+            ("evil", "image", "../../../secret.png"),
+            ("abs", "image", str(secret)),
+            ("tab", "table", "../../../secret.png"),
+        ]
+    ]
     journal.write_bytes(b"".join(b"\n" + json.dumps(x).encode() for x in lines) + b"\n{torn")
     assert mi.images(run_dir, "evil")[0].path is None
     assert mi.images(run_dir, "abs")[0].path is None
@@ -177,14 +199,26 @@ def test_sample_media_helper(runs_root):
     labels = rng.integers(0, 10, 20)
     preds = np.where(rng.random(20) < 0.8, labels, (labels + 1) % 10)
     run = make_run(runs_root)
-    for epoch in range(3):
+    for _epoch in range(3):
         log_weight_histograms(run, {"hidden": rng.normal(size=(64, 8))})
-    log_media(run, images, labels, preds, probs=rng.random((20, 10)), class_names=[str(d) for d in range(10)],
-              max_images=4, table_rows=10)
+    log_media(
+        run,
+        images,
+        labels,
+        preds,
+        probs=rng.random((20, 10)),
+        class_names=[str(d) for d in range(10)],
+        max_images=4,
+        table_rows=10,
+    )
     run_dir = finished(run)
     kinds = {k.key: k.kind for k in mi.keys(run_dir)}
-    assert kinds == {"examples": "image", "predictions": "table", "confusion_matrix": "plot",
-                     "weights/hidden": "histogram"}
+    assert kinds == {
+        "examples": "image",
+        "predictions": "table",
+        "confusion_matrix": "plot",
+        "weights/hidden": "histogram",
+    }
     assert len(mi.images(run_dir, "examples")) == 4 and mi.images(run_dir, "examples")[0].width == 32
     assert mi.load_table(run_dir, "predictions").num_rows == 10
     assert mi.confusion_matrix(run_dir, "confusion_matrix").total == 20

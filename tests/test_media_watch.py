@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import make_run
 
 import recorder
-from conftest import make_run
-from viewer import media_index as mi
+from viewer.data import media_index as mi
 
 torch = pytest.importorskip("torch")
 

@@ -24,9 +24,7 @@ def git(cwd: Path, *args: str) -> str:
         GIT_CONFIG_GLOBAL=os.devnull,
         GIT_CONFIG_NOSYSTEM="1",
     )
-    return subprocess.run(
-        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
 
 
 @pytest.fixture
@@ -45,9 +43,21 @@ def repo(tmp_path, monkeypatch):
 
 
 def test_static_is_cheap_and_complete(monkeypatch):
-    for name in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "SLURM_PROCID", "SLURM_LOCALID",
-                 "SLURM_NTASKS", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK",
-                 "OMPI_COMM_WORLD_SIZE", "PMI_RANK", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALRANKID"):
+    for name in (
+        "RANK",
+        "LOCAL_RANK",
+        "WORLD_SIZE",
+        "SLURM_PROCID",
+        "SLURM_LOCALID",
+        "SLURM_NTASKS",
+        "OMPI_COMM_WORLD_RANK",
+        "OMPI_COMM_WORLD_LOCAL_RANK",
+        "OMPI_COMM_WORLD_SIZE",
+        "PMI_RANK",
+        "PMI_SIZE",
+        "PMIX_RANK",
+        "MPI_LOCALRANKID",
+    ):
         monkeypatch.delenv(name, raising=False)
     collect_static()  # first call may pay one-off imports
     t0 = time.perf_counter()
@@ -72,9 +82,11 @@ def test_rank_env_variables():
         "local_rank": 2,
         "world_size": 16,
     }
-    assert rank_env(
-        {"OMPI_COMM_WORLD_RANK": "7", "OMPI_COMM_WORLD_LOCAL_RANK": "3", "OMPI_COMM_WORLD_SIZE": "9"}
-    ) == {"rank": 7, "local_rank": 3, "world_size": 9}
+    assert rank_env({"OMPI_COMM_WORLD_RANK": "7", "OMPI_COMM_WORLD_LOCAL_RANK": "3", "OMPI_COMM_WORLD_SIZE": "9"}) == {
+        "rank": 7,
+        "local_rank": 3,
+        "world_size": 9,
+    }
     # torchrun inside SLURM: torchrun's own numbering wins.
     assert rank_env({"RANK": "1", "SLURM_PROCID": "0"}) == {"rank": 1}
     # Garbage is skipped, not fatal.

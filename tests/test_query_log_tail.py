@@ -1,4 +1,4 @@
-"""viewer.log_tail: tail from the end, page back, follow through truncation and rotation."""
+"""viewer.data.log_tail: tail from the end, page back, follow through truncation and rotation."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 import time
 import tracemalloc
 
-from viewer.log_tail import LogFollower, page_before, parse_line, tail
+from viewer.data.log_tail import LogFollower, page_before, parse_line, tail
 
 
 def _write(path, lines, mode="w"):

@@ -1,4 +1,4 @@
-"""viewer.sanitize: no escape sequence from a run ever reaches the terminal."""
+"""viewer.data.sanitize: no escape sequence from a run ever reaches the terminal."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from viewer.sanitize import Segment, has_escapes, sanitize, styled_segments
+from viewer.data.sanitize import Segment, has_escapes, sanitize, styled_segments
 
 HOSTILE = [
     ("title\x1b]0;pwned\x07after", "titleafter"),  # OSC 0, BEL-terminated
@@ -72,7 +72,9 @@ def test_styled_segments_keep_sgr_as_structure_and_drop_the_rest():
     assert segs[2] == Segment("o", fg="color(208)")
     assert segs[3] == Segment("bg", fg="color(208)", bg="#010203")
     assert segs[4] == Segment(" z")
-    assert "".join(s.text for s in segs) == sanitize("\x1b[1;31mERR\x1b[0m ok \x1b]0;t\x07\x1b[38;5;208mo\x1b[48;2;1;2;3mbg\x1b[39;49m z")
+    assert "".join(s.text for s in segs) == sanitize(
+        "\x1b[1;31mERR\x1b[0m ok \x1b]0;t\x07\x1b[38;5;208mo\x1b[48;2;1;2;3mbg\x1b[39;49m z"
+    )
 
 
 def test_styled_segments_bright_and_attributes():

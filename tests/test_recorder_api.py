@@ -15,11 +15,11 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
+from conftest import make_run
+from run_reading import read_stream
 
 import recorder
-from conftest import make_run
 from recorder import layout
-from run_reading import read_stream
 
 
 def history(run) -> list[dict]:
@@ -35,11 +35,19 @@ def read_json(run, name):
 
 
 def test_seed_quickstart_loop_with_nested_keys(runs_root):
-    run = recorder.init(project="my-project", config={"learning_rate": 0.001, "epochs": 3,
-                                                      "batch_size": 32, "architecture": "ResNet50"})
+    run = recorder.init(
+        project="my-project", config={"learning_rate": 0.001, "epochs": 3, "batch_size": 32, "architecture": "ResNet50"}
+    )
     for epoch in range(run.config.epochs):
-        recorder.log({"epoch": epoch, "train/loss": 1.0 / (epoch + 1), "val/loss": 2.0 / (epoch + 1),
-                      "train/accuracy": 0.5 + epoch / 10, "val": {"accuracy": 0.4 + epoch / 10}})
+        recorder.log(
+            {
+                "epoch": epoch,
+                "train/loss": 1.0 / (epoch + 1),
+                "val/loss": 2.0 / (epoch + 1),
+                "train/accuracy": 0.5 + epoch / 10,
+                "val": {"accuracy": 0.4 + epoch / 10},
+            }
+        )
     recorder.finish()
 
     rows = history(run)
@@ -160,12 +168,26 @@ def test_summary_last_values_override_and_written_during_run():
 def test_values_of_every_supported_type(caplog):
     run = make_run(recorder_root())
     with caplog.at_level(logging.WARNING, logger="loupe"):
-        run.log({
-            "i": 1, "f": 0.5, "b": True, "np_f": np.float32(1.5), "np_i": np.int64(7),
-            "zero_d": np.array(2.5), "one_elem": np.array([3.5]), "big": 2**64, "nan": float("nan"),
-            "inf": float("inf"), "ninf": float("-inf"), "text": "hello", "none": None,
-            "bad": object(), "Loss": 1.0, "loss": 2.0,
-        })
+        run.log(
+            {
+                "i": 1,
+                "f": 0.5,
+                "b": True,
+                "np_f": np.float32(1.5),
+                "np_i": np.int64(7),
+                "zero_d": np.array(2.5),
+                "one_elem": np.array([3.5]),
+                "big": 2**64,
+                "nan": float("nan"),
+                "inf": float("inf"),
+                "ninf": float("-inf"),
+                "text": "hello",
+                "none": None,
+                "bad": object(),
+                "Loss": 1.0,
+                "loss": 2.0,
+            }
+        )
         run.log({"i": 0.25, "bad": object()})  # int then float never truncates; warn once
     run.finish()
     rows = history(run)
@@ -180,8 +202,9 @@ def test_values_of_every_supported_type(caplog):
     assert r0["Loss"] == 1.0 and r0["loss#2"] == 2.0
     assert read_json(run, "metrics.json")["columns"] == {"loss": "loss#2"}
     assert caplog.text.count("'bad'") == 1
-    texts = duckdb.sql("SELECT key, value, _step FROM read_parquet(?)",
-                       params=[os.path.join(run.dir, "text", "*.parquet")]).fetchall()
+    texts = duckdb.sql(
+        "SELECT key, value, _step FROM read_parquet(?)", params=[os.path.join(run.dir, "text", "*.parquet")]
+    ).fetchall()
     assert texts == [("text", "hello", 0)]
     assert run.summary["Loss"] == 1.0 and run.summary["loss"] == 2.0
 
@@ -254,10 +277,17 @@ def test_save_policies(tmp_path):
 
 
 def test_run_attributes():
-    run = make_run(recorder_root(), project="proj", name="my-run", tags=["a", "b"], notes="n",
-                   group="g", job_type="train")
+    run = make_run(
+        recorder_root(), project="proj", name="my-run", tags=["a", "b"], notes="n", group="g", job_type="train"
+    )
     assert (run.name, run.project, run.tags, run.notes, run.group, run.job_type) == (
-        "my-run", "proj", ("a", "b"), "n", "g", "train")
+        "my-run",
+        "proj",
+        ("a", "b"),
+        "n",
+        "g",
+        "train",
+    )
     assert run.path == f"proj/{run.id}"
     assert run.url.startswith("file://") and run.url.endswith(run.id)
     assert Path(run.dir).is_dir()
@@ -273,10 +303,9 @@ def test_run_attributes():
 
 
 def test_context_manager_marks_exception_as_failed():
-    with pytest.raises(ZeroDivisionError):
-        with make_run(recorder_root()) as run:
-            run.log({"x": 1})
-            1 / 0
+    with pytest.raises(ZeroDivisionError), make_run(recorder_root()) as run:
+        run.log({"x": 1})
+        1 / 0
     meta = read_json(run, "run.json")
     assert meta["state"] == "failed" and meta["exit_code"] == 1
     assert meta["error"]["type"] == "ZeroDivisionError"
@@ -295,8 +324,10 @@ def only_run(root: Path) -> Path:
 
 
 def test_uncaught_exception_and_interpreter_exit(runs_root):
-    res = run_script("import recorder\nrecorder.init(project='x')\nrecorder.log({'a': 1})\nraise KeyError('lost')\n",
-                     runs_root / "failed")
+    res = run_script(
+        "import recorder\nrecorder.init(project='x')\nrecorder.log({'a': 1})\nraise KeyError('lost')\n",
+        runs_root / "failed",
+    )
     assert res.returncode == 1
     meta = json.loads((only_run(runs_root / "failed") / "run.json").read_text())
     assert meta["state"] == "failed" and meta["error"]["type"] == "KeyError"
@@ -388,7 +419,9 @@ def test_import_is_fast_and_light():
         "bad=[m for m in ('textual','duckdb','pyarrow','numpy','torch') if m in sys.modules]\nprint(d, bad)"
     )
     best = min(
-        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()[0])
+        float(
+            subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()[0]
+        )
         for _ in range(3)
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -399,12 +432,20 @@ def test_import_is_fast_and_light():
 def test_readers_skip_covered_parts_and_journals(tmp_path):
     d = tmp_path / "history"
     d.mkdir()
-    for name in ("part-aaaa0000-00000000-00000000.parquet", "part-aaaa0000-00000001-00000001.parquet",
-                 "part-aaaa0000-00000000-00000001.parquet", "part-bbbb0000-00000000-00000000.parquet",
-                 "journal-aaaa0000-00000001.jsonl", "journal-aaaa0000-00000002.jsonl",
-                 "journal-bbbb0000-00000001.jsonl", ".tmp-part-aaaa0000-00000003-00000003.parquet.1"):
+    for name in (
+        "part-aaaa0000-00000000-00000000.parquet",
+        "part-aaaa0000-00000001-00000001.parquet",
+        "part-aaaa0000-00000000-00000001.parquet",
+        "part-bbbb0000-00000000-00000000.parquet",
+        "journal-aaaa0000-00000001.jsonl",
+        "journal-aaaa0000-00000002.jsonl",
+        "journal-bbbb0000-00000001.jsonl",
+        ".tmp-part-aaaa0000-00000003-00000003.parquet.1",
+    ):
         (d / name).write_bytes(b"")
     files = layout.live_stream_files(d)
-    assert [p.name for p in files.parts] == ["part-aaaa0000-00000000-00000001.parquet",
-                                             "part-bbbb0000-00000000-00000000.parquet"]
+    assert [p.name for p in files.parts] == [
+        "part-aaaa0000-00000000-00000001.parquet",
+        "part-bbbb0000-00000000-00000000.parquet",
+    ]
     assert [p.name for p in files.journals] == ["journal-aaaa0000-00000002.jsonl", "journal-bbbb0000-00000001.jsonl"]

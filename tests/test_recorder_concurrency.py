@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from run_reading import all_files_readable, read_stream
 
 import recorder
 from recorder import layout
-from run_reading import all_files_readable, read_stream
 
 STEPS = 300
 WORKER = """
@@ -23,18 +23,23 @@ if mode == "group":
     kwargs.update(group="ddp", name=f"rank-{rank}", config={"rank": rank})
 elif mode == "one-run":
     kwargs.update(id="shared", resume="allow")
+STEPS = int(sys.argv[4])
 run = recorder.init(**kwargs)
 run._files.history.rows_per_part = 50   # many parts from every writer
-for i in range(%d):
+for i in range(STEPS):
     run.log({"loss": 1.0 / (i + 1), "rank": float(rank)})
 run.finish()
-""" % STEPS
+"""
 
 
 def launch(root: Path, mode: str, n: int) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(recorder.__file__).parents[1])}
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(root), mode, str(i)], env=env,
-                              stderr=subprocess.PIPE) for i in range(n)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(root), mode, str(i), str(STEPS)], env=env, stderr=subprocess.PIPE
+        )
+        for i in range(n)
+    ]
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err.decode()[-2000:]

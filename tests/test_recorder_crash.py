@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import random
 
-import recorder
 from crash_harness import kill_once
-from recorder import layout
 from run_reading import read_stream
+
+import recorder
+from recorder import layout
+
 
 def check(result: dict) -> int:
     steps = result["steps"]
@@ -48,8 +50,9 @@ def test_kills_inside_publication_and_compaction(tmp_path):
     rng = random.Random(99)
     for i in range(6):
         ready = _merged if i % 2 else (lambda d: bool(_parts(d)))
-        result = kill_once(tmp_path / f"c{i}", delay=rng.uniform(0.0, 0.5), rows_per_part=20,
-                           compact_after=2, ready=ready)
+        result = kill_once(
+            tmp_path / f"c{i}", delay=rng.uniform(0.0, 0.5), rows_per_part=20, compact_after=2, ready=ready
+        )
         check(result)
         if i % 2:
             assert _merged(result["run_dir"]), "a merged part vanished after the kill"
@@ -58,8 +61,15 @@ def test_kills_inside_publication_and_compaction(tmp_path):
 def test_resume_after_crash_continues_after_last_step(tmp_path):
     result = kill_once(tmp_path / "r", delay=0.3)
     last = result["steps"][-1]
-    run = recorder.init(dir=tmp_path / "r" / "runs", project="crash", id="victim", resume="allow",
-                        system_interval=0, capture_console=False, reinit="create_new")
+    run = recorder.init(
+        dir=tmp_path / "r" / "runs",
+        project="crash",
+        id="victim",
+        resume="allow",
+        system_interval=0,
+        capture_console=False,
+        reinit="create_new",
+    )
     run.log({"loss": 0.0})
     run.finish()
     steps = [r[layout.STEP] for r in read_stream(result["run_dir"])]

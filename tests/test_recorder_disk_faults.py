@@ -12,10 +12,10 @@ import logging
 from pathlib import Path
 
 import pytest
-
 from conftest import make_run
-from recorder import parquet_parts, stream_writer
 from run_reading import read_stream
+
+from recorder import parquet_parts, stream_writer
 
 
 class FailingDisk:
@@ -65,7 +65,7 @@ def test_losses_are_recorded_when_memory_cap_drops_rows(monkeypatch, runs_root):
     monkeypatch.setattr(stream_writer, "_MAX_UNPUBLISHED_BYTES", 2000)
     run = make_run(runs_root)
     FailingDisk(monkeypatch, errno.ENOSPC)
-    for batch in range(5):
+    for _batch in range(5):
         for i in range(20):
             run.log({"x": float(i)})
         run._files.history.flush()

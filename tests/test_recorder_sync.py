@@ -7,9 +7,10 @@ import threading
 import time
 from pathlib import Path
 
-import recorder.stream_writer as stream_writer
 from conftest import make_run
 from run_reading import read_stream
+
+import recorder.stream_writer as stream_writer
 
 
 def journal_inodes(run) -> set[int]:

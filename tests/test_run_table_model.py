@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from viewer.run_table_model import TableRow, auto_columns
+from viewer.data.run_table_model import TableRow, auto_columns
 
 
 def row(**values) -> TableRow:
@@ -13,10 +13,28 @@ def row(**values) -> TableRow:
 
 def test_varying_columns_come_first_then_constant_ones_up_to_the_limits():
     rows = [
-        row(**{"config.lr": 0.1, "config.seed": 1, "config.opt": "adam", "config._private": 1,
-               "summary.loss": 0.5, "summary.acc": 0.9, "name": "a"}),
-        row(**{"config.lr": 0.2, "config.seed": 1, "config.opt": "adam", "config._private": 2,
-               "summary.loss": 0.4, "summary.acc": 0.9, "name": "b"}),
+        row(
+            **{
+                "config.lr": 0.1,
+                "config.seed": 1,
+                "config.opt": "adam",
+                "config._private": 1,
+                "summary.loss": 0.5,
+                "summary.acc": 0.9,
+                "name": "a",
+            }
+        ),
+        row(
+            **{
+                "config.lr": 0.2,
+                "config.seed": 1,
+                "config.opt": "adam",
+                "config._private": 2,
+                "summary.loss": 0.4,
+                "summary.acc": 0.9,
+                "name": "b",
+            }
+        ),
     ]
     # lr varies, opt and seed do not; _private is never shown; then summary the same way.
     assert auto_columns(rows) == ["config.lr", "config.opt", "config.seed", "summary.loss", "summary.acc"]

@@ -10,12 +10,11 @@ import sys
 import time
 
 import pytest
-
-from viewer.discovery import find_runs
-from viewer.run_state import decide_state
-from viewer.store import RunNotFound, Store
-
 from store_helpers import fake_run_dir, iso, real_run
+
+from viewer.data.discovery import find_runs
+from viewer.data.run_state import decide_state
+from viewer.data.store import RunNotFound, Store
 
 
 def test_recursive_discovery_skips_non_runs_and_special_dirs(tmp_path):
@@ -50,15 +49,18 @@ def test_missing_root_is_an_error(tmp_path):
         Store([tmp_path / "nope"])
 
 
-@pytest.mark.parametrize("name, payload", [
-    ("bom", b"\xef\xbb\xbf" + json.dumps({"lr": 0.5}).encode()),
-    ("trailing comma", b'{"lr": 0.5,}'),
-    ("invalid utf8", b'{"lr": 0.5, "name": "\xff\xfe"}'),
-    ("deep nesting", b'{"lr": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
-    ("not an object", b"[1, 2, 3]"),
-    ("garbage", b"\x00\x01garbage"),
-    ("empty", b""),
-])
+@pytest.mark.parametrize(
+    "name, payload",
+    [
+        ("bom", b"\xef\xbb\xbf" + json.dumps({"lr": 0.5}).encode()),
+        ("trailing comma", b'{"lr": 0.5,}'),
+        ("invalid utf8", b'{"lr": 0.5, "name": "\xff\xfe"}'),
+        ("deep nesting", b'{"lr": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+        ("not an object", b"[1, 2, 3]"),
+        ("garbage", b"\x00\x01garbage"),
+        ("empty", b""),
+    ],
+)
 def test_hostile_config_json_costs_one_warning_and_the_run_stays(tmp_path, name, payload):
     root = tmp_path / "runs"
     d = fake_run_dir(root, "p", "r1")
@@ -116,13 +118,19 @@ def test_resolve_by_id_prefix_name_and_project(tmp_path):
 
 # -- state rules ---------------------------------------------------------------------------
 
+
 def _meta(**kw):
     import psutil
 
     now = time.time()
     started = psutil.Process().create_time()
-    base = {"state": "running", "created_at": iso(started + 0.5), "heartbeat_at": iso(now - 1),
-            "host": socket.gethostname(), "pid": os.getpid()}
+    base = {
+        "state": "running",
+        "created_at": iso(started + 0.5),
+        "heartbeat_at": iso(now - 1),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+    }
     base.update(kw)
     return base
 

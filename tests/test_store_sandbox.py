@@ -9,11 +9,10 @@ import time
 
 import duckdb
 import pytest
+from store_helpers import real_run
 
 from viewer import connect
-from viewer.store import QueryError, Store
-
-from store_helpers import real_run
+from viewer.data.store import QueryError, Store
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +55,17 @@ def test_connection_refuses(con_and_store, stmt):
     assert not (tmp / "out.csv").exists() and not (tmp / "x.duckdb").exists()
 
 
-@pytest.mark.parametrize("stmt", REFUSED_ON_CONNECTION + [
-    "SELECT 1; COPY (SELECT 1) TO '{out}'",
-    "SELECT count(*) FROM runs; SELECT 1",
-    "CREATE VIEW x AS SELECT 1",
-    "DROP VIEW runs",
-    "PRAGMA threads=1",
-])
+@pytest.mark.parametrize(
+    "stmt",
+    REFUSED_ON_CONNECTION
+    + [
+        "SELECT 1; COPY (SELECT 1) TO '{out}'",
+        "SELECT count(*) FROM runs; SELECT 1",
+        "CREATE VIEW x AS SELECT 1",
+        "DROP VIEW runs",
+        "PRAGMA threads=1",
+    ],
+)
 def test_store_query_refuses(con_and_store, stmt):
     _, store, tmp = con_and_store
     sql = stmt.format(secret=tmp / "secret.txt", out=tmp / "out.csv", db=tmp / "x.duckdb")
@@ -108,8 +111,8 @@ def test_runaway_query_is_interrupted_within_a_second(con_and_store):
 def test_no_textual_in_the_query_layer():
     code = (
         "import sys\n"
-        "import viewer, viewer.store, viewer.cli, viewer.sql, viewer.discovery, viewer.run_state,\\\n"
-        "    viewer.log_tail, viewer.sanitize, viewer.filter_expr, viewer.runs_table, viewer.stream_files\n"
+        "import viewer, viewer.data.store, viewer.cli.main, viewer.data.sql, viewer.data.discovery, viewer.data.run_state,\\\n"
+        "    viewer.data.log_tail, viewer.data.sanitize, viewer.data.filter_expr, viewer.data.runs_table, viewer.data.stream_files\n"
         "viewer.connect\n"
         "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
         "print(bad)\n"

@@ -8,29 +8,57 @@ import shutil
 import time
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from store_helpers import fake_run_dir, real_run
 
 import recorder
 from recorder import layout
 from viewer import connect
-from viewer.store import Store
-
-from store_helpers import fake_run_dir, real_run
+from viewer.data.store import Store
 
 
 def test_runs_view_has_identity_state_and_flattened_config_summary(runs_root):
-    a = real_run(runs_root, name="a", config={"lr": 0.1, "opt": {"name": "adam", "betas": [0.9, 0.99]}}, steps=5,
-                 tags=["x", "y"], group="g", notes="hello")
+    a = real_run(
+        runs_root,
+        name="a",
+        config={"lr": 0.1, "opt": {"name": "adam", "betas": [0.9, 0.99]}},
+        steps=5,
+        tags=["x", "y"],
+        group="g",
+        notes="hello",
+    )
     b = real_run(runs_root, project="q", name="b", config={"lr": 0.001, "opt": {"name": "sgd"}}, steps=3)
     store = Store([runs_root])
     t = store.list_runs(sort="config.lr")
     assert t.column("name").to_pylist() == ["b", "a"]
     cols = set(t.column_names)
-    for c in ("id", "project", "name", "group", "job_type", "tags", "notes", "state", "created_at",
-              "finished_at", "runtime", "host", "git_commit", "rank", "root", "path", "config", "summary",
-              "config.lr", "config.opt.name", "config.opt.betas", "summary.loss", "summary.acc", "summary._step"):
+    for c in (
+        "id",
+        "project",
+        "name",
+        "group",
+        "job_type",
+        "tags",
+        "notes",
+        "state",
+        "created_at",
+        "finished_at",
+        "runtime",
+        "host",
+        "git_commit",
+        "rank",
+        "root",
+        "path",
+        "config",
+        "summary",
+        "config.lr",
+        "config.opt.name",
+        "config.opt.betas",
+        "summary.loss",
+        "summary.acc",
+        "summary._step",
+    ):
         assert c in cols, c
     row = t.to_pylist()[1]
     assert row["id"] == a.id and row["project"] == "p" and row["tags"] == ["x", "y"] and row["group"] == "g"
@@ -43,8 +71,9 @@ def test_runs_view_has_identity_state_and_flattened_config_summary(runs_root):
 
 
 def test_history_system_text_and_logs_views(runs_root):
-    run = recorder.init(dir=runs_root, project="p", name="full", system_interval=0.05, capture_console=True,
-                        reinit="create_new")
+    run = recorder.init(
+        dir=runs_root, project="p", name="full", system_interval=0.05, capture_console=True, reinit="create_new"
+    )
     for s in range(20):
         run.log({"loss": float(20 - s), "val": {"loss": s * 0.5}, "note": f"n{s}"})
     print("hello from stdout")
@@ -130,7 +159,8 @@ def test_crashed_run_torn_journal_and_covered_parts(runs_root):
     shutil.copy(part, hist / layout.part_name(w, 0, 0)) if layout.parse_part(part.name).hi > 0 else None
     (hist / "journal-bbbbbbbb-00000000.jsonl").write_bytes(
         b'\n{"_step":5,"_timestamp":1.0,"_runtime":1.0,"loss":0.5}\n{"_step":6,"_times'
-        b'\n{"_step":7,"_timestamp":2.0,"_runtime":2.0,"loss":"NaN","_nf":{"acc":"nan"}}')
+        b'\n{"_step":7,"_timestamp":2.0,"_runtime":2.0,"loss":"NaN","_nf":{"acc":"nan"}}'
+    )
     h = Store([runs_root]).history(run.id)
     assert h.column("_step").to_pylist() == [0, 1, 2, 3, 4, 5, 7]
     assert math.isnan(h.column("acc").to_pylist()[-1]) and h.column("loss").to_pylist()[-1] is None
@@ -227,7 +257,7 @@ def test_optional_view_providers_plug_in(runs_root, monkeypatch, tmp_path):
 
     mod.register = register
     monkeypatch.setitem(sys.modules, "loupe_test_provider", mod)
-    import viewer.store as vs
+    import viewer.data.store as vs
 
     monkeypatch.setattr(vs, "VIEW_PROVIDERS", ("loupe_test_provider", "viewer.no_such_provider_module"))
     store = Store([runs_root])
@@ -237,7 +267,7 @@ def test_optional_view_providers_plug_in(runs_root, monkeypatch, tmp_path):
 
 def test_listing_runs_never_opens_history(runs_root, monkeypatch):
     real_run(runs_root, steps=3)
-    import viewer.stream_files as sf
+    import viewer.data.stream_files as sf
 
     def boom(*a, **k):
         raise AssertionError("history touched")

@@ -11,12 +11,12 @@ import recorder as wandb
 
 optuna = pytest.importorskip("optuna")
 
-from sweep_helpers import read_runs, study_trials  # noqa: E402
-from viewer import sweep_index  # noqa: E402
+from sweep_helpers import read_runs, study_trials
 
+from viewer.data import sweep_index
 
 # The seeds' sweep snippet, verbatim apart from the helpers it assumes (defined below).
-SEED_SNIPPET = '''
+SEED_SNIPPET = """
 sweep_config = {
     'method': 'bayes',  # or 'grid', 'random'
     'metric': {
@@ -72,7 +72,7 @@ def train():
 
 # Run sweep
 wandb.agent(sweep_id, function=train, count=50)  # Run 50 trials
-'''
+"""
 
 
 def test_seed_snippet_runs_as_is(runs_root):
@@ -89,11 +89,21 @@ def test_seed_snippet_runs_as_is(runs_root):
 
     def validate(model):
         # best near lr = 1e-3, dropout = 0.2, adam
-        return 1.0 - abs(math.log10(model["learning_rate"]) + 3) / 4 - abs(model["dropout"] - 0.2) \
+        return (
+            1.0
+            - abs(math.log10(model["learning_rate"]) + 3) / 4
+            - abs(model["dropout"] - 0.2)
             - (0 if model["optimizer"] == "adam" else 0.1)
+        )
 
-    ns = {"wandb": wandb, "build_model": build_model, "get_optimizer": get_optimizer,
-          "train_epoch": train_epoch, "validate": validate, "NUM_EPOCHS": 2}
+    ns = {
+        "wandb": wandb,
+        "build_model": build_model,
+        "get_optimizer": get_optimizer,
+        "train_epoch": train_epoch,
+        "validate": validate,
+        "NUM_EPOCHS": 2,
+    }
     exec(compile(SEED_SNIPPET, "seed_snippet", "exec"), ns)
     sid = ns["sweep_id"]
     runs = read_runs(runs_root, "my-project")
@@ -118,11 +128,17 @@ def test_seed_snippet_runs_as_is(runs_root):
 @pytest.mark.parametrize("method", ["grid", "random"])
 def test_seed_grid_and_random_strategies(runs_root, method):
     configs = {
-        "grid": {'method': 'grid', 'parameters': {'lr': {'values': [0.001, 0.01, 0.1]},
-                                                  'batch_size': {'values': [16, 32, 64]}}},
-        "random": {'method': 'random', 'parameters': {
-            'lr': {'distribution': 'uniform', 'min': 0.0001, 'max': 0.1},
-            'dropout': {'distribution': 'uniform', 'min': 0.1, 'max': 0.5}}},
+        "grid": {
+            "method": "grid",
+            "parameters": {"lr": {"values": [0.001, 0.01, 0.1]}, "batch_size": {"values": [16, 32, 64]}},
+        },
+        "random": {
+            "method": "random",
+            "parameters": {
+                "lr": {"distribution": "uniform", "min": 0.0001, "max": 0.1},
+                "dropout": {"distribution": "uniform", "min": 0.1, "max": 0.5},
+            },
+        },
     }
     sid = wandb.sweep(configs[method], project="p")
 
@@ -143,14 +159,23 @@ def test_seed_grid_and_random_strategies(runs_root, method):
 
 
 def test_nested_parameters_constants_and_init_config(runs_root):
-    sid = recorder.sweep({
-        "method": "random", "metric": {"name": "loss"},
-        "parameters": {
-            "optimizer": {"parameters": {"lr": {"distribution": "log_uniform_values", "min": 1e-4, "max": 1e-2},
-                                         "name": {"value": "adam"}}},
-            "epochs": {"value": 2},
-            "width": {"values": [[8, 8], [16]]},
-        }}, project="p")
+    sid = recorder.sweep(
+        {
+            "method": "random",
+            "metric": {"name": "loss"},
+            "parameters": {
+                "optimizer": {
+                    "parameters": {
+                        "lr": {"distribution": "log_uniform_values", "min": 1e-4, "max": 1e-2},
+                        "name": {"value": "adam"},
+                    }
+                },
+                "epochs": {"value": 2},
+                "width": {"values": [[8, 8], [16]]},
+            },
+        },
+        project="p",
+    )
     seen = []
 
     def train():
@@ -169,8 +194,9 @@ def test_nested_parameters_constants_and_init_config(runs_root):
 
 
 def test_failing_trial_is_marked_failed_and_agent_continues(runs_root):
-    sid = recorder.sweep({"method": "grid", "metric": {"name": "loss"},
-                          "parameters": {"x": {"values": [1, 2, 3, 4]}}}, project="p")
+    sid = recorder.sweep(
+        {"method": "grid", "metric": {"name": "loss"}, "parameters": {"x": {"values": [1, 2, 3, 4]}}}, project="p"
+    )
 
     def train():
         with recorder.init() as run:
@@ -203,8 +229,10 @@ def test_function_that_never_calls_init_fails_the_trial(runs_root):
 
 
 def test_metric_respects_define_metric_summary(runs_root):
-    sid = recorder.sweep({"method": "grid", "metric": {"name": "acc", "goal": "maximize"},
-                          "parameters": {"x": {"values": [1]}}}, project="p")
+    sid = recorder.sweep(
+        {"method": "grid", "metric": {"name": "acc", "goal": "maximize"}, "parameters": {"x": {"values": [1]}}},
+        project="p",
+    )
 
     def train():
         run = recorder.init()
@@ -218,8 +246,9 @@ def test_metric_respects_define_metric_summary(runs_root):
 
 
 def test_missing_metric_is_recorded(runs_root):
-    sid = recorder.sweep({"method": "random", "metric": {"name": "val_loss"},
-                          "parameters": {"x": {"min": 0.0, "max": 1.0}}}, project="p")
+    sid = recorder.sweep(
+        {"method": "random", "metric": {"name": "val_loss"}, "parameters": {"x": {"min": 0.0, "max": 1.0}}}, project="p"
+    )
 
     def train():
         recorder.init()
@@ -232,11 +261,15 @@ def test_missing_metric_is_recorded(runs_root):
 
 
 def test_hyperband_stops_bad_trials_early(runs_root):
-    sid = recorder.sweep({
-        "method": "grid", "metric": {"name": "loss", "goal": "minimize"},
-        "parameters": {"quality": {"values": [1, 5, 9, 2, 8, 7, 6, 0.5, 9.5]}},
-        "early_terminate": {"type": "hyperband", "min_iter": 2, "eta": 3},
-    }, project="p")
+    sid = recorder.sweep(
+        {
+            "method": "grid",
+            "metric": {"name": "loss", "goal": "minimize"},
+            "parameters": {"quality": {"values": [1, 5, 9, 2, 8, 7, 6, 0.5, 9.5]}},
+            "early_terminate": {"type": "hyperband", "min_iter": 2, "eta": 3},
+        },
+        project="p",
+    )
     steps_run = {}
 
     def train():
@@ -263,13 +296,19 @@ def test_hyperband_stops_bad_trials_early(runs_root):
 
 
 def test_early_termination_passes_through_except_exception(runs_root):
-    sid = recorder.sweep({
-        "method": "grid", "metric": {"name": "loss"}, "parameters": {"q": {"values": [0, 10, 10]}},
-        "early_terminate": {"type": "hyperband", "min_iter": 1, "eta": 2}}, project="p")
+    sid = recorder.sweep(
+        {
+            "method": "grid",
+            "metric": {"name": "loss"},
+            "parameters": {"q": {"values": [0, 10, 10]}},
+            "early_terminate": {"type": "hyperband", "min_iter": 1, "eta": 2},
+        },
+        project="p",
+    )
 
     def train():
         with recorder.init() as run:
-            for i in range(5):
+            for _i in range(5):
                 try:
                     run.log({"loss": run.config.q})
                 except Exception:  # training code that swallows errors must still stop
@@ -280,8 +319,7 @@ def test_early_termination_passes_through_except_exception(runs_root):
 
 
 def test_run_cap_across_agents(runs_root):
-    sid = recorder.sweep({"method": "random", "run_cap": 3,
-                          "parameters": {"x": {"min": 0.0, "max": 1.0}}}, project="p")
+    sid = recorder.sweep({"method": "random", "run_cap": 3, "parameters": {"x": {"min": 0.0, "max": 1.0}}}, project="p")
 
     def train():
         recorder.init()
@@ -297,22 +335,30 @@ def test_prior_runs_seed_the_study(runs_root):
         with recorder.init(project="p", config={"lr": lr}) as run:
             run.log({"loss": lr})
         prior = run.id
-    sid = recorder.sweep({"method": "bayes", "metric": {"name": "loss"},
-                          "parameters": {"lr": {"min": 0.001, "max": 1.0}}}, project="p", prior_runs=[prior])
+    sid = recorder.sweep(
+        {"method": "bayes", "metric": {"name": "loss"}, "parameters": {"lr": {"min": 0.001, "max": 1.0}}},
+        project="p",
+        prior_runs=[prior],
+    )
     trials = study_trials(runs_root, "p", sid)
     assert len(trials) == 1 and trials[0].params == {"lr": 0.1} and trials[0].value == 0.1
 
 
-
 @pytest.mark.slow
 def test_index_best_so_far_and_parameter_importance(runs_root):
-    sid = recorder.sweep({"method": "random", "seed": 3, "metric": {"name": "loss"},
-                          "parameters": {"x": {"min": -1.0, "max": 1.0}, "noise": {"values": ["a", "b"]}}},
-                         project="p")
+    sid = recorder.sweep(
+        {
+            "method": "random",
+            "seed": 3,
+            "metric": {"name": "loss"},
+            "parameters": {"x": {"min": -1.0, "max": 1.0}, "noise": {"values": ["a", "b"]}},
+        },
+        project="p",
+    )
 
     def train():
         run = recorder.init()
-        run.log({"loss": run.config.x ** 2})
+        run.log({"loss": run.config.x**2})
 
     recorder.agent(sid, function=train, count=12)
     sweep = sweep_index.load_sweep(sweep_index.find_sweep([runs_root], f"p/{sid}"))
@@ -330,8 +376,9 @@ def test_index_best_so_far_and_parameter_importance(runs_root):
 
 
 def test_ctrl_c_stops_the_agent_and_the_grid_point_is_run_again(runs_root):
-    sid = recorder.sweep({"method": "grid", "metric": {"name": "loss"},
-                          "parameters": {"x": {"values": [1, 2]}}}, project="p")
+    sid = recorder.sweep(
+        {"method": "grid", "metric": {"name": "loss"}, "parameters": {"x": {"values": [1, 2]}}}, project="p"
+    )
 
     def interrupted():
         recorder.init()

@@ -17,14 +17,17 @@ import recorder
 
 optuna = pytest.importorskip("optuna")
 
-from sweep_helpers import read_runs, study_trials  # noqa: E402
-from viewer import sweep_cli, sweep_index  # noqa: E402
+from sweep_helpers import read_runs, study_trials
+
+from viewer.cli import sweep_commands as sweep_cli
+from viewer.data import sweep_index
 
 
 def test_cli_create_ls_show_and_agent_subprocess(runs_root, tmp_path, capsys):
     cfg = tmp_path / "sweep.yaml"
     script = tmp_path / "train.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         import sys, recorder
         run = recorder.init(config={"epochs": 3})
         # the parameters arrive both in the config and as --key=value arguments, like wandb agent
@@ -33,8 +36,10 @@ def test_cli_create_ls_show_and_agent_subprocess(runs_root, tmp_path, capsys):
             recorder.log({"loss": recorder.config.lr * (i + 1) + recorder.config.opt["m"]})
         if recorder.config.opt["m"] == 1:
             raise SystemExit(3)
-    """))
-    cfg.write_text(textwrap.dedent(f"""
+    """)
+    )
+    cfg.write_text(
+        textwrap.dedent(f"""
         method: grid
         program: {script}
         metric: {{name: loss, goal: minimize}}
@@ -43,7 +48,8 @@ def test_cli_create_ls_show_and_agent_subprocess(runs_root, tmp_path, capsys):
           opt:
             parameters:
               m: {{values: [0, 1]}}
-    """))
+    """)
+    )
     assert sweep_cli.main(["create", str(cfg), "--project", "cli", "--root", str(runs_root)]) == 0
     sid = capsys.readouterr().out.strip()
     assert sweep_cli.main(["agent", sid, "--root", str(runs_root), "--count", "3"]) == 0
@@ -51,7 +57,11 @@ def test_cli_create_ls_show_and_agent_subprocess(runs_root, tmp_path, capsys):
     runs = read_runs(runs_root, "cli")
     assert len(runs) == 4
     assert sorted((r["config"]["lr"], r["config"]["opt"]["m"]) for r in runs.values()) == [
-        (0.1, 0), (0.1, 1), (0.2, 0), (0.2, 1)]
+        (0.1, 0),
+        (0.1, 1),
+        (0.2, 0),
+        (0.2, 1),
+    ]
     assert all(r["config"]["epochs"] == 3 and r["run"]["sweep_id"] == sid for r in runs.values())
     capsys.readouterr()
     assert sweep_cli.main(["ls", "--root", str(runs_root)]) == 0
@@ -68,7 +78,9 @@ def test_cli_create_ls_show_and_agent_subprocess(runs_root, tmp_path, capsys):
 
 def test_cli_refuses_bad_config_with_the_field(tmp_path, capsys):
     cfg = tmp_path / "bad.json"
-    cfg.write_text(json.dumps({"method": "grid", "parameters": {"lr": {"distribution": "uniform", "min": 0, "max": 1}}}))
+    cfg.write_text(
+        json.dumps({"method": "grid", "parameters": {"lr": {"distribution": "uniform", "min": 0, "max": 1}}})
+    )
     assert sweep_cli.main(["create", str(cfg)]) == 2
     assert "parameters.lr" in capsys.readouterr().err
 
@@ -93,9 +105,14 @@ AGENT_CHILD = textwrap.dedent("""
 
 @pytest.mark.slow
 def test_grid_exhausted_once_across_three_agent_processes(runs_root, tmp_path):
-    sid = recorder.sweep({"method": "grid", "metric": {"name": "loss"},
-                          "parameters": {"x": {"values": list(range(6))}, "y": {"values": ["a", "b", "c"]}}},
-                         project="p")
+    sid = recorder.sweep(
+        {
+            "method": "grid",
+            "metric": {"name": "loss"},
+            "parameters": {"x": {"values": list(range(6))}, "y": {"values": ["a", "b", "c"]}},
+        },
+        project="p",
+    )
     child = tmp_path / "agent_child.py"
     child.write_text(AGENT_CHILD)
     env = dict(os.environ, TRIAL_SLEEP="0.02")
@@ -111,8 +128,9 @@ def test_grid_exhausted_once_across_three_agent_processes(runs_root, tmp_path):
 
 
 def test_killed_agent_leaves_a_crashed_trial_and_a_usable_sweep(runs_root, tmp_path):
-    sid = recorder.sweep({"method": "grid", "metric": {"name": "loss"},
-                          "parameters": {"x": {"values": [1, 2, 3]}}}, project="p")
+    sid = recorder.sweep(
+        {"method": "grid", "metric": {"name": "loss"}, "parameters": {"x": {"values": [1, 2, 3]}}}, project="p"
+    )
     child = tmp_path / "agent_child.py"
     child.write_text(AGENT_CHILD)
     marker = tmp_path / "hung"
@@ -141,7 +159,7 @@ def test_killed_agent_leaves_a_crashed_trial_and_a_usable_sweep(runs_root, tmp_p
     assert sum(t.state == optuna.trial.TrialState.COMPLETE for t in trials) == 3
     # the killed trial's run is left as the recorder wrote it: running, which readers decide is crashed
     assert json.loads((runs_root / "p" / hung_run / "run.json").read_text())["state"] == "running"
-    from viewer.run_state import decide_state
+    from viewer.data.run_state import decide_state
 
     assert decide_state(json.loads((runs_root / "p" / hung_run / "run.json").read_text())).state == "crashed"
     sweep = sweep_index.load_sweep(sweep_index.find_sweep([runs_root], sid))
@@ -151,7 +169,8 @@ def test_killed_agent_leaves_a_crashed_trial_and_a_usable_sweep(runs_root, tmp_p
 @pytest.mark.slow
 def test_cli_agent_early_terminates_a_subprocess_trial(runs_root, tmp_path):
     script = tmp_path / "train.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         import recorder
         run = recorder.init()
         for i in range(10):
@@ -160,10 +179,18 @@ def test_cli_agent_early_terminates_a_subprocess_trial(runs_root, tmp_path):
             except Exception:
                 pass
         print("done", flush=True)
-    """))
-    sid = recorder.sweep({"method": "grid", "program": str(script), "metric": {"name": "loss"},
-                          "parameters": {"q": {"values": [1, 5, 0.5]}},
-                          "early_terminate": {"type": "hyperband", "min_iter": 1, "eta": 2}}, project="p")
+    """)
+    )
+    sid = recorder.sweep(
+        {
+            "method": "grid",
+            "program": str(script),
+            "metric": {"name": "loss"},
+            "parameters": {"q": {"values": [1, 5, 0.5]}},
+            "early_terminate": {"type": "hyperband", "min_iter": 1, "eta": 2},
+        },
+        project="p",
+    )
     assert sweep_cli.main(["agent", sid]) == 0
     sweep = sweep_index.load_sweep(sweep_index.find_sweep([runs_root], sid))
     assert [t.state for t in sweep.trials] == ["finished", "early_terminated", "finished"]

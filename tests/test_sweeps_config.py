@@ -28,31 +28,93 @@ def parse(params, method="random", **extra):
         ({"method": "random", "parameter": {"a": {"values": [1]}}}, "parameter"),
         ({"method": "bayes", "parameters": {"a": {"values": [1, 2]}}}, "metric"),
         ({"method": "random", "metric": {"goal": "min"}, "parameters": {"a": {"values": [1]}}}, "metric.name"),
-        ({"method": "random", "metric": {"name": "x", "goal": "up"}, "parameters": {"a": {"values": [1]}}}, "metric.goal"),
+        (
+            {"method": "random", "metric": {"name": "x", "goal": "up"}, "parameters": {"a": {"values": [1]}}},
+            "metric.goal",
+        ),
         ({"method": "random", "parameters": {"lr": {"distribution": "uniform", "min": 1}}}, "parameters.lr.max"),
-        ({"method": "random", "parameters": {"lr": {"distribution": "uniform", "min": 1, "max": 0.5}}}, "parameters.lr.max"),
-        ({"method": "random", "parameters": {"lr": {"distribution": "log_uniform", "min": -5, "max": -1}}}, "parameters.lr.min"),
-        ({"method": "random", "parameters": {"lr": {"distribution": "beta", "min": 0, "max": 1}}}, "parameters.lr.distribution"),
-        ({"method": "random", "parameters": {"lr": {"distribution": "uniform", "min": 0, "max": 1, "maxx": 2}}}, "parameters.lr.maxx"),
-        ({"method": "random", "parameters": {"lr": {"distribution": "uniform", "min": "0", "max": 1}}}, "parameters.lr.min"),
-        ({"method": "random", "parameters": {"n": {"distribution": "int_uniform", "min": 0.5, "max": 3}}}, "parameters.n.min"),
-        ({"method": "random", "parameters": {"x": {"distribution": "normal", "mu": 0, "sigma": 0}}}, "parameters.x.sigma"),
-        ({"method": "random", "parameters": {"x": {"distribution": "q_uniform", "min": 0, "max": 1, "q": -1}}}, "parameters.x.q"),
+        (
+            {"method": "random", "parameters": {"lr": {"distribution": "uniform", "min": 1, "max": 0.5}}},
+            "parameters.lr.max",
+        ),
+        (
+            {"method": "random", "parameters": {"lr": {"distribution": "log_uniform", "min": -5, "max": -1}}},
+            "parameters.lr.min",
+        ),
+        (
+            {"method": "random", "parameters": {"lr": {"distribution": "beta", "min": 0, "max": 1}}},
+            "parameters.lr.distribution",
+        ),
+        (
+            {"method": "random", "parameters": {"lr": {"distribution": "uniform", "min": 0, "max": 1, "maxx": 2}}},
+            "parameters.lr.maxx",
+        ),
+        (
+            {"method": "random", "parameters": {"lr": {"distribution": "uniform", "min": "0", "max": 1}}},
+            "parameters.lr.min",
+        ),
+        (
+            {"method": "random", "parameters": {"n": {"distribution": "int_uniform", "min": 0.5, "max": 3}}},
+            "parameters.n.min",
+        ),
+        (
+            {"method": "random", "parameters": {"x": {"distribution": "normal", "mu": 0, "sigma": 0}}},
+            "parameters.x.sigma",
+        ),
+        (
+            {"method": "random", "parameters": {"x": {"distribution": "q_uniform", "min": 0, "max": 1, "q": -1}}},
+            "parameters.x.q",
+        ),
         ({"method": "random", "parameters": {"x": {"values": []}}}, "parameters.x.values"),
-        ({"method": "random", "parameters": {"x": {"values": [1, 2], "probabilities": [0.5, 0.6]}}}, "parameters.x.probabilities"),
+        (
+            {"method": "random", "parameters": {"x": {"values": [1, 2], "probabilities": [0.5, 0.6]}}},
+            "parameters.x.probabilities",
+        ),
         ({"method": "random", "parameters": {"x": 3}}, "parameters.x"),
         ({"method": "random", "parameters": {"x": {}}}, "parameters.x"),
-        ({"method": "random", "parameters": {"opt": {"parameters": {"lr": {"distribution": "uniform", "min": 1, "max": 0}}}}},
-         "parameters.opt.parameters.lr.max"),
+        (
+            {
+                "method": "random",
+                "parameters": {"opt": {"parameters": {"lr": {"distribution": "uniform", "min": 1, "max": 0}}}},
+            },
+            "parameters.opt.parameters.lr.max",
+        ),
         ({"method": "grid", "parameters": {"lr": {"distribution": "uniform", "min": 0, "max": 1}}}, "parameters.lr"),
-        ({"method": "random", "metric": {"name": "l"}, "parameters": {"a": {"values": [1]}},
-          "early_terminate": {"type": "median"}}, "early_terminate.type"),
-        ({"method": "random", "metric": {"name": "l"}, "parameters": {"a": {"values": [1]}},
-          "early_terminate": {"type": "hyperband"}}, "early_terminate.min_iter"),
-        ({"method": "random", "metric": {"name": "l"}, "parameters": {"a": {"values": [1]}},
-          "early_terminate": {"type": "hyperband", "min_iter": 3, "eta": 1}}, "early_terminate.eta"),
-        ({"method": "random", "parameters": {"a": {"values": [1]}}, "early_terminate": {"type": "hyperband", "min_iter": 3}},
-         "metric"),
+        (
+            {
+                "method": "random",
+                "metric": {"name": "l"},
+                "parameters": {"a": {"values": [1]}},
+                "early_terminate": {"type": "median"},
+            },
+            "early_terminate.type",
+        ),
+        (
+            {
+                "method": "random",
+                "metric": {"name": "l"},
+                "parameters": {"a": {"values": [1]}},
+                "early_terminate": {"type": "hyperband"},
+            },
+            "early_terminate.min_iter",
+        ),
+        (
+            {
+                "method": "random",
+                "metric": {"name": "l"},
+                "parameters": {"a": {"values": [1]}},
+                "early_terminate": {"type": "hyperband", "min_iter": 3, "eta": 1},
+            },
+            "early_terminate.eta",
+        ),
+        (
+            {
+                "method": "random",
+                "parameters": {"a": {"values": [1]}},
+                "early_terminate": {"type": "hyperband", "min_iter": 3},
+            },
+            "metric",
+        ),
         ({"method": "random", "parameters": {"a": {"values": [1]}}, "run_cap": 0}, "run_cap"),
     ],
 )
@@ -66,17 +128,25 @@ def test_invalid_config_names_the_field(raw, field):
 def test_bad_config_refused_by_sweep_before_anything_is_written(runs_root):
     import recorder
 
-    with pytest.raises(sc.SweepConfigError, match="parameters.lr.max"):
+    with pytest.raises(sc.SweepConfigError, match=r"parameters\.lr\.max"):
         recorder.sweep({"method": "random", "parameters": {"lr": {"min": 1.0, "max": 0.0}}}, project="p")
     assert not (runs_root / "p").exists()
 
 
 def test_inferred_distributions_and_nesting():
-    cfg = parse({
-        "a": {"min": 1, "max": 5}, "b": {"min": 0.0, "max": 1.0}, "c": {"value": "x"},
-        "opt": {"parameters": {"lr": {"distribution": "log_uniform_values", "min": 1e-4, "max": 1e-1},
-                               "m": {"mu": 0, "sigma": 1}}},
-    })
+    cfg = parse(
+        {
+            "a": {"min": 1, "max": 5},
+            "b": {"min": 0.0, "max": 1.0},
+            "c": {"value": "x"},
+            "opt": {
+                "parameters": {
+                    "lr": {"distribution": "log_uniform_values", "min": 1e-4, "max": 1e-1},
+                    "m": {"mu": 0, "sigma": 1},
+                }
+            },
+        }
+    )
     kinds = {p.name: p.distribution for p in cfg.parameters}
     assert kinds == {"a": "int_uniform", "b": "uniform", "c": "constant", "opt.lr": "log_uniform", "opt.m": "normal"}
     assert sc.nest({"opt.lr": 1, "opt.m": 2, "a": 3}) == {"opt": {"lr": 1, "m": 2}, "a": 3}
@@ -108,15 +178,15 @@ def test_log_uniform_is_really_log_scale():
     xs = [c["lr"] for c in _sample({"lr": {"distribution": "log_uniform", "min": 1e-5, "max": 1e-1}})]
     assert all(1e-5 <= x <= 1e-1 for x in xs)
     med = statistics.median(xs)
-    assert 10 ** -3.3 < med < 10 ** -2.7  # geometric mean 1e-3 (a linear uniform would give ~0.05)
-    per_decade = [sum(1 for x in xs if 10 ** k <= x < 10 ** (k + 1)) for k in range(-5, -1)]
+    assert 10**-3.3 < med < 10**-2.7  # geometric mean 1e-3 (a linear uniform would give ~0.05)
+    per_decade = [sum(1 for x in xs if 10**k <= x < 10 ** (k + 1)) for k in range(-5, -1)]
     assert min(per_decade) > 400  # ~500 in each of the 4 decades
 
 
 def test_log_uniform_values_alias():
     xs = [c["lr"] for c in _sample({"lr": {"distribution": "log_uniform_values", "min": 1e-4, "max": 1.0}}, n=1000)]
     assert all(1e-4 <= x <= 1.0 for x in xs)
-    assert 10 ** -2.3 < statistics.median(xs) < 10 ** -1.7
+    assert 10**-2.3 < statistics.median(xs) < 10**-1.7
 
 
 def test_int_uniform_covers_every_integer_inclusive():
@@ -147,11 +217,13 @@ def test_categorical_values_including_lists_and_probabilities():
 
 
 def test_tpe_respects_bounds():
-    params = {"lr": {"distribution": "log_uniform", "min": 1e-5, "max": 1e-1},
-              "n": {"distribution": "int_uniform", "min": 1, "max": 4},
-              "d": {"distribution": "uniform", "min": 0.1, "max": 0.5},
-              "z": {"distribution": "normal", "mu": 0, "sigma": 1},
-              "q": {"distribution": "q_uniform", "min": 0, "max": 1, "q": 0.5}}
+    params = {
+        "lr": {"distribution": "log_uniform", "min": 1e-5, "max": 1e-1},
+        "n": {"distribution": "int_uniform", "min": 1, "max": 4},
+        "d": {"distribution": "uniform", "min": 0.1, "max": 0.5},
+        "z": {"distribution": "normal", "mu": 0, "sigma": 1},
+        "q": {"distribution": "q_uniform", "min": 0, "max": 1, "q": 0.5},
+    }
     cfg = parse(params, method="bayes")
     dists = space.distributions(cfg)
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=1, n_startup_trials=5))
@@ -167,9 +239,17 @@ def test_tpe_respects_bounds():
 def test_grid_points_enumerate_the_product():
     from recorder.sweeps.grid import points
 
-    cfg = sc.parse({"method": "grid", "parameters": {
-        "a": {"values": [1, 2]}, "n": {"distribution": "int_uniform", "min": 0, "max": 2},
-        "c": {"value": 7}, "o": {"parameters": {"lr": {"values": [0.1, 0.01]}}}}})
+    cfg = sc.parse(
+        {
+            "method": "grid",
+            "parameters": {
+                "a": {"values": [1, 2]},
+                "n": {"distribution": "int_uniform", "min": 0, "max": 2},
+                "c": {"value": 7},
+                "o": {"parameters": {"lr": {"values": [0.1, 0.01]}}},
+            },
+        }
+    )
     pts = points(cfg)
     assert len(pts) == 12 == sc.grid_size(cfg.parameters)
     configs = [space.config_for(cfg, p) for p in pts]
@@ -180,6 +260,8 @@ def test_grid_points_enumerate_the_product():
 def test_import_recorder_does_not_import_optuna():
     import subprocess
 
-    code = ("import sys, recorder; r = recorder.init(project='p'); r.finish(); "
-            "import recorder.sweeps; assert 'optuna' not in sys.modules, 'optuna imported'")
+    code = (
+        "import sys, recorder; r = recorder.init(project='p'); r.finish(); "
+        "import recorder.sweeps; assert 'optuna' not in sys.modules, 'optuna imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

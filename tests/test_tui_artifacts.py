@@ -9,8 +9,8 @@ from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Input, OptionList, Static
 
 import recorder
-from recorder.artifacts import index as artifact_index
-from viewer.store import Store
+from recorder.artifacts import artifact_index
+from viewer.data.store import Store
 from viewer.tui.artifacts_pane import ArtifactsPane
 from viewer.tui.run_colors import RunColors
 
@@ -53,13 +53,18 @@ def art_root(tmp_path_factory) -> Path:
     root = base / "runs"
     data = base / "data"
     data.mkdir()
-    producer = recorder.init(dir=root, project="p", name="trainer", system_interval=0, capture_console=False,
-                             reinit="create_new")
+    producer = recorder.init(
+        dir=root, project="p", name="trainer", system_interval=0, capture_console=False, reinit="create_new"
+    )
     for i in range(2):
         (data / "train.csv").write_text(f"a,b\n{i},2\n")
         (data / "notes [x].txt").write_text("n" * (10 + i))
-        art = recorder.Artifact("training-data", type="dataset", description=f"version {i} " + HOSTILE,
-                                metadata={"rows": i + 1, "note": HOSTILE, "nested": {"k": [1, 2]}})
+        art = recorder.Artifact(
+            "training-data",
+            type="dataset",
+            description=f"version {i} " + HOSTILE,
+            metadata={"rows": i + 1, "note": HOSTILE, "nested": {"k": [1, 2]}},
+        )
         art.add_file(str(data / "train.csv"))
         art.add_file(str(data / "notes [x].txt"))
         producer.log_artifact(art, aliases=["best"] if i == 1 else ["first"])
@@ -69,13 +74,20 @@ def art_root(tmp_path_factory) -> Path:
     producer.log_artifact(model)
     producer.link_artifact(model, "model-registry/production-models", aliases=["production"])
     producer.finish()
-    consumer = recorder.init(dir=root, project="p", name="evaluator " + HOSTILE, system_interval=0,
-                             capture_console=False, reinit="create_new")
+    consumer = recorder.init(
+        dir=root,
+        project="p",
+        name="evaluator " + HOSTILE,
+        system_interval=0,
+        capture_console=False,
+        reinit="create_new",
+    )
     consumer.use_artifact("training-data:v0")
     consumer.use_artifact("model:latest")
     consumer.finish()
-    idle = recorder.init(dir=root, project="q", name="idle", system_interval=0, capture_console=False,
-                         reinit="create_new")
+    idle = recorder.init(
+        dir=root, project="q", name="idle", system_interval=0, capture_console=False, reinit="create_new"
+    )
     idle.finish()
     return root
 
@@ -88,7 +100,8 @@ def test_locate_accepts_runs_root_project_and_run_folders(art_root):
     rows = {(r["project"], r["name"]): r for r in artifact_index.collection_rows(art_root)}
     assert rows[("p", "training-data")]["versions"] == 2 and rows[("p", "model")]["type"] == "model"
     assert artifact_index.registry_rows(art_root) == [
-        {"registry": "model-registry", "collection": "production-models", "versions": 1}]
+        {"registry": "model-registry", "collection": "production-models", "versions": 1}
+    ]
 
 
 async def test_collections_versions_detail_and_run_lineage(art_root):
@@ -170,8 +183,9 @@ async def test_project_root_and_nothing_logged(art_root):
 
 
 async def test_nothing_logged(tmp_path):
-    run = recorder.init(dir=tmp_path, project="e", name="empty", system_interval=0, capture_console=False,
-                        reinit="create_new")
+    run = recorder.init(
+        dir=tmp_path, project="e", name="empty", system_interval=0, capture_console=False, reinit="create_new"
+    )
     run.finish()
     pane = ArtifactsPane(id="artifacts-pane")
     app = PaneApp([tmp_path], pane)
@@ -187,13 +201,14 @@ async def test_nothing_logged(tmp_path):
 async def test_artifacts_tab_inside_loupe_app(art_root):
     from textual.widgets import TabbedContent, TabPane
 
-    from viewer.app import LoupeApp
+    from viewer.tui.app import LoupeApp
 
     app = LoupeApp([art_root], live=False)
     async with app.run_test(size=(140, 45)) as pilot:
-        if not app.query("#artifacts"):  # until viewer/app.py has the tab (same ids)
+        if not app.query("#artifacts"):  # until viewer/tui/app.py has the tab (same ids)
             await app.query_one(TabbedContent).add_pane(
-                TabPane("Artifacts [8]", ArtifactsPane(id="artifacts-pane"), id="artifacts"))
+                TabPane("Artifacts [8]", ArtifactsPane(id="artifacts-pane"), id="artifacts")
+            )
         await settle(pilot)
         trainer = next(r.id for r in app.all_runs if r.name == "trainer")
         app.select([trainer])
@@ -215,11 +230,12 @@ async def test_artifact_logged_while_open_appears_on_live_refresh(tmp_path):
     # artifact from another run must still show after the rescan.
     from textual.widgets import TabbedContent
 
-    from viewer.app import LoupeApp
+    from viewer.tui.app import LoupeApp
 
     root = tmp_path / "runs"
-    watched = recorder.init(dir=root, project="p", name="watched", system_interval=0, capture_console=False,
-                            reinit="create_new")
+    watched = recorder.init(
+        dir=root, project="p", name="watched", system_interval=0, capture_console=False, reinit="create_new"
+    )
     watched.finish()
     app = LoupeApp([root], live=False)
     async with app.run_test(size=(140, 45)) as pilot:
@@ -231,8 +247,9 @@ async def test_artifact_logged_while_open_appears_on_live_refresh(tmp_path):
         assert pane.entries == []
         app._do_live_refresh()  # the selected run's files are now known: it will not count as changed
         await settle(pilot)
-        other = recorder.init(dir=root, project="p", name="other", system_interval=0, capture_console=False,
-                              reinit="create_new")
+        other = recorder.init(
+            dir=root, project="p", name="other", system_interval=0, capture_console=False, reinit="create_new"
+        )
         (tmp_path / "w.bin").write_bytes(b"1" * 64)
         art = recorder.Artifact("late-model", type="model")
         art.add_file(str(tmp_path / "w.bin"))

@@ -11,18 +11,17 @@ from textual.widgets import DataTable, Input
 from tui_helpers import focus_in, settle
 
 import recorder
-from viewer.app import LoupeApp
-from viewer.run_details import filter_rows
+from viewer.data.run_details import filter_rows
+from viewer.tui.app import LoupeApp
 from viewer.tui.detail_pane import ROW_LIMIT, DetailPane
 
-INJECT = "[@click=app.quit]q[/bold][link=file:///etc/passwd]p\x1b]0;T\x07\x1b]8;;http://e\x1b\\l\x1b]8;;\x1b\\\x1b[2J\x1b[6n"
+INJECT = (
+    "[@click=app.quit]q[/bold][link=file:///etc/passwd]p\x1b]0;T\x07\x1b]8;;http://e\x1b\\l\x1b]8;;\x1b\\\x1b[2J\x1b[6n"
+)
 
 
 def make_run(root, **kw):
-    return recorder.init(dir=root, project="p", system_interval=0, capture_console=False,
-                         reinit="create_new", **kw)
-
-
+    return recorder.init(dir=root, project="p", system_interval=0, capture_console=False, reinit="create_new", **kw)
 
 
 async def open_detail(app, pilot):
@@ -45,7 +44,12 @@ def overview(pane) -> str:
 
 
 async def test_overview_config_summary_files(tmp_path):
-    run = make_run(tmp_path, name="detail-run", tags=["a", "b"], config={"lr": 0.001, "opt": {"name": "adam", "betas": [0.9, 0.99]}})
+    run = make_run(
+        tmp_path,
+        name="detail-run",
+        tags=["a", "b"],
+        config={"lr": 0.001, "opt": {"name": "adam", "betas": [0.9, 0.99]}},
+    )
     run.log({"loss": 0.5})
     run.summary["best"] = 0.25
     src = tmp_path / "model.txt"
@@ -84,9 +88,8 @@ async def test_overview_config_summary_files(tmp_path):
 
 async def test_failed_run_shows_traceback(tmp_path):
     # As the recorder writes it when a `with recorder.init(...)` block raises.
-    with pytest.raises(ValueError):
-        with make_run(tmp_path, name="boom"):
-            raise ValueError("bad [red]thing[/red] \x1b]0;T\x07")
+    with pytest.raises(ValueError), make_run(tmp_path, name="boom"):
+        raise ValueError("bad [red]thing[/red] \x1b]0;T\x07")
     app = LoupeApp([tmp_path], live=False)
     async with app.run_test(size=(120, 40)) as pilot:
         pane = await open_detail(app, pilot)

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import recorder
-from viewer.app import LoupeApp
+from viewer.tui.app import LoupeApp
 from viewer.tui.metric_plot import MetricPlot
 from viewer.tui.runs_pane import RunsPane
 
@@ -51,8 +51,9 @@ def state_of(app, name: str) -> str | None:
 
 async def test_live_run_advances_and_crash_is_noticed(tmp_path):
     root = tmp_path / "runs"
-    first = recorder.init(dir=root, project="live", name="old", system_interval=0, capture_console=False,
-                          reinit="create_new")
+    first = recorder.init(
+        dir=root, project="live", name="old", system_interval=0, capture_console=False, reinit="create_new"
+    )
     first.log({"loss": 1.0})
     first.finish()
     env = {**os.environ, "PYTHONPATH": str(Path(recorder.__file__).parents[1])}
@@ -80,7 +81,6 @@ async def test_live_run_advances_and_crash_is_noticed(tmp_path):
 
 async def test_live_rescan_refetches_only_selected_runs_whose_files_changed(tmp_path):
     from textual.widgets import TabbedContent
-
     from tui_fixtures import make_runs
 
     root = tmp_path / "runs"
@@ -113,8 +113,15 @@ async def test_live_rescan_refetches_only_selected_runs_whose_files_changed(tmp_
         assert fetched == [] and rebuilt == []
 
         # One run writes more: only it is queried again, and its plot shows the new step.
-        run = recorder.init(dir=root, project="demo", id=ids[1], resume="must", system_interval=0,
-                            capture_console=False, reinit="create_new")
+        run = recorder.init(
+            dir=root,
+            project="demo",
+            id=ids[1],
+            resume="must",
+            system_interval=0,
+            capture_console=False,
+            reinit="create_new",
+        )
         run.log({"train/loss": 0.001}, step=500)
         run.finish()
         app._do_live_refresh()
@@ -140,8 +147,9 @@ async def test_live_change_to_one_run_repaints_its_row_without_rebuilding_the_ta
 
     root = tmp_path / "runs"
     # Different lrs: the summary columns vary across runs, so they are shown from the start.
-    ids = make_runs(root, [{"name": n, "steps": 5, "config": {"lr": lr}}
-                           for n, lr in (("a", 0.01), ("b", 0.02), ("c", 0.03))])
+    ids = make_runs(
+        root, [{"name": n, "steps": 5, "config": {"lr": lr}} for n, lr in (("a", 0.01), ("b", 0.02), ("c", 0.03))]
+    )
     app = LoupeApp([root], live=False)
     async with app.run_test(size=(140, 30)) as pilot:
         await wait_for(pilot, lambda: len(app.query_one(RunsPane).shown) == 3)

@@ -11,23 +11,24 @@ from textual.widgets import Input
 from tui_helpers import focus, focus_in, settle
 
 import recorder
-from viewer.app import LoupeApp
-from viewer.log_seek import offset_at_time, page_after, parse_log_time
+from viewer.data.log_seek import offset_at_time, page_after, parse_log_time
+from viewer.tui.app import LoupeApp
 from viewer.tui.log_view import LogView
 from viewer.tui.logs_pane import LogsPane
 
-HOSTILE = ("[@click=app.quit]click [link=file:///etc/passwd]pw[/link] [/bold] "
-           "\x1b]0;TITLE\x07 \x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\ \x1b]8;;http://x\x07l2\x1b]8;;\x07"
-           " \x1b[2J\x1b[6n \x1b[31mred\x1b[0m end")
+HOSTILE = (
+    "[@click=app.quit]click [link=file:///etc/passwd]pw[/link] [/bold] "
+    "\x1b]0;TITLE\x07 \x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\ \x1b]8;;http://x\x07l2\x1b]8;;\x07"
+    " \x1b[2J\x1b[6n \x1b[31mred\x1b[0m end"
+)
 
 
 def stamp(t: float) -> str:
-    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def make_run(root, finish=True, **kw):
-    run = recorder.init(dir=root, project="p", system_interval=0, capture_console=False,
-                        reinit="create_new", **kw)
+    run = recorder.init(dir=root, project="p", system_interval=0, capture_console=False, reinit="create_new", **kw)
     return run
 
 
@@ -35,8 +36,6 @@ def write_log(path, n, t0, start=0, extra=""):
     with open(path, "a") as f:
         for i in range(start, start + n):
             f.write(f"{stamp(t0 + i)} {'OE'[i % 2]} line {i}{extra}\n")
-
-
 
 
 async def open_logs(app, pilot):
@@ -123,7 +122,7 @@ async def test_tail_paging_search_and_jump(tmp_path):
 
 async def test_jump_far_back_in_big_log(tmp_path):
     run = make_run(tmp_path)
-    for s in range(10):
+    for _s in range(10):
         run.log({"loss": 1.0})
         time.sleep(0.002)
     run.finish()
@@ -156,7 +155,7 @@ async def test_jump_far_back_in_big_log(tmp_path):
 
 
 def recorder_history(root):
-    from viewer.store import Store
+    from viewer.data.store import Store
 
     with Store([root]) as s:
         rid = s.runs()[0].id

@@ -12,10 +12,12 @@ from textual.app import App, ComposeResult
 from textual.widgets import ContentSwitcher, DataTable, Input, OptionList, Static
 
 import recorder
-from viewer import media_index
-from viewer.store import Store
-from viewer.tui import media_image, media_item, media_table
-from viewer.tui.media_pane import MediaPane
+from viewer.data import media_index
+from viewer.data.store import Store
+from viewer.tui.media import image_view as media_image
+from viewer.tui.media import media_item
+from viewer.tui.media import table_view as media_table
+from viewer.tui.media.media_pane import MediaPane
 from viewer.tui.run_colors import RunColors
 
 HOSTILE_CAPTION = "[@click=app.quit] [/bold] \x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\ \x1b[2J"
@@ -67,48 +69,83 @@ def style_at(text: Text, offset: int):
 
 def img(color: tuple[int, int, int], size: int = 8) -> np.ndarray:
     a = np.zeros((size, size, 3), np.uint8)
-    a[: size // 2] = color          # upper half coloured
-    a[size // 2:] = (0, 0, 255)     # lower half blue
+    a[: size // 2] = color  # upper half coloured
+    a[size // 2 :] = (0, 0, 255)  # lower half blue
     return a
 
 
 @pytest.fixture(scope="module")
 def media_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("media") / "runs"
-    run = recorder.init(dir=root, project="p", name="media", system_interval=0, capture_console=False,
-                        reinit="create_new")
+    run = recorder.init(
+        dir=root, project="p", name="media", system_interval=0, capture_console=False, reinit="create_new"
+    )
     rng = np.random.default_rng(0)
     for step in range(4):
-        run.log({
-            "samples": recorder.Image(img((255, 0, 0) if step < 3 else (0, 255, 0)),
-                                      caption=f"step {step} " + HOSTILE_CAPTION),
-            "pair": [recorder.Image(img((255, 255, 0))), recorder.Image(img((0, 255, 255)))],
-            HOSTILE_KEY: recorder.Histogram(rng.normal(step, 1.0, 500), num_bins=16),
-        }, step=step)
+        run.log(
+            {
+                "samples": recorder.Image(
+                    img((255, 0, 0) if step < 3 else (0, 255, 0)), caption=f"step {step} " + HOSTILE_CAPTION
+                ),
+                "pair": [recorder.Image(img((255, 255, 0))), recorder.Image(img((0, 255, 255)))],
+                HOSTILE_KEY: recorder.Histogram(rng.normal(step, 1.0, 500), num_bins=16),
+            },
+            step=step,
+        )
     rows = [[i, f"name{i}", float(i % 7), "[@click=app.quit]" if i == 3 else "ok"] for i in range(1500)]
-    run.log({
-        "preds": recorder.Table(columns=["id", "name", "score", "[b]note"], data=rows),
-        "cm": recorder.plot.confusion_matrix(y_true=[0, 0, 1, 1, 2, 2, 2], preds=[0, 1, 1, 1, 2, 2, 0],
-                                             class_names=["cat", "dog", "[/bold]"], title="[@click=app.quit]"),
-        "curve": recorder.plot.line(recorder.Table(columns=["x", "y"], data=[[i, i * i] for i in range(20)]),
-                                    "x", "y", title="squares"),
-        "bars": recorder.plot.bar(recorder.Table(columns=["label", "v"], data=[["a", 1], ["[/x]", 3]]),
-                                  "label", "v"),
-        "series": recorder.plot.line_series(xs=list(range(5)), ys=[[1, 2, 3, 4, 5], [5, 4, 3, 2, 1]],
-                                            keys=["up", "down"]),
-    }, step=4)
+    run.log(
+        {
+            "preds": recorder.Table(columns=["id", "name", "score", "[b]note"], data=rows),
+            "cm": recorder.plot.confusion_matrix(
+                y_true=[0, 0, 1, 1, 2, 2, 2],
+                preds=[0, 1, 1, 1, 2, 2, 0],
+                class_names=["cat", "dog", "[/bold]"],
+                title="[@click=app.quit]",
+            ),
+            "curve": recorder.plot.line(
+                recorder.Table(columns=["x", "y"], data=[[i, i * i] for i in range(20)]), "x", "y", title="squares"
+            ),
+            "bars": recorder.plot.bar(
+                recorder.Table(columns=["label", "v"], data=[["a", 1], ["[/x]", 3]]), "label", "v"
+            ),
+            "series": recorder.plot.line_series(
+                xs=list(range(5)), ys=[[1, 2, 3, 4, 5], [5, 4, 3, 2, 1]], keys=["up", "down"]
+            ),
+        },
+        step=4,
+    )
     run.finish()
-    other = recorder.init(dir=root, project="p", name="plain", system_interval=0, capture_console=False,
-                          reinit="create_new")
+    other = recorder.init(
+        dir=root, project="p", name="plain", system_interval=0, capture_console=False, reinit="create_new"
+    )
     other.log({"loss": 1.0})
     other.finish()
     return root
 
 
 def test_half_blocks_put_upper_pixel_in_fg_and_lower_in_bg():
-    rgb = bytes([255, 0, 0, 0, 255, 0,     # row 0: red, green
-                 0, 0, 255, 255, 255, 255,  # row 1: blue, white
-                 10, 10, 10, 20, 20, 20])   # row 2 (odd height): no lower row
+    rgb = bytes(
+        [
+            255,
+            0,
+            0,
+            0,
+            255,
+            0,  # row 0: red, green
+            0,
+            0,
+            255,
+            255,
+            255,
+            255,  # row 1: blue, white
+            10,
+            10,
+            10,
+            20,
+            20,
+            20,
+        ]
+    )  # row 2 (odd height): no lower row
     text = media_image.half_block_text(2, 3, rgb)
     assert text.plain == "▀▀\n▀▀"
     styles = [style_at(text, i) for i in (0, 1, 3)]
@@ -292,7 +329,7 @@ async def test_no_selection_says_so(media_root):
 
 
 async def add_tab_if_unwired(app, tab_id: str, title: str, pane) -> None:
-    """Until viewer/app.py has the tab, add it the way app.py will (same ids)."""
+    """Until viewer/tui/app.py has the tab, add it the way app.py will (same ids)."""
     from textual.widgets import TabbedContent, TabPane
 
     if not app.query(f"#{tab_id}"):
@@ -302,7 +339,7 @@ async def add_tab_if_unwired(app, tab_id: str, title: str, pane) -> None:
 async def test_media_tab_inside_loupe_app(media_root):
     from textual.widgets import TabbedContent
 
-    from viewer.app import LoupeApp
+    from viewer.tui.app import LoupeApp
 
     app = LoupeApp([media_root], live=False)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable, Input, TabbedContent
+from tui_fixtures import STANDARD, make_runs, pin_times
 
 import recorder
-from tui_fixtures import STANDARD, make_runs, pin_times
-from viewer.app import LoupeApp
+from viewer.tui.app import LoupeApp
 from viewer.tui.help_screen import HelpScreen
 from viewer.tui.metric_plot import MetricPlot
 from viewer.tui.metrics_pane import MetricsPane
@@ -88,8 +87,11 @@ async def test_runs_table_lists_sorts_filters_and_selects(root):
         pane.table.focus()
         await pilot.press("a")
         await settle(pilot)
-        assert [app.query_one(RunsPane).rows[i].values["name"] for i in range(4)
-                if app.query_one(RunsPane).rows[i].run.id in app.selected] == ["baseline"]
+        assert [
+            app.query_one(RunsPane).rows[i].values["name"]
+            for i in range(4)
+            if app.query_one(RunsPane).rows[i].run.id in app.selected
+        ] == ["baseline"]
         await pilot.press("x")
         await settle(pilot)
         assert app.selected == []
@@ -199,8 +201,15 @@ async def test_help_screen_lists_keys(root):
 
 async def test_hostile_run_names_and_keys_render_as_text(tmp_path):
     hostile = "[@click=app.quit]x[/bold][link=file:///etc/passwd]y\x1b]8;;http://e\x1b\\z\x1b[2J"
-    run = recorder.init(dir=tmp_path / "runs", project="p", name=hostile, config={hostile: hostile},
-                        system_interval=0, capture_console=False, reinit="create_new")
+    run = recorder.init(
+        dir=tmp_path / "runs",
+        project="p",
+        name=hostile,
+        config={hostile: hostile},
+        system_interval=0,
+        capture_console=False,
+        reinit="create_new",
+    )
     run.log({hostile: 1.0, "ok": 2.0})
     run.finish()
     pin_times(Path(run.dir), 1)
@@ -227,11 +236,14 @@ async def test_hostile_run_names_and_keys_render_as_text(tmp_path):
 async def test_runs_table_columns_fit_their_widest_cell(tmp_path):
     # The table is told each column's width instead of measuring every cell: the widths
     # must still be those of the widest text as shown (wide characters, escaped markup).
-    make_runs(tmp_path / "runs", [
-        {"name": "short", "config": {"lr": 0.1, "opt": "sgd"}},
-        {"name": "学習-ラン-長い名前", "id": "wide", "config": {"lr": 0.01, "opt": "[i]adam[/i] with warmup"}},
-        {"name": "[bold]not-bold[/bold]", "id": "markup", "config": {"lr": 123456789012.5, "opt": "adam"}},
-    ])
+    make_runs(
+        tmp_path / "runs",
+        [
+            {"name": "short", "config": {"lr": 0.1, "opt": "sgd"}},
+            {"name": "学習-ラン-長い名前", "id": "wide", "config": {"lr": 0.01, "opt": "[i]adam[/i] with warmup"}},
+            {"name": "[bold]not-bold[/bold]", "id": "markup", "config": {"lr": 123456789012.5, "opt": "adam"}},
+        ],
+    )
     app = LoupeApp([tmp_path / "runs"], live=False)
     async with app.run_test(size=(160, 30)) as pilot:
         await settle(pilot)
@@ -278,13 +290,14 @@ async def test_startup_heap_is_frozen_while_running_and_released_on_exit(root):
 
 
 async def test_plots_overlay_at_most_20_runs_and_say_so(tmp_path):
-    from viewer.metric_panels import MAX_OVERLAID_RUNS
+    from viewer.data.metric_panels import MAX_OVERLAID_RUNS
     from viewer.tui.system_pane import SystemPane
 
     root = tmp_path / "runs"
     for i in range(MAX_OVERLAID_RUNS + 5):
-        run = recorder.init(dir=root, project="many", name=f"r{i:02d}", system_interval=0, capture_console=False,
-                            reinit="create_new")
+        run = recorder.init(
+            dir=root, project="many", name=f"r{i:02d}", system_interval=0, capture_console=False, reinit="create_new"
+        )
         for step in range(5):
             run.log({"loss": 1.0 / (step + 1 + i)})
         run.finish()
@@ -308,8 +321,8 @@ async def test_plots_overlay_at_most_20_runs_and_say_so(tmp_path):
 async def test_runs_status_says_scanning_then_why_a_root_cannot_be_read(tmp_path, monkeypatch):
     import threading
 
-    import viewer.app as app_module
-    from viewer.store import Store
+    import viewer.tui.app as app_module
+    from viewer.data.store import Store
 
     gate = threading.Event()
 

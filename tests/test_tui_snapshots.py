@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from tui_fixtures import STANDARD, make_runs
-from viewer.app import LoupeApp
+
+from viewer.tui.app import LoupeApp
 from viewer.tui.runs_pane import RunsPane
 
 SIZES = [(80, 24), (160, 48)]
@@ -49,8 +49,10 @@ def test_metrics_screen(snap_compare, tmp_path, size):
 def write_log(root) -> None:
     """A fixed console log for the newest run, so the logs screen is the same every time."""
     run_dir = root / "demo" / "run4-broken"  # the newest run, selected at start
-    lines = [f"2026-01-04T10:00:{i:02d}.000Z {'E' if i % 7 == 3 else 'O'} step {i}: loss {1 / (i + 1):.4f}"
-             for i in range(40)]
+    lines = [
+        f"2026-01-04T10:00:{i:02d}.000Z {'E' if i % 7 == 3 else 'O'} step {i}: loss {1 / (i + 1):.4f}"
+        for i in range(40)
+    ]
     (run_dir / "output.log").write_text("\n".join(lines) + "\n")
 
 

@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Input
 from tui_helpers import focus, focus_in, settle
 
 import recorder
-from viewer.app import LoupeApp
+from viewer.tui.app import LoupeApp
 from viewer.tui.sql_pane import SqlPane
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
@@ -20,13 +20,18 @@ INJECT = "[@click=app.quit]x[/bold][link=file:///etc/passwd]y\x1b]0;title\x07\x1
 
 def make_runs(root, n=3):
     for i in range(n):
-        run = recorder.init(dir=root, project="p", system_interval=0, capture_console=False,
-                            reinit="create_new", name=f"run{i}", config={"lr": 0.1 * (i + 1)})
+        run = recorder.init(
+            dir=root,
+            project="p",
+            system_interval=0,
+            capture_console=False,
+            reinit="create_new",
+            name=f"run{i}",
+            config={"lr": 0.1 * (i + 1)},
+        )
         for s in range(5):
             run.log({"loss": 1.0 / (s + 1 + i)})
         run.finish()
-
-
 
 
 async def open_sql(app, pilot):
@@ -59,7 +64,7 @@ async def test_results_limit_error_and_history(tmp_path):
     app = LoupeApp([tmp_path], live=False)
     async with app.run_test(size=(120, 40)) as pilot:
         pane, inp = await open_sql(app, pilot)
-        await submit(app, pilot, pane, inp, "SELECT name, \"config.lr\" FROM runs ORDER BY name;", keys=True)
+        await submit(app, pilot, pane, inp, 'SELECT name, "config.lr" FROM runs ORDER BY name;', keys=True)
         assert pane.error_text == "", pane.error_text
         assert pane.status_text.startswith("3 rows"), pane.status_text
         assert table_rows(pane) == [["run0", "0.1"], ["run1", "0.2"], ["run2", "0.3"]]
@@ -105,8 +110,9 @@ async def test_cancel_runaway_query(tmp_path):
     app = LoupeApp([tmp_path], live=False)
     async with app.run_test(size=(120, 40)) as pilot:
         pane, inp = await open_sql(app, pilot)
-        await submit(app, pilot, pane, inp, "SELECT count(*) FROM range(10000000000) t1, range(1000) t2",
-                     wait=False, keys=True)
+        await submit(
+            app, pilot, pane, inp, "SELECT count(*) FROM range(10000000000) t1, range(1000) t2", wait=False, keys=True
+        )
         await pilot.pause(0.4)
         assert pane.running and pane.status_text.startswith("running")
         t0 = time.monotonic()
@@ -119,8 +125,7 @@ async def test_cancel_runaway_query(tmp_path):
         await submit(app, pilot, pane, inp, "SELECT 42 AS answer")
         assert table_rows(pane) == [["42"]]
         # ctrl+x cancels as well.
-        await submit(app, pilot, pane, inp, "SELECT count(*) FROM range(10000000000) t1, range(1000) t2",
-                     wait=False)
+        await submit(app, pilot, pane, inp, "SELECT count(*) FROM range(10000000000) t1, range(1000) t2", wait=False)
         await pilot.pause(0.3)
         await pilot.press("ctrl+x")
         await settle(app, pilot)
@@ -128,8 +133,15 @@ async def test_cancel_runaway_query(tmp_path):
 
 
 async def test_markup_and_escapes_in_results_are_plain(tmp_path):
-    run = recorder.init(dir=tmp_path, project="p", system_interval=0, capture_console=False,
-                        reinit="create_new", name=INJECT, config={INJECT: INJECT})
+    run = recorder.init(
+        dir=tmp_path,
+        project="p",
+        system_interval=0,
+        capture_console=False,
+        reinit="create_new",
+        name=INJECT,
+        config={INJECT: INJECT},
+    )
     run.log({"loss": 1.0})
     run.finish()
     app = LoupeApp([tmp_path], live=False)

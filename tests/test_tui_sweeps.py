@@ -14,11 +14,13 @@ import recorder
 
 pytest.importorskip("optuna")
 
-from viewer import sweep_index  # noqa: E402
-from viewer.store import Store  # noqa: E402
-from viewer.tui.messages import SelectionChanged  # noqa: E402
-from viewer.tui.run_colors import RunColors  # noqa: E402
-from viewer.tui.sweeps_pane import ParamPlot, SweepsPane, importance_text  # noqa: E402
+import itertools
+
+from viewer.data import sweep_index
+from viewer.data.store import Store
+from viewer.tui.messages import SelectionChanged
+from viewer.tui.run_colors import RunColors
+from viewer.tui.sweeps_pane import ParamPlot, SweepsPane, importance_text
 
 HOSTILE = "[@click=app.quit] [/bold] \x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\"
 
@@ -70,14 +72,28 @@ def sweep_root(tmp_path_factory) -> Path:
         run.log({"score": -objective(run.config)})
         run.finish()
 
-    first = recorder.sweep({"method": "random", "name": "older", "metric": {"name": "score", "goal": "maximize"},
-                            "parameters": {"lr": {"values": [0.01]}, "opt": {"value": "adam"},
-                                           "layers": {"value": 1}}}, project="sw", dir=root)
+    first = recorder.sweep(
+        {
+            "method": "random",
+            "name": "older",
+            "metric": {"name": "score", "goal": "maximize"},
+            "parameters": {"lr": {"values": [0.01]}, "opt": {"value": "adam"}, "layers": {"value": 1}},
+        },
+        project="sw",
+        dir=root,
+    )
     recorder.agent(first, function=train, count=1, dir=root, quiet=True)
 
-    cfg = {"method": "random", "name": "tune " + HOSTILE, "metric": {"name": "val/loss", "goal": "minimize"},
-           "parameters": {"lr": {"distribution": "log_uniform_values", "min": 1e-4, "max": 1e-1},
-                          "opt": {"values": ["adam", "sgd", "[/bold]"]}, "layers": {"values": [1, 2, 3]}}}
+    cfg = {
+        "method": "random",
+        "name": "tune " + HOSTILE,
+        "metric": {"name": "val/loss", "goal": "minimize"},
+        "parameters": {
+            "lr": {"distribution": "log_uniform_values", "min": 1e-4, "max": 1e-1},
+            "opt": {"values": ["adam", "sgd", "[/bold]"]},
+            "layers": {"values": [1, 2, 3]},
+        },
+    }
     sid = recorder.sweep(cfg, project="sw", dir=root)
 
     def train2():
@@ -131,11 +147,13 @@ async def test_trials_best_so_far_params_and_importance(sweep_root):
         assert headers[:5] == ["rank", "trial", "state", "val/loss ▲", "run"]
         assert set(headers[5:]) == {"lr", "opt", "layers"}
         best = pane.view.trials[0]
-        assert "best: trial %d" % best.number in header
+        assert f"best: trial {best.number}" in header
 
         # Best so far never gets worse, and ends at the best value.
         ys = [v for _, v in pane.view.best]
-        assert all(b <= a for a, b in zip(ys, ys[1:])) and ys[-1] == pane.view.trials[0].value == min(t.value for t in pane.view.trials)
+        assert all(b <= a for a, b in itertools.pairwise(ys)) and ys[-1] == pane.view.trials[0].value == min(
+            t.value for t in pane.view.trials
+        )
         assert len(pane.view.values) == 7
 
         # One scatter per parameter; categories on ticks, lr on a log axis.
@@ -190,13 +208,14 @@ async def test_no_sweeps(tmp_path):
 async def test_sweeps_tab_inside_loupe_app(sweep_root):
     from textual.widgets import TabbedContent, TabPane
 
-    from viewer.app import LoupeApp
+    from viewer.tui.app import LoupeApp
 
     app = LoupeApp([sweep_root], live=False)
     async with app.run_test(size=(140, 50)) as pilot:
-        if not app.query("#sweeps"):  # until viewer/app.py has the tab (same ids)
+        if not app.query("#sweeps"):  # until viewer/tui/app.py has the tab (same ids)
             await app.query_one(TabbedContent).add_pane(
-                TabPane("Sweeps [9]", SweepsPane(id="sweeps-pane"), id="sweeps"))
+                TabPane("Sweeps [9]", SweepsPane(id="sweeps-pane"), id="sweeps")
+            )
         await settle(pilot)
         app.query_one(TabbedContent).active = "sweeps"
         await settle(pilot)

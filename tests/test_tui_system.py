@@ -7,31 +7,41 @@ import time
 from tui_helpers import focus_in, settle
 
 import recorder
-from viewer.app import LoupeApp
+from viewer.tui.app import LoupeApp
 from viewer.tui.system_pane import SystemPane, sparkline
 
 INJECT = "[@click=app.quit]x[/bold]\x1b]0;T\x07\x1b[2J\x1b[6n"
 
 
 def make_run(root, **kw):
-    return recorder.init(dir=root, project="p", system_interval=0, capture_console=False,
-                         reinit="create_new", **kw)
+    return recorder.init(dir=root, project="p", system_interval=0, capture_console=False, reinit="create_new", **kw)
 
 
 def write_system(run, n=40, gpus=0, t0=None):
     """System rows as the recorder's SystemMonitor sink writes them."""
     t0 = time.time() if t0 is None else t0
     for i in range(n):
-        row = {"_timestamp": t0 + 2 * i, "_runtime": 2.0 * i, "cpu.percent": 10.0 + i % 50,
-               "memory.percent": 40.0, "disk.read_mb": float(i), "disk.write_mb": 2.0 * i,
-               "network.sent_mb": 0.5 * i, "network.recv_mb": float(i)}
+        row = {
+            "_timestamp": t0 + 2 * i,
+            "_runtime": 2.0 * i,
+            "cpu.percent": 10.0 + i % 50,
+            "memory.percent": 40.0,
+            "disk.read_mb": float(i),
+            "disk.write_mb": 2.0 * i,
+            "network.sent_mb": 0.5 * i,
+            "network.recv_mb": float(i),
+        }
         for d in range(gpus):
-            row.update({f"gpu.{d}.util_percent": float((i * 7 + d * 30) % 100),
-                        f"gpu.{d}.memory_percent": 50.0 + d, f"gpu.{d}.memory_used_mb": 1000.0,
-                        f"gpu.{d}.temp_c": 60.0 + d, f"gpu.{d}.power_w": 200.0 + 10 * d})
+            row.update(
+                {
+                    f"gpu.{d}.util_percent": float((i * 7 + d * 30) % 100),
+                    f"gpu.{d}.memory_percent": 50.0 + d,
+                    f"gpu.{d}.memory_used_mb": 1000.0,
+                    f"gpu.{d}.temp_c": 60.0 + d,
+                    f"gpu.{d}.power_w": 200.0 + 10 * d,
+                }
+            )
         run._files.system.append(row)
-
-
 
 
 async def open_system(app, pilot):
@@ -86,7 +96,10 @@ async def test_gpu_series_per_device_per_run(tmp_path):
         util = pane.series["gpu-util"]
         # One line per device per run: a has gpu0 and gpu1, b has gpu0.
         assert sorted((s.run_id == a.id, s.metric) for s in util) == [
-            (False, "gpu.0.util_percent"), (True, "gpu.0.util_percent"), (True, "gpu.1.util_percent")]
+            (False, "gpu.0.util_percent"),
+            (True, "gpu.0.util_percent"),
+            (True, "gpu.1.util_percent"),
+        ]
         by = {(s.run_id, s.metric): s for s in util}
         s0, s1 = by[(a.id, "gpu.0.util_percent")], by[(a.id, "gpu.1.util_percent")]
         assert s0.marker != s1.marker and s0.color == s1.color == app.run_colors.get(a.id)

@@ -16,7 +16,7 @@ import pytest
 from textual.widgets import Input
 
 import recorder
-from viewer.app import LoupeApp
+from viewer.tui.app import LoupeApp
 
 GUARD = """
 import socket, os
@@ -57,10 +57,15 @@ def test_training_script_makes_no_connection(tmp_path):
     script = tmp_path / "train.py"
     script.write_text(TRAIN)
     log = tmp_path / "net.log"
-    env = {**os.environ, "LOUPE_NET_LOG": str(log), "LOUPE_CONSOLE": "on",
-           "PYTHONPATH": os.pathsep.join([str(guard_dir), str(Path(recorder.__file__).parents[1])])}
-    res = subprocess.run([sys.executable, str(script), str(tmp_path / "runs")], env=env,
-                         capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "LOUPE_NET_LOG": str(log),
+        "LOUPE_CONSOLE": "on",
+        "PYTHONPATH": os.pathsep.join([str(guard_dir), str(Path(recorder.__file__).parents[1])]),
+    }
+    res = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "runs")], env=env, capture_output=True, text=True, timeout=120
+    )
     assert res.returncode == 0, res.stderr
     assert not log.exists(), log.read_text()
     run_dir = next((tmp_path / "runs" / "net").iterdir())
@@ -83,6 +88,7 @@ def no_network(monkeypatch):
         def f(*args, **kwargs):
             attempts.append(f"{name} {args}")
             raise OSError("network access is forbidden in this test")
+
         return f
 
     monkeypatch.setattr(socket.socket, "connect", connect)
@@ -93,8 +99,14 @@ def no_network(monkeypatch):
 
 
 async def test_viewer_visits_every_pane_without_network(tmp_path, no_network):
-    run = recorder.init(dir=tmp_path / "runs", project="net", config={"lr": 0.1}, system_interval=0,
-                        capture_console=False, reinit="create_new")
+    run = recorder.init(
+        dir=tmp_path / "runs",
+        project="net",
+        config={"lr": 0.1},
+        system_interval=0,
+        capture_console=False,
+        reinit="create_new",
+    )
     for i in range(20):
         run.log({"loss": 1 / (i + 1)})
     run.finish()

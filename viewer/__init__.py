@@ -12,16 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["connect", "Store", "RunInfo"]
+__all__ = ["RunInfo", "Store", "connect"]
 
 
 def __getattr__(name: str) -> Any:
     if name in ("connect", "Store"):
-        from . import store
+        from viewer.data import store
 
         return getattr(store, name)
     if name == "RunInfo":
-        from .runs_table import RunInfo
+        from viewer.data.runs_table import RunInfo
 
         return RunInfo
     raise AttributeError(f"module 'viewer' has no attribute {name!r}")

@@ -6,11 +6,15 @@ See docs/artifacts.md for the on-disk layout. Imported on first use of
 
 from __future__ import annotations
 
-from .artifact import Artifact, ArtifactManifestEntry
-from .lookup import ArtifactNotFoundError, load_artifact
-from .store import ArtifactCorruptedError, ArtifactMissingError
+from recorder.artifacts.artifact import Artifact, ArtifactManifestEntry
+from recorder.artifacts.lookup import ArtifactNotFoundError, load_artifact
+from recorder.artifacts.object_store import ArtifactCorruptedError, ArtifactMissingError
 
 __all__ = [
-    "Artifact", "ArtifactManifestEntry", "ArtifactCorruptedError", "ArtifactMissingError",
-    "ArtifactNotFoundError", "load_artifact",
+    "Artifact",
+    "ArtifactCorruptedError",
+    "ArtifactManifestEntry",
+    "ArtifactMissingError",
+    "ArtifactNotFoundError",
+    "load_artifact",
 ]

@@ -21,20 +21,28 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from . import versions as _versions
-from .download import Downloads
-from .draft_files import DraftFiles
-from .locations import artifacts_dir, collection_dir
-from .manifest_entry import ArtifactManifestEntry
-from .paths import check_digest, check_entry_path, check_name
-from .publish import publish_draft
+from recorder.artifacts import versions as _versions
+from recorder.artifacts.artifact_names import check_digest, check_entry_path, check_name
+from recorder.artifacts.download import Downloads
+from recorder.artifacts.draft_files import DraftFiles
+from recorder.artifacts.locations import artifacts_dir, collection_dir
+from recorder.artifacts.manifest_entry import ArtifactManifestEntry
+from recorder.artifacts.publish import publish_draft
 
 
 class Artifact(DraftFiles, Downloads):
     """A versioned set of files, with wandb.Artifact's API: a draft until logged, then immutable."""
 
-    def __init__(self, name: str, type: str, description: str | None = None, metadata: dict | None = None,
-                 incremental: bool = False, use_as: str | None = None, **_ignored: Any) -> None:
+    def __init__(
+        self,
+        name: str,
+        type: str,
+        description: str | None = None,
+        metadata: dict | None = None,
+        incremental: bool = False,
+        use_as: str | None = None,
+        **_ignored: Any,
+    ) -> None:
         self._name = check_name(name, "artifact name")
         self._type = check_name(type, "artifact type")
         self.description = description
@@ -149,8 +157,11 @@ class Artifact(DraftFiles, Downloads):
         """The version's manifest as stored (a copy); a draft's pending entries otherwise."""
         if self._record:
             return dict(self._record)
-        return {"entries": [{"path": p, **{k: v for k, v in e.items() if k != "follow"}}
-                            for p, e in sorted(self._pending.items())]}
+        return {
+            "entries": [
+                {"path": p, **{k: v for k, v in e.items() if k != "follow"}} for p, e in sorted(self._pending.items())
+            ]
+        }
 
     def logged_by(self) -> str | None:
         """The id of the run that produced this version (None if logged without a run)."""
@@ -160,16 +171,20 @@ class Artifact(DraftFiles, Downloads):
     def used_by(self) -> list[str]:
         """Ids of the runs that used this version (from the project's usage log)."""
         self._require_committed("list the users of")
-        from .lineage import read_usage
+        from recorder.artifacts.lineage import read_usage
 
         seen: list[str] = []
         for ev in read_usage(artifacts_dir(self._root, self._project)):
-            if ev["name"] == self._name and ev["version"] == self._version and ev["role"] == "input":
-                if ev["run_id"] not in seen:
-                    seen.append(ev["run_id"])
+            if (
+                ev["name"] == self._name
+                and ev["version"] == self._version
+                and ev["role"] == "input"
+                and ev["run_id"] not in seen
+            ):
+                seen.append(ev["run_id"])
         return seen
 
-    def wait(self, timeout: float | None = None) -> "Artifact":
+    def wait(self, timeout: float | None = None) -> Artifact:
         return self  # logging is synchronous
 
     def __repr__(self) -> str:
@@ -210,8 +225,7 @@ class Artifact(DraftFiles, Downloads):
         raise NotImplementedError("Artifact.get(object) is not supported; use get_entry(name).download()")
 
     # -- committing -----------------------------------------------------------------------
-    def _commit(self, root: Path, project: str, producer: dict[str, Any] | None,
-                aliases: list[str]) -> bool:
+    def _commit(self, root: Path, project: str, producer: dict[str, Any] | None, aliases: list[str]) -> bool:
         """Store the files and publish a version; returns True if a new version was created."""
         self._require_draft("log")
         version, stored, created = publish_draft(self, root, project, producer, list(aliases) + list(self._aliases))
@@ -244,7 +258,7 @@ class Artifact(DraftFiles, Downloads):
         self._saved_aliases = list(aliases)
 
     @classmethod
-    def _from_disk(cls, root: Path, project: str, name: str, version: int) -> "Artifact":
+    def _from_disk(cls, root: Path, project: str, name: str, version: int) -> Artifact:
         cdir = collection_dir(root, project, name)
         record = _versions.read_version(cdir, version)
         art = cls.__new__(cls)
@@ -252,19 +266,19 @@ class Artifact(DraftFiles, Downloads):
         art._load(root, project, record, _versions.aliases_by_version(cdir).get(version, []))
         return art
 
-    def save(self, project: str | None = None, settings: Any = None) -> "Artifact":
+    def save(self, project: str | None = None, settings: Any = None) -> Artifact:
         """Committed: persist alias changes made to `artifact.aliases`. Draft: log it (with
         the active run when there is one)."""
         if self._version is None:
-            from .. import _active
-            from .run_api import log_artifact, log_without_run
+            from recorder import _active
+            from recorder.artifacts.run_artifacts import log_artifact, log_without_run
 
             run = _active.current()
             if run is not None:
                 return log_artifact(run, self)
             return log_without_run(self, project=project)
         if self._link:
-            from .registry import set_link_aliases
+            from recorder.artifacts.registry import set_link_aliases
 
             set_link_aliases(self._root, self._link, self._link.get("aliases", []))
             return self
@@ -276,16 +290,15 @@ class Artifact(DraftFiles, Downloads):
         self._saved_aliases = list(self._aliases)
         return self
 
-    def link(self, target_path: str, aliases: list[str] | None = None) -> "Artifact":
+    def link(self, target_path: str, aliases: list[str] | None = None) -> Artifact:
         """Add this version to a registry collection (see recorder.artifacts.registry)."""
-        from .. import _active
-        from .run_api import link_artifact
+        from recorder import _active
+        from recorder.artifacts.run_artifacts import link_artifact
 
         run = _active.current()
         if run is not None:
             return link_artifact(run, self, target_path, aliases=aliases)
         self._require_committed("link")
-        from .registry import link
+        from recorder.artifacts.registry import link
 
         return link(self, target_path, aliases or [], run=None)
-

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from ..warn import warn
-from .locations import artifacts_dir, default_download_root
-from .paths import check_entry_path, make_parents_inside, safe_join
-from .store import (
+from recorder.artifacts.artifact_names import check_entry_path, make_parents_inside, safe_join
+from recorder.artifacts.locations import artifacts_dir, default_download_root
+from recorder.artifacts.object_store import (
     ArtifactCorruptedError,
     ArtifactMissingError,
     ObjectStore,
@@ -27,9 +26,10 @@ from .store import (
     open_regular,
     tmp_name,
 )
+from recorder.warn import warn
 
 if TYPE_CHECKING:
-    from .manifest_entry import ArtifactManifestEntry
+    from recorder.artifacts.manifest_entry import ArtifactManifestEntry
 
 
 class Downloads:
@@ -38,14 +38,20 @@ class Downloads:
 
     _root: Path | None
     _project: str | None
-    _entries: dict[str, "ArtifactManifestEntry"]
+    _entries: dict[str, ArtifactManifestEntry]
 
     def _default_root(self) -> Path:
         return default_download_root() / f"{self.collection_name}:{self.version}"
 
-    def download(self, root: str | os.PathLike | None = None, allow_missing_references: bool = False,
-                 skip_cache: bool | None = None, path_prefix: str | None = None,
-                 link: bool = False, **_ignored: Any) -> str:
+    def download(
+        self,
+        root: str | os.PathLike | None = None,
+        allow_missing_references: bool = False,
+        skip_cache: bool | None = None,
+        path_prefix: str | None = None,
+        link: bool = False,
+        **_ignored: Any,
+    ) -> str:
         """Materialise the files under `root` (default ./artifacts/<name>:v<N>); returns root.
 
         Every file is hashed on its way out: a store object (or a referenced file) whose
@@ -74,7 +80,7 @@ class Downloads:
     def _store(self) -> ObjectStore:
         return ObjectStore(artifacts_dir(self._root, self._project))
 
-    def _materialise(self, entry: "ArtifactManifestEntry", base: Path, link: bool) -> Path:
+    def _materialise(self, entry: ArtifactManifestEntry, base: Path, link: bool) -> Path:
         target = safe_join(base, entry.path)
         make_parents_inside(base, target)
         if os.path.isdir(target) and not os.path.islink(target):
@@ -88,7 +94,7 @@ class Downloads:
         self._store().copy_out(entry.digest, target, link=link, what=what)
         return target
 
-    def _fetch_reference(self, entry: "ArtifactManifestEntry", target: Path, what: str) -> None:
+    def _fetch_reference(self, entry: ArtifactManifestEntry, target: Path, what: str) -> None:
         parsed = urlparse(entry.ref)
         if parsed.scheme != "file":
             raise ArtifactMissingError(

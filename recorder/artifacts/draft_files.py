@@ -16,14 +16,15 @@ import shutil
 import stat
 import tempfile
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import unquote, urlparse
 
-from ..warn import warn
-from .manifest_entry import ArtifactManifestEntry
-from .paths import _bad_char, check_entry_path
-from .walk import walk
+from recorder.artifacts.artifact_names import _bad_char, check_entry_path
+from recorder.artifacts.manifest_entry import ArtifactManifestEntry
+from recorder.artifacts.walk import walk
+from recorder.warn import warn
 
 
 class DraftFiles:
@@ -48,8 +49,15 @@ class DraftFiles:
         self._pending[path] = item
         return self._pending_entry(path, item)
 
-    def add_file(self, local_path: str | os.PathLike, name: str | None = None, is_tmp: bool = False,
-                 skip_cache: bool | None = None, policy: str | None = None, overwrite: bool = False) -> ArtifactManifestEntry:
+    def add_file(
+        self,
+        local_path: str | os.PathLike,
+        name: str | None = None,
+        is_tmp: bool = False,
+        skip_cache: bool | None = None,
+        policy: str | None = None,
+        overwrite: bool = False,
+    ) -> ArtifactManifestEntry:
         """Add one file, at `name` inside the artifact (default: its base name)."""
         self._require_draft("add files to")
         local = os.fspath(local_path)
@@ -62,11 +70,18 @@ class DraftFiles:
             raise IsADirectoryError(f"add_file: {local} is a folder; use add_dir()")
         if not stat.S_ISREG(st.st_mode):
             raise ValueError(f"add_file: {local} is not a regular file (FIFO, socket or device)")
-        return self._add_pending(entry_path, {"src": os.path.abspath(local), "follow": True, "size": st.st_size},
-                                 overwrite)
+        return self._add_pending(
+            entry_path, {"src": os.path.abspath(local), "follow": True, "size": st.st_size}, overwrite
+        )
 
-    def add_dir(self, local_path: str | os.PathLike, name: str | None = None, skip_cache: bool | None = None,
-                policy: str | None = None, merge: bool = False) -> None:
+    def add_dir(
+        self,
+        local_path: str | os.PathLike,
+        name: str | None = None,
+        skip_cache: bool | None = None,
+        policy: str | None = None,
+        merge: bool = False,
+    ) -> None:
         """Add every regular file under `local_path` (under `name/` inside the artifact).
 
         Symlinks are followed only to targets inside the folder; symlinks out of it,
@@ -79,8 +94,9 @@ class DraftFiles:
         found, skipped = walk(local_path)
         planned: dict[str, dict[str, Any]] = {}
         for f in found:
-            rel = check_entry_path(f"{prefix}/{f.rel}" if prefix else f.rel,
-                                   f"file name {f.rel!r} found in {os.fspath(local_path)!r}")
+            rel = check_entry_path(
+                f"{prefix}/{f.rel}" if prefix else f.rel, f"file name {f.rel!r} found in {os.fspath(local_path)!r}"
+            )
             planned[rel] = {"src": f.source, "follow": f.follow, "size": f.size}
         for rel, item in planned.items():
             self._add_pending(rel, item, overwrite=merge)
@@ -90,11 +106,14 @@ class DraftFiles:
                 self.skipped.append(s)
             shown = ", ".join(f"{s['path']!r} ({s['reason']})" for s in skipped[:5])
             more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-            warn(f"add_dir({os.fspath(local_path)!r}): skipped {len(skipped)} item(s): {shown}{more}; "
-                 "see artifact.skipped")
+            warn(
+                f"add_dir({os.fspath(local_path)!r}): skipped {len(skipped)} item(s): {shown}{more}; "
+                "see artifact.skipped"
+            )
 
-    def add_reference(self, uri: str, name: str | None = None, checksum: bool = True,
-                      max_objects: int | None = None) -> list[ArtifactManifestEntry]:
+    def add_reference(
+        self, uri: str, name: str | None = None, checksum: bool = True, max_objects: int | None = None
+    ) -> list[ArtifactManifestEntry]:
         """Track a file that stays where it is. file:// URIs are checksummed (sha256) when
         logged unless checksum=False, and a folder adds one reference per file; other URIs
         (s3://, https://, ...) are recorded as they are and cannot be downloaded offline."""
@@ -116,10 +135,19 @@ class DraftFiles:
                 out = []
                 for f in found[: max_objects or None]:
                     rel = check_entry_path(f"{prefix}/{f.rel}" if prefix else f.rel)
-                    out.append(self._add_pending(rel, {
-                        "ref": Path(os.path.join(local, *f.rel.split("/"))).as_uri(),
-                        "src": f.source, "follow": f.follow, "size": f.size, "checksum": bool(checksum),
-                    }, overwrite=False))
+                    out.append(
+                        self._add_pending(
+                            rel,
+                            {
+                                "ref": Path(os.path.join(local, *f.rel.split("/"))).as_uri(),
+                                "src": f.source,
+                                "follow": f.follow,
+                                "size": f.size,
+                                "checksum": bool(checksum),
+                            },
+                            overwrite=False,
+                        )
+                    )
                 if skipped:
                     self.skipped.extend(skipped)
                     warn(f"add_reference({uri!r}): skipped {len(skipped)} item(s); see artifact.skipped")
@@ -131,10 +159,19 @@ class DraftFiles:
             if not stat.S_ISREG(st.st_mode):
                 raise ValueError(f"add_reference: {local} is not a regular file")
             entry_path = check_entry_path(name if name is not None else os.path.basename(local))
-            return [self._add_pending(entry_path, {
-                "ref": Path(local).as_uri(), "src": local, "follow": True, "size": st.st_size,
-                "checksum": bool(checksum),
-            }, overwrite=False)]
+            return [
+                self._add_pending(
+                    entry_path,
+                    {
+                        "ref": Path(local).as_uri(),
+                        "src": local,
+                        "follow": True,
+                        "size": st.st_size,
+                        "checksum": bool(checksum),
+                    },
+                    overwrite=False,
+                )
+            ]
         default = os.path.basename(parsed.path.rstrip("/")) or parsed.netloc or "reference"
         entry_path = check_entry_path(name if name is not None else default)
         return [self._add_pending(entry_path, {"ref": uri, "size": None}, overwrite=False)]

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import orjson
 
-from .. import layout
-from ..atomic_json import read_json, write_json
+from recorder import layout
+from recorder.atomic_json import read_json, write_json
 
 USAGE_FILE = "usage.jsonl"
 RUN_ARTIFACTS_FILE = layout.RUN_ARTIFACTS_FILE

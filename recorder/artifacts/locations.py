@@ -1,6 +1,6 @@
 """Where a project's artifacts live on disk, and where downloads go by default.
 
-    <root>/<project>/_artifacts/collections/<name>/   one folder per artifact name
+<root>/<project>/_artifacts/collections/<name>/   one folder per artifact name
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..layout import ARTIFACTS_DIR
-from .paths import check_name
+from recorder.artifacts.artifact_names import check_name
+from recorder.layout import ARTIFACTS_DIR
 
 COLLECTIONS_DIR = "collections"
 

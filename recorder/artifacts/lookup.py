@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import versions as _versions
-from .artifact import Artifact
-from .locations import collection_dir
-from .naming import parse_spec
+from recorder.artifacts import versions as _versions
+from recorder.artifacts.artifact import Artifact
+from recorder.artifacts.locations import collection_dir
+from recorder.artifacts.naming import parse_spec
 
 
 class ArtifactNotFoundError(LookupError):
@@ -37,7 +37,8 @@ def load_artifact(root: Path, spec: str, default_project: str, type: str | None 
             )
         art = Artifact._from_disk(root, project, s.name, version)
     elif s.project is not None:
-        from .registry import collection_dir as reg_dir, resolve as reg_resolve
+        from recorder.artifacts.registry import collection_dir as reg_dir
+        from recorder.artifacts.registry import resolve as reg_resolve
 
         if _versions.list_versions(reg_dir(root, s.project, s.name)):
             art = reg_resolve(root, s.project, s.name, s.alias)

@@ -7,14 +7,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .artifact import Artifact
+    from recorder.artifacts.artifact import Artifact
 
 
 class ArtifactManifestEntry:
     """One file of an artifact: `path` inside it, `digest` (sha256 hex), `size`, `ref` URI or None."""
 
-    def __init__(self, artifact: "Artifact", path: str, digest: str | None, size: int | None,
-                 ref: str | None = None, local_path: str | None = None) -> None:
+    def __init__(
+        self,
+        artifact: Artifact,
+        path: str,
+        digest: str | None,
+        size: int | None,
+        ref: str | None = None,
+        local_path: str | None = None,
+    ) -> None:
         self._artifact = artifact
         self.path = path
         self.digest = digest

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import layout
-from .paths import check_name
+from recorder import layout
+from recorder.artifacts.artifact_names import check_name
 
 LATEST = "latest"
 
@@ -46,7 +46,9 @@ def parse_target(target_path: str, default_project: str) -> tuple[str, str]:
     if len(parts) > 3 or any(p == "" for p in parts):
         raise ValueError(f"invalid link target {target_path!r}: use registry/collection")
     collection = check_name(parts[-1], "registry collection name")
-    registry = check_name(parts[-2], "registry name") if len(parts) >= 2 else check_name(default_project, "registry name")
+    registry = (
+        check_name(parts[-2], "registry name") if len(parts) >= 2 else check_name(default_project, "registry name")
+    )
     return registry, collection
 
 

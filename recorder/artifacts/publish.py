@@ -7,22 +7,24 @@ latest version's, no new version is written and the latest is reused.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Collection
+from typing import TYPE_CHECKING, Any
 
-from ..timestamps import iso_now
-from . import versions as _versions
-from .locations import artifacts_dir, collection_dir
-from .store import ObjectStore, hash_file
+from recorder.artifacts import versions as _versions
+from recorder.artifacts.locations import artifacts_dir, collection_dir
+from recorder.artifacts.object_store import ObjectStore, hash_file
+from recorder.journal import iso_now
 
 if TYPE_CHECKING:
-    from .artifact import Artifact
+    from recorder.artifacts.artifact import Artifact
 
 MANIFEST_FORMAT = 1
 
 
-def publish_draft(art: "Artifact", root: Path, project: str, producer: dict[str, Any] | None,
-                  aliases: list[str]) -> tuple[int, dict[str, Any], bool]:
+def publish_draft(
+    art: Artifact, root: Path, project: str, producer: dict[str, Any] | None, aliases: list[str]
+) -> tuple[int, dict[str, Any], bool]:
     """Store `art`'s pending files and publish the version; returns (version, record, created)."""
     check_no_file_dir_clash(art._pending)
     entries = _store_entries(ObjectStore(artifacts_dir(root, project)), art._pending)
@@ -53,8 +55,7 @@ def publish_draft(art: "Artifact", root: Path, project: str, producer: dict[str,
             return None  # a damaged record is never "equal": publish a fresh version
         if latest.get("type") != art._type:
             raise ValueError(
-                f"artifact {project}/{art._name} has type {latest.get('type')!r}; "
-                f"cannot log it as type {art._type!r}"
+                f"artifact {project}/{art._name} has type {latest.get('type')!r}; cannot log it as type {art._type!r}"
             )
         return max(versions) if latest.get("digest") == digest else None
 
@@ -76,9 +77,7 @@ def _store_entries(store: ObjectStore, pending: dict[str, dict[str, Any]]) -> li
         try:
             digest, size = store.put(item["src"], item.get("follow", True))
         except FileNotFoundError:
-            raise FileNotFoundError(
-                f"log_artifact: {item['src']} (added as {path!r}) no longer exists"
-            ) from None
+            raise FileNotFoundError(f"log_artifact: {item['src']} (added as {path!r}) no longer exists") from None
         entries.append({"path": path, "digest": digest, "size": size})
     return entries
 

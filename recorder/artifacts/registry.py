@@ -17,15 +17,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import layout
-from . import versions as _versions
-from .artifact import Artifact
-from .naming import parse_target
-from .paths import check_name
-from ..timestamps import iso_now
+from recorder import layout
+from recorder.artifacts import versions as _versions
+from recorder.artifacts.artifact import Artifact
+from recorder.artifacts.artifact_names import check_name
+from recorder.artifacts.naming import parse_target
+from recorder.journal import iso_now
 
 if TYPE_CHECKING:
-    from ..run import Run
+    from recorder.run import Run
 
 REGISTRY_DIR = layout.REGISTRY_DIR
 
@@ -38,7 +38,7 @@ def collection_dir(root: Path, registry: str, collection: str) -> Path:
     return registry_dir(root) / check_name(registry, "registry name") / check_name(collection, "collection name")
 
 
-def link(art: Artifact, target_path: str, aliases: list[str], run: "Run | None") -> Artifact:
+def link(art: Artifact, target_path: str, aliases: list[str], run: Run | None) -> Artifact:
     """Add committed `art` to the collection named by target_path; returns it as seen through
     the collection (name `collection:v<K>`, the collection's aliases)."""
     art._require_committed("link")
@@ -66,7 +66,7 @@ def link(art: Artifact, target_path: str, aliases: list[str], run: "Run | None")
                 return v
         return None
 
-    version, stored, _created = _versions.publish(cdir, record, list(aliases), existing)
+    version, _stored, _created = _versions.publish(cdir, record, list(aliases), existing)
     return load_link(root, registry, collection, version)
 
 
@@ -74,8 +74,9 @@ def load_link(root: Path, registry: str, collection: str, version: int) -> Artif
     cdir = collection_dir(root, registry, collection)
     record = _versions.read_version(cdir, version)
     src = record.get("source") or {}
-    art = Artifact._from_disk(root, check_name(src.get("project", ""), "project name"),
-                              src.get("name", ""), int(src.get("version")))
+    art = Artifact._from_disk(
+        root, check_name(src.get("project", ""), "project name"), src.get("name", ""), int(src.get("version"))
+    )
     art._link = {
         "registry": registry,
         "collection": collection,
@@ -98,13 +99,19 @@ def resolve(root: Path, registry: str, collection: str, alias: str) -> Artifact 
 def set_link_aliases(root: Path, link_info: dict[str, Any], aliases: list[str]) -> None:
     cdir = collection_dir(root, link_info["registry"], link_info["collection"])
     current = _versions.aliases_by_version(cdir).get(link_info["version"], [])
-    _versions.set_aliases(cdir, link_info["version"],
-                          add=[a for a in aliases if a not in current],
-                          remove=[a for a in current if a not in aliases])
+    _versions.set_aliases(
+        cdir,
+        link_info["version"],
+        add=[a for a in aliases if a not in current],
+        remove=[a for a in current if a not in aliases],
+    )
 
 
 def list_registries(root: Path) -> list[tuple[str, str]]:
     """(registry, collection) pairs under <root>/_registry."""
     base = registry_dir(root)
-    return [(reg, col) for reg in layout.listed_names(base, check_name)
-            for col in layout.listed_names(base / reg, check_name, Path.is_dir)]
+    return [
+        (reg, col)
+        for reg in layout.listed_names(base, check_name)
+        for col in layout.listed_names(base / reg, check_name, Path.is_dir)
+    ]

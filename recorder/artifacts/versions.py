@@ -19,13 +19,14 @@ import contextlib
 import hashlib
 import os
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
-from ..atomic_json import dumps, read_json, write_json
-from ..layout import TMP_PREFIX
-from .paths import check_alias, parse_version
-from .store import _unlink, fsync_dir
+from recorder.artifacts.artifact_names import check_alias, parse_version
+from recorder.artifacts.object_store import _unlink, fsync_dir
+from recorder.atomic_json import dumps, read_json, write_json
+from recorder.layout import TMP_PREFIX
 
 ALIASES_FILE = "aliases.json"
 LOCK_FILE = ".lock"
@@ -175,7 +176,7 @@ def publish(
                 data = dumps(record)
                 view = memoryview(data)
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
                 os.fsync(fd)
             finally:
                 os.close(fd)

@@ -19,5 +19,6 @@ def require(module: str, integration: str, framework: str, extra: str, hint: str
         missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
         if missing and (module == missing or module.startswith(missing + ".")):  # it, or a parent, is absent
             raise ImportError(message + (f" ({hint})" if hint else "")) from None
-        raise ImportError(f"{message}; {framework} is installed but failed to import: {exc}"
-                          + (f" ({hint})" if hint else "")) from exc
+        raise ImportError(
+            f"{message}; {framework} is installed but failed to import: {exc}" + (f" ({hint})" if hint else "")
+        ) from exc

@@ -32,12 +32,21 @@ import os
 import re
 import sys
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 MODES = ("rank0", "all")
 ENV_VAR = "LOUPE_DISTRIBUTED"
-_ALIASES = {"rank0": "rank0", "rank_zero": "rank0", "rank-zero": "rank0", "main": "rank0", "all": "all",
-            "every": "all", "group": "all", "grouped": "all"}
+_ALIASES = {
+    "rank0": "rank0",
+    "rank_zero": "rank0",
+    "rank-zero": "rank0",
+    "main": "rank0",
+    "all": "all",
+    "every": "all",
+    "group": "all",
+    "grouped": "all",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,7 +75,7 @@ def resolve_mode(distributed: str | None = None, env: Mapping[str, str] | None =
 
 def placement(env: Mapping[str, str] | None = None) -> Placement | None:
     """This process's rank from launcher variables, else from an initialised torch.distributed."""
-    from ..metadata import rank_env
+    from recorder.metadata import rank_env
 
     env = os.environ if env is None else env
     info = rank_env(env)
@@ -78,8 +87,9 @@ def placement(env: Mapping[str, str] | None = None) -> Placement | None:
     if td is not None:
         try:
             if td.is_available() and td.is_initialized():
-                return Placement(int(td.get_rank()), int(td.get_world_size()), info.get("local_rank"),
-                                 "torch.distributed")
+                return Placement(
+                    int(td.get_rank()), int(td.get_world_size()), info.get("local_rank"), "torch.distributed"
+                )
         except Exception:
             pass
     return None
@@ -136,7 +146,11 @@ def _clean(text: str) -> str:
 
 
 def before_init(
-    distributed: str | None, settings: Any, name: str | None, group: str | None, id: str | None,
+    distributed: str | None,
+    settings: Any,
+    name: str | None,
+    group: str | None,
+    id: str | None,
 ) -> tuple[Any, str | None, str | None, str | None, dict[str, Any] | None]:
     """What init() changes for this rank: (settings, name, group, id, extra run.json keys)."""
     mode = resolve_mode(distributed)  # a typo fails even in a single process
@@ -147,7 +161,7 @@ def before_init(
         if where.rank != 0 and settings.mode != "disabled":
             settings = dataclasses.replace(settings, mode="disabled")
         return settings, name, group, id, None
-    from .. import layout
+    from recorder import layout
 
     suffix = f"-rank{where.rank}"
     group = group or default_group()

@@ -26,10 +26,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ._optional import require
+from recorder.integrations._optional import require
 
-keras = require("keras", "keras", "Keras 3", "keras",
-                hint="Keras 3 also needs a backend: install torch, jax or tensorflow and set KERAS_BACKEND")
+keras = require(
+    "keras",
+    "keras",
+    "Keras 3",
+    "keras",
+    hint="Keras 3 also needs a backend: install torch, jax or tensorflow and set KERAS_BACKEND",
+)
 
 import recorder
 
@@ -55,9 +60,16 @@ class Callback(keras.callbacks.Callback):
         **init_kwargs: anything else recorder.init() takes (dir, tags, group, mode...).
     """
 
-    def __init__(self, project: str | None = None, name: str | None = None, config: Any = None,
-                 log_freq: str | int = "epoch", log_model: bool = False, run: Any = None,
-                 **init_kwargs: Any) -> None:
+    def __init__(
+        self,
+        project: str | None = None,
+        name: str | None = None,
+        config: Any = None,
+        log_freq: str | int = "epoch",
+        log_model: bool = False,
+        run: Any = None,
+        **init_kwargs: Any,
+    ) -> None:
         super().__init__()
         if log_freq == "epoch":
             self._batch_every = 0
@@ -76,10 +88,10 @@ class Callback(keras.callbacks.Callback):
         self._batch_step = 0
 
     @property
-    def run(self) -> "recorder.Run | None":
+    def run(self) -> recorder.Run | None:
         return self._run
 
-    def _start(self) -> "recorder.Run":
+    def _start(self) -> recorder.Run:
         if self._run is None or getattr(self._run, "_finished", False):
             active = recorder.run
             if active is not None:
@@ -108,13 +120,18 @@ class Callback(keras.callbacks.Callback):
         optimizer = getattr(model, "optimizer", None)
         if optimizer is not None:
             try:
-                config["optimizer"] = {k: _number(v) if not isinstance(v, (str, dict, type(None))) else v
-                                       for k, v in optimizer.get_config().items()}
+                config["optimizer"] = {
+                    k: _number(v) if not isinstance(v, (str, dict, type(None))) else v
+                    for k, v in optimizer.get_config().items()
+                }
             except Exception:
                 config["optimizer"] = {"name": type(optimizer).__name__}
         try:
-            config["model"] = {"name": model.name, "num_parameters": int(model.count_params()),
-                               "layers": len(model.layers)}
+            config["model"] = {
+                "name": model.name,
+                "num_parameters": int(model.count_params()),
+                "layers": len(model.layers),
+            }
         except Exception:
             pass
         run.config.update(config, allow_val_change=True)
@@ -163,8 +180,11 @@ class Callback(keras.callbacks.Callback):
         with tempfile.TemporaryDirectory(prefix="loupe-keras-") as tmp:
             path = Path(tmp) / "model.keras"
             self.model.save(path)
-            metadata = {k: v for k, v in dict(run.summary).items()
-                        if isinstance(v, (int, float)) and not isinstance(v, bool) and not k.startswith("_")}
+            metadata = {
+                k: v
+                for k, v in dict(run.summary).items()
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and not k.startswith("_")
+            }
             artifact = Artifact(f"model-{run.id}", type="model", metadata=metadata)
             artifact.add_file(path)
             run.log_artifact(artifact, aliases=["final"])

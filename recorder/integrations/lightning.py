@@ -27,10 +27,11 @@ from __future__ import annotations
 import importlib.util
 import os
 from argparse import Namespace
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from ._optional import require
+from recorder.integrations._optional import require
 
 
 def _installed(name: str) -> bool:
@@ -94,7 +95,9 @@ class Logger(_pl.loggers.Logger):
         super().__init__()
         if log_model not in (False, True, "all"):
             raise ValueError(f"log_model={log_model!r} must be False, True or 'all'")
-        self._project = project or os.environ.get("LOUPE_PROJECT") or os.environ.get("WANDB_PROJECT") or "lightning_logs"
+        self._project = (
+            project or os.environ.get("LOUPE_PROJECT") or os.environ.get("WANDB_PROJECT") or "lightning_logs"
+        )
         self._name = name
         self._dir = os.fspath(dir) if dir is not None else None
         self._save_dir = os.fspath(save_dir) if save_dir is not None else None
@@ -111,7 +114,7 @@ class Logger(_pl.loggers.Logger):
     # -- the run -----------------------------------------------------------------------
     @property
     @rank_zero_experiment
-    def experiment(self) -> "recorder.Run":
+    def experiment(self) -> recorder.Run:
         """The recorder Run (on rank 0; other ranks get a dummy that ignores every call)."""
         run = self._experiment
         if run is not None and not getattr(run, "_finished", False):
@@ -128,8 +131,11 @@ class Logger(_pl.loggers.Logger):
         if run is None and active is not None and self._id is None:
             # A run the script started itself (recorder.init before the Trainer) is reused,
             # as WandbLogger does with wandb.run; the script finishes it, not the logger.
-            warn_once("lightning-reuse", f"Logger: logging into the run already started ({active.id}); "
-                      "call recorder.finish() first for a new one")
+            warn_once(
+                "lightning-reuse",
+                f"Logger: logging into the run already started ({active.id}); "
+                "call recorder.finish() first for a new one",
+            )
             self._experiment = active
             self._owns_run = False
         else:
@@ -174,7 +180,9 @@ class Logger(_pl.loggers.Logger):
 
     # -- checkpoints ---------------------------------------------------------------------
     def after_save_checkpoint(self, checkpoint_callback: Any) -> None:
-        if self._log_model == "all" or (self._log_model is True and getattr(checkpoint_callback, "save_top_k", 1) == -1):
+        if self._log_model == "all" or (
+            self._log_model is True and getattr(checkpoint_callback, "save_top_k", 1) == -1
+        ):
             self._log_checkpoints(checkpoint_callback)
         elif self._log_model is True:
             self._checkpoint_callbacks[id(checkpoint_callback)] = checkpoint_callback
@@ -227,9 +235,7 @@ def _plain_params(params: Any) -> dict[str, Any]:
         params = vars(params)
     out: dict[str, Any] = {}
     for k, v in dict(params or {}).items():
-        if isinstance(v, Namespace):
-            v = _plain_params(v)
-        elif isinstance(v, Mapping):
+        if isinstance(v, (Namespace, Mapping)):
             v = _plain_params(v)
         elif callable(v) and not isinstance(v, type):
             v = getattr(v, "__name__", None) or type(v).__name__

@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ._optional import require
+from recorder.integrations._optional import require
 
 _transformers = require("transformers", "transformers", "Hugging Face Transformers", "transformers")
 
@@ -40,8 +40,13 @@ __all__ = ["Callback", "rewrite_logs"]
 
 STEP_METRIC = "train/global_step"
 # Totals the Trainer logs once at the end of training: summary values, not curves.
-SINGLE_VALUE_SCALARS = ("train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss",
-                        "total_flos")
+SINGLE_VALUE_SCALARS = (
+    "train_runtime",
+    "train_samples_per_second",
+    "train_steps_per_second",
+    "train_loss",
+    "total_flos",
+)
 
 
 def rewrite_logs(logs: dict[str, Any]) -> dict[str, Any]:
@@ -85,8 +90,14 @@ class Callback(_transformers.TrainerCallback):
         **init_kwargs: anything else recorder.init() takes (dir, tags, group, config, mode...).
     """
 
-    def __init__(self, project: str | None = None, name: str | None = None, log_model: Any = None,
-                 run: Any = None, **init_kwargs: Any) -> None:
+    def __init__(
+        self,
+        project: str | None = None,
+        name: str | None = None,
+        log_model: Any = None,
+        run: Any = None,
+        **init_kwargs: Any,
+    ) -> None:
         self._project = project
         self._name = name
         self._log_model = _log_model_mode(log_model)
@@ -96,7 +107,7 @@ class Callback(_transformers.TrainerCallback):
         self._initialized = False
 
     @property
-    def run(self) -> "recorder.Run | None":
+    def run(self) -> recorder.Run | None:
         return self._run
 
     # -- setup --------------------------------------------------------------------------
@@ -118,8 +129,9 @@ class Callback(_transformers.TrainerCallback):
             if active is not None and state.trial_name is None:
                 self._run = active
             else:
-                project = (self._project or os.environ.get("LOUPE_PROJECT") or os.environ.get("WANDB_PROJECT")
-                           or "huggingface")
+                project = (
+                    self._project or os.environ.get("LOUPE_PROJECT") or os.environ.get("WANDB_PROJECT") or "huggingface"
+                )
                 kwargs.setdefault("reinit", "create_new")
                 self._run = recorder.init(project=project, name=name, **kwargs)
                 self._owns_run = True
@@ -193,8 +205,11 @@ class Callback(_transformers.TrainerCallback):
                 save(tmp)
             if processing_class is not None and hasattr(processing_class, "save_pretrained"):
                 processing_class.save_pretrained(tmp)
-            metadata = {k: v for k, v in dict(self._run.summary).items()
-                        if isinstance(v, (int, float)) and not isinstance(v, bool) and not k.startswith("_")}
+            metadata = {
+                k: v
+                for k, v in dict(self._run.summary).items()
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and not k.startswith("_")
+            }
             metadata.update(final_model=True, global_step=state.global_step)
             if args.load_best_model_at_end and state.best_metric is not None:
                 metadata[f"eval/{args.metric_for_best_model}"] = state.best_metric

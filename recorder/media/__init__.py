@@ -4,8 +4,8 @@ Nothing heavy is imported here: numpy, Pillow, pyarrow and torch load when a
 constructor or the writer thread needs them.
 """
 
-from .histogram import Histogram
-from .image import Image
-from .table import Table
+from recorder.media.histogram import Histogram
+from recorder.media.image import Image
+from recorder.media.table import Table
 
-__all__ = ["Image", "Histogram", "Table"]
+__all__ = ["Histogram", "Image", "Table"]

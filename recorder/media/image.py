@@ -13,8 +13,8 @@ import types
 from pathlib import Path
 from typing import Any
 
-from ..warn import warn_once
-from .png import encode_png, png_size
+from recorder.media.png import encode_png, png_size
+from recorder.warn import warn_once
 
 # File types copied as they are when an Image is made from a path.
 FILE_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp"}
@@ -123,7 +123,9 @@ class Image:
         if a.ndim == 3 and a.shape[-1] == 1:
             a = a[:, :, 0]
         if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] not in (2, 3, 4)) or 0 in a.shape:
-            raise ValueError(f"Image(): an array of shape {a.shape} is not an image (use HW, HWC or CHW with 1-4 channels)")
+            raise ValueError(
+                f"Image(): an array of shape {a.shape} is not an image (use HW, HWC or CHW with 1-4 channels)"
+            )
         self._array = to_uint8(a, normalize)
         self.height, self.width = self._array.shape[:2]
 

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ..warn import warn_once
-from .store import get_store
+from recorder.media.media_store import get_store
+from recorder.warn import warn_once
 
 if TYPE_CHECKING:
-    from ..run import Run
+    from recorder.run import Run
 
 
-def to_row_values(run: "Run", key: str, value: Any, step: int) -> dict[str, Any] | None:
+def to_row_values(run: Run, key: str, value: Any, step: int) -> dict[str, Any] | None:
     """Store the media object(s) under `key`; the row gets a JSON reference as text.
 
     A single object gives its reference ({"_type": "image-file", "path": ...}); a list
@@ -26,7 +26,9 @@ def to_row_values(run: "Run", key: str, value: Any, step: int) -> dict[str, Any]
         refs = []
         for i, item in enumerate(value):
             if not getattr(item, "_loupe_media", False):
-                warn_once(f"media-list:{key}", f"log(): {key!r} mixes media with {type(item).__name__}; those are skipped")
+                warn_once(
+                    f"media-list:{key}", f"log(): {key!r} mixes media with {type(item).__name__}; those are skipped"
+                )
                 continue
             ref = store.log_item(key, step, i, item, now)
             if ref is not None:

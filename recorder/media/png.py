@@ -34,7 +34,12 @@ def encode_png(array: Any, level: int = 6) -> bytes:
     rows[:, 1:] = a.reshape(h, w * c)
     header = struct.pack(">IIBBBBB", w, h, 8, _COLOUR_TYPE[c], 0, 0, 0)
     return b"".join(
-        (PNG_SIGNATURE, _chunk(b"IHDR", header), _chunk(b"IDAT", zlib.compress(rows.tobytes(), level)), _chunk(b"IEND", b""))
+        (
+            PNG_SIGNATURE,
+            _chunk(b"IHDR", header),
+            _chunk(b"IDAT", zlib.compress(rows.tobytes(), level)),
+            _chunk(b"IEND", b""),
+        )
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .image import Image
+from recorder.media.image import Image
 
 
 class Table:
@@ -79,7 +79,7 @@ class Table:
     def iterrows(self):
         yield from enumerate(self.data)
 
-    def snapshot(self) -> "Table":
+    def snapshot(self) -> Table:
         """A copy whose rows the caller can no longer change (cells are shared)."""
         t = Table.__new__(Table)
         t.columns = list(self.columns)

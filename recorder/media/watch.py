@@ -12,18 +12,18 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from ..warn import warn_once
-from .histogram import MAX_BINS, Histogram
+from recorder.media.histogram import MAX_BINS, Histogram
+from recorder.warn import warn_once
 
 if TYPE_CHECKING:
-    from ..run import Run
+    from recorder.run import Run
 
 LOG_CHOICES = ("gradients", "parameters", "all", None)
 NUM_BINS = 64
 
 
 class _Watch:
-    def __init__(self, run: "Run", model: Any, prefix: str, log: str | None, log_freq: int) -> None:
+    def __init__(self, run: Run, model: Any, prefix: str, log: str | None, log_freq: int) -> None:
         self.run = run
         self.model = model
         self.prefix = prefix
@@ -97,7 +97,7 @@ def torch_histogram(tensor: Any, num_bins: int = NUM_BINS) -> Histogram | None:
 _lock = threading.Lock()
 
 
-def watch(run: "Run", models: Any, log: str | None = "gradients", log_freq: int = 100) -> None:
+def watch(run: Run, models: Any, log: str | None = "gradients", log_freq: int = 100) -> None:
     if run.disabled:
         return
     if log not in LOG_CHOICES:
@@ -116,7 +116,7 @@ def watch(run: "Run", models: Any, log: str | None = "gradients", log_freq: int 
             watches.append(_Watch(run, m, prefix, log, log_freq))
 
 
-def unwatch(run: "Run", models: Any = None) -> None:
+def unwatch(run: Run, models: Any = None) -> None:
     with _lock:
         watches: list[_Watch] = run.__dict__.get("_media_watches", [])
         if models is None:

@@ -11,22 +11,21 @@ extra) is needed once sweep() or agent() is called. See docs/sweeps.md.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from ._trial import EarlyTerminated
-from .config import SweepConfigError
+from recorder.sweeps._trial import EarlyTerminated
+from recorder.sweeps.config import SweepConfigError
 
-__all__ = ["sweep", "agent", "EarlyTerminated", "SweepConfigError", "load_config"]
+__all__ = ["EarlyTerminated", "SweepConfigError", "agent", "load_config", "sweep"]
 
 
 def _require_optuna() -> None:
     try:
         import optuna  # noqa: F401
     except ImportError:
-        raise ImportError(
-            "sweeps need Optuna: pip install 'loupe[sweeps]' (or pip install optuna)"
-        ) from None
+        raise ImportError("sweeps need Optuna: pip install 'loupe[sweeps]' (or pip install optuna)") from None
 
 
 def load_config(path: str | os.PathLike) -> dict[str, Any]:
@@ -60,15 +59,15 @@ def sweep(
     """
     if isinstance(sweep_config, (str, os.PathLike)):
         sweep_config = load_config(sweep_config)
-    from .config import parse
+    from recorder.sweeps.config import parse
 
     parse(sweep_config)  # one clear error before optuna is even imported
     _require_optuna()
-    from .store import SweepStore
+    from recorder.sweeps.sweep_store import SweepStore
 
     store = SweepStore.create(sweep_config, project=project, dir=dir)
     if prior_runs:
-        from .prior import add_prior_runs
+        from recorder.sweeps.prior import add_prior_runs
 
         add_prior_runs(store, prior_runs)
     print(f"loupe: created sweep {store.id} in {store.path}", flush=True)
@@ -88,6 +87,6 @@ def agent(
     gets the chosen parameters in its config. Stops after `count` trials, when a grid is
     exhausted, or when the sweep's run_cap is reached. Returns the trials it ran."""
     _require_optuna()
-    from .agent_loop import run_agent
+    from recorder.sweeps.agent_loop import run_agent
 
     return run_agent(sweep_id, function=function, count=count, project=project, dir=dir, quiet=quiet)

@@ -13,11 +13,12 @@ import json
 import math
 import os
 import threading
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from .. import _active
-from ..warn import warn_once
+from recorder import _active
+from recorder.warn import warn_once
 
 ENV_SWEEP_ID = "LOUPE_SWEEP_ID"
 ENV_PARAMS = "LOUPE_SWEEP_PARAMS"
@@ -87,9 +88,13 @@ def _from_env() -> TrialContext | None:
         warn_once("sweep-env", f"{ENV_PARAMS} / {ENV_TRIAL} are not valid; this run is not part of the sweep")
         return None
     ctx = TrialContext(
-        sweep_id=env[ENV_SWEEP_ID], trial=trial, run_id=env.get(ENV_RUN_ID) or "",
-        project=env.get("LOUPE_PROJECT") or "default", root=env.get("LOUPE_DIR") or "runs",
-        params=params if isinstance(params, dict) else {}, metric=env.get(ENV_METRIC) or None,
+        sweep_id=env[ENV_SWEEP_ID],
+        trial=trial,
+        run_id=env.get(ENV_RUN_ID) or "",
+        project=env.get("LOUPE_PROJECT") or "default",
+        root=env.get("LOUPE_DIR") or "runs",
+        params=params if isinstance(params, dict) else {},
+        metric=env.get(ENV_METRIC) or None,
     )
     if env.get(ENV_PRUNE) and ctx.metric and env.get(ENV_SWEEP_DIR) and env.get(ENV_TRIAL_ID):
         sweep_dir, trial_id = env[ENV_SWEEP_DIR], int(env[ENV_TRIAL_ID])
@@ -98,7 +103,7 @@ def _from_env() -> TrialContext | None:
         def report(value: float, step: int) -> bool:
             # optuna loads only when the script logs the metric the first time.
             if "r" not in holder:
-                from .pruning import child_reporter
+                from recorder.sweeps.pruning import child_reporter
 
                 holder["r"] = child_reporter(sweep_dir, trial_id)
             return holder["r"](value, step)
@@ -136,9 +141,12 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 def before_init(ctx: TrialContext, project: Any, dir: Any, config: Any, id: Any) -> tuple[Any, Any, Any, Any]:
     """The sweep's project, root, run id, and config with the trial's parameters on top."""
     if project and project != ctx.project:
-        warn_once(f"sweep-project:{project}", f"init(project={project!r}) inside sweep {ctx.sweep_id}: "
-                  f"the run goes to the sweep's project {ctx.project!r}")
-    from ..run_config import _as_dict
+        warn_once(
+            f"sweep-project:{project}",
+            f"init(project={project!r}) inside sweep {ctx.sweep_id}: "
+            f"the run goes to the sweep's project {ctx.project!r}",
+        )
+    from recorder.run_config import _as_dict
 
     merged = _merge(_as_dict(config), ctx.params)
     return ctx.project, ctx.root, merged, (ctx.run_id or id)

@@ -16,15 +16,16 @@ import os
 import secrets
 import sys
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
-from .. import layout
-from . import _trial, space
-from .config import SweepConfig
-from .dead_agents import release_dead_grid_claims, reap_trials
-from .store import SweepStore
-from .trial_launch import call_command, call_function
+from recorder import layout
+from recorder.sweeps import _trial, space
+from recorder.sweeps.config import SweepConfig
+from recorder.sweeps.dead_agents import reap_trials, release_dead_grid_claims
+from recorder.sweeps.sweep_store import SweepStore
+from recorder.sweeps.trial_launch import call_command, call_function
 
 if TYPE_CHECKING:
     import optuna
@@ -44,8 +45,11 @@ def summary_metric(summary: dict[str, Any], name: str, goal: str) -> float | Non
     """The metric from a summary; a define_metric summary {"min": .., "max": ..} gives the goal's side."""
     v = summary.get(name)
     if isinstance(v, dict):
-        prefer = ("min", "best", "last", "mean", "max", "first") if goal == "minimize" else (
-            "max", "best", "last", "mean", "min", "first")
+        prefer = (
+            ("min", "best", "last", "mean", "max", "first")
+            if goal == "minimize"
+            else ("max", "best", "last", "mean", "min", "first")
+        )
         for k in prefer:
             if k in v:
                 v = v[k]
@@ -59,14 +63,14 @@ def summary_metric(summary: dict[str, Any], name: str, goal: str) -> float | Non
     return float(v)
 
 
-def make_sampler(cfg: SweepConfig, sweep_id: str, agent_no: int) -> "optuna.samplers.BaseSampler":
+def make_sampler(cfg: SweepConfig, sweep_id: str, agent_no: int) -> optuna.samplers.BaseSampler:
     """grid: the claimed point; random: RandomSampler; bayes: multivariate TPE. Seeded per agent."""
     import optuna
 
     base = cfg.seed if cfg.seed is not None else zlib.crc32(sweep_id.encode())
     seed = (base + agent_no) % (2**32)
     if cfg.method == "grid":
-        from .grid import FixedSampler
+        from recorder.sweeps.grid import FixedSampler
 
         return FixedSampler()
     if cfg.method == "random":
@@ -81,8 +85,14 @@ def make_sampler(cfg: SweepConfig, sweep_id: str, agent_no: int) -> "optuna.samp
 class Agent:
     """One agent: runs trials of the sweep in `store` until `count`, run_cap, the grid or the metric target ends it."""
 
-    def __init__(self, store: SweepStore, function: Callable[[], Any] | None = None,
-                 command: list[str] | None = None, count: int | None = None, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        store: SweepStore,
+        function: Callable[[], Any] | None = None,
+        command: list[str] | None = None,
+        count: int | None = None,
+        quiet: bool = False,
+    ) -> None:
         if function is None and command is None and not (store.config().program or store.config().command):
             raise ValueError("agent() needs function= (or a sweep config with 'program'/'command')")
         if count is not None and (not isinstance(count, int) or count < 0):
@@ -101,8 +111,8 @@ class Agent:
     def run(self) -> list[TrialResult]:
         import optuna
 
-        from .pruning import make_pruner
-        from .store import AgentHeartbeat
+        from recorder.sweeps.pruning import make_pruner
+        from recorder.sweeps.sweep_store import AgentHeartbeat
 
         verbosity = optuna.logging.get_verbosity()
         optuna.logging.set_verbosity(max(verbosity, optuna.logging.WARNING))  # the agent prints its own lines
@@ -114,7 +124,7 @@ class Agent:
             self.study = self.store.study(self.sampler, make_pruner(self.cfg))
             self.dists = space.distributions(self.cfg)
             if self.cfg.method == "grid":
-                from .grid import points
+                from recorder.sweeps.grid import points
 
                 self._grid_points = points(self.cfg)
             while self.count is None or len(self.results) < self.count:
@@ -154,8 +164,8 @@ class Agent:
 
     # -- claims ---------------------------------------------------------------------------
     def _claim_info(self) -> dict[str, Any]:
-        from ..timestamps import iso_now
-        from .store import hostname
+        from recorder.journal import iso_now
+        from recorder.sweeps.sweep_store import hostname
 
         return {"agent": self.agent_id, "host": hostname(), "pid": os.getpid(), "at": iso_now()}
 
@@ -192,20 +202,32 @@ class Agent:
 
     # -- one trial ----------------------------------------------------------------------
     def _run(self, trial, grid_index: int | None) -> TrialResult:
-        from .pruning import trial_reporter
-        from .store import hostname
+        from recorder.sweeps.pruning import trial_reporter
+        from recorder.sweeps.sweep_store import hostname
 
         run_id = layout.new_run_id()
         params = space.config_for(self.cfg, trial.params)
-        trial.set_user_attr("loupe", {
-            "agent": self.agent_id, "run_id": run_id, "grid_index": grid_index, "config": params,
-            "host": hostname(), "pid": os.getpid(),
-        })
+        trial.set_user_attr(
+            "loupe",
+            {
+                "agent": self.agent_id,
+                "run_id": run_id,
+                "grid_index": grid_index,
+                "config": params,
+                "host": hostname(),
+                "pid": os.getpid(),
+            },
+        )
         metric = self.cfg.metric
         et = self.cfg.early_terminate
         ctx = _trial.TrialContext(
-            sweep_id=self.store.id, trial=trial.number, run_id=run_id, project=self.store.project,
-            root=str(self.store.root), params=params, metric=metric.name if metric else None,
+            sweep_id=self.store.id,
+            trial=trial.number,
+            run_id=run_id,
+            project=self.store.project,
+            root=str(self.store.root),
+            params=params,
+            metric=metric.name if metric else None,
             reporter=trial_reporter(trial) if et is not None else None,
             max_report_step=et.max_iter if et is not None else None,
         )
@@ -247,8 +269,14 @@ class Agent:
             self._say(f"could not record trial {trial.number}: {exc}")
 
 
-def run_agent(sweep_id: str, function: Callable[[], Any] | None = None, count: int | None = None,
-              project: str | None = None, dir: Any = None, command: list[str] | None = None,
-              quiet: bool = False) -> list[TrialResult]:
+def run_agent(
+    sweep_id: str,
+    function: Callable[[], Any] | None = None,
+    count: int | None = None,
+    project: str | None = None,
+    dir: Any = None,
+    command: list[str] | None = None,
+    quiet: bool = False,
+) -> list[TrialResult]:
     store = SweepStore.find(sweep_id, project=project, dir=dir)
     return Agent(store, function=function, command=command, count=count, quiet=quiet).run()

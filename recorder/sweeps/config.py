@@ -18,13 +18,32 @@ from typing import Any
 METHODS = ("grid", "random", "bayes")
 GOALS = ("minimize", "maximize")
 DISTRIBUTIONS = (
-    "constant", "categorical", "uniform", "int_uniform", "log_uniform", "log_uniform_values",
-    "q_uniform", "normal",
+    "constant",
+    "categorical",
+    "uniform",
+    "int_uniform",
+    "log_uniform",
+    "log_uniform_values",
+    "q_uniform",
+    "normal",
 )
 # Keys wandb accepts at the top level of a sweep config that Loupe reads or ignores.
 TOP_LEVEL_KEYS = (
-    "method", "metric", "parameters", "early_terminate", "name", "description", "program",
-    "command", "run_cap", "seed", "project", "entity", "controller", "imports", "job",
+    "method",
+    "metric",
+    "parameters",
+    "early_terminate",
+    "name",
+    "description",
+    "program",
+    "command",
+    "run_cap",
+    "seed",
+    "project",
+    "entity",
+    "controller",
+    "imports",
+    "job",
 )
 _SPEC_KEYS = {
     "constant": {"value", "distribution"},
@@ -145,9 +164,7 @@ def _infer_distribution(spec: dict, where: str) -> str:
         return "int_uniform" if _is_int(spec.get("min")) and _is_int(spec.get("max")) else "uniform"
     if "mu" in spec or "sigma" in spec:
         return "normal"
-    raise SweepConfigError(
-        where, "needs 'values', 'value', 'distribution' with its bounds, or nested 'parameters'"
-    )
+    raise SweepConfigError(where, "needs 'values', 'value', 'distribution' with its bounds, or nested 'parameters'")
 
 
 def _parse_param(path: tuple[str, ...], spec: Any) -> ParamSpec:
@@ -171,8 +188,12 @@ def _parse_param(path: tuple[str, ...], spec: Any) -> ParamSpec:
             raise SweepConfigError(f"{where}.values", f"must be a non-empty list, not {values!r}")
         probs = spec.get("probabilities")
         if probs is not None:
-            if (not isinstance(probs, (list, tuple)) or len(probs) != len(values)
-                    or not all(_is_num(p) and p >= 0 for p in probs) or not math.isclose(sum(probs), 1.0, abs_tol=1e-6)):
+            if (
+                not isinstance(probs, (list, tuple))
+                or len(probs) != len(values)
+                or not all(_is_num(p) and p >= 0 for p in probs)
+                or not math.isclose(sum(probs), 1.0, abs_tol=1e-6)
+            ):
                 raise SweepConfigError(
                     f"{where}.probabilities", f"must be {len(values)} non-negative numbers summing to 1"
                 )
@@ -251,7 +272,8 @@ def grid_values(p: ParamSpec) -> tuple[Any, ...]:
         n = int(math.floor((p.max - p.min) / p.q + 1e-9))
         return tuple(round(p.min + k * p.q, 12) for k in range(n + 1))
     raise SweepConfigError(
-        p.field, f"method 'grid' needs discrete parameters ('values', 'value', int_uniform or q_uniform), "
+        p.field,
+        f"method 'grid' needs discrete parameters ('values', 'value', int_uniform or q_uniform), "
         f"not distribution {p.distribution!r}",
     )
 
@@ -347,7 +369,7 @@ def _parse_early_terminate(et: Any) -> EarlyTerminate:
     if min_iter is None:
         if max_iter is None or s is None:
             raise SweepConfigError("early_terminate.min_iter", "is required (or give both max_iter and s)")
-        min_iter = max(1, int(round(max_iter / eta ** s)))
+        min_iter = max(1, int(round(max_iter / eta**s)))
     if max_iter is not None and max_iter <= min_iter:
         raise SweepConfigError("early_terminate.max_iter", f"must be greater than min_iter ({min_iter})")
     return EarlyTerminate("hyperband", int(min_iter), int(eta), max_iter)

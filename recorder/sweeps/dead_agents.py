@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from .store import SweepStore, stale_after_s
+from recorder.sweeps.sweep_store import SweepStore, stale_after_s
 
 if TYPE_CHECKING:
     import optuna
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 REAP_LOCK = ".reap.lock"
 
 
-def reap_trials(study: "optuna.Study", store: SweepStore, agent_id: str, say: Callable[[str], None]) -> None:
+def reap_trials(study: optuna.Study, store: SweepStore, agent_id: str, say: Callable[[str], None]) -> None:
     """Mark RUNNING trials of dead agents FAIL (outcome 'crashed'); `agent_id`'s own are left alone."""
     from optuna.trial import TrialState
 
@@ -48,8 +49,7 @@ def reap_trials(study: "optuna.Study", store: SweepStore, agent_id: str, say: Ca
             pass  # another agent got there first
 
 
-def release_dead_grid_claims(study: "optuna.Study", store: SweepStore, agent_id: str,
-                             say: Callable[[str], None]) -> bool:
+def release_dead_grid_claims(study: optuna.Study, store: SweepStore, agent_id: str, say: Callable[[str], None]) -> bool:
     """Give back grid points held by dead agents whose trial did not end; True if any."""
     from optuna.trial import TrialState
 
@@ -96,10 +96,9 @@ def release_dead_grid_claims(study: "optuna.Study", store: SweepStore, agent_id:
                 continue
             if agent is not None and agent not in dead:
                 dead[agent] = store.agent_is_dead(agent)
-            if agent is None or dead[agent]:
-                if store.release_claim(name, "crashed"):
-                    say(f"grid point {i} was held by a dead agent; it will be run again")
-                    released = True
+            if (agent is None or dead[agent]) and store.release_claim(name, "crashed"):
+                say(f"grid point {i} was held by a dead agent; it will be run again")
+                released = True
     finally:
         try:
             os.unlink(lock)

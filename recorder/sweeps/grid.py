@@ -9,8 +9,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from .config import SweepConfig, grid_values
-from .space import _encode_choice
+from recorder.sweeps.config import SweepConfig, grid_values
+from recorder.sweeps.space import _encode_choice
 
 
 def points(cfg: SweepConfig) -> list[dict[str, Any]]:

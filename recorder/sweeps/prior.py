@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import layout
-from ..atomic_json import read_json
-from ..warn import warn
-from . import space
-from .store import SweepStore
+from recorder import layout
+from recorder.atomic_json import read_json
+from recorder.sweeps import space
+from recorder.sweeps.sweep_store import SweepStore
+from recorder.warn import warn
 
 
 def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -24,7 +24,7 @@ def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def add_prior_runs(store: SweepStore, run_ids: list[str]) -> int:
     import optuna
 
-    from .agent_loop import summary_metric
+    from recorder.sweeps.agent_loop import summary_metric
 
     cfg = store.config()
     if cfg.method == "grid":
@@ -61,11 +61,21 @@ def add_prior_runs(store: SweepStore, run_ids: list[str]) -> int:
             if value is None:
                 warn(f"prior run {rid}: no {cfg.metric.name!r} in its summary; skipped")
                 continue
-            study.add_trial(optuna.trial.create_trial(
-                params=params, distributions=dists, value=value,
-                user_attrs={"loupe": {"run_id": run_dir.name, "config": read_json(run_dir / layout.CONFIG_FILE),
-                                      "prior": True}, "outcome": "finished"},
-            ))
+            study.add_trial(
+                optuna.trial.create_trial(
+                    params=params,
+                    distributions=dists,
+                    value=value,
+                    user_attrs={
+                        "loupe": {
+                            "run_id": run_dir.name,
+                            "config": read_json(run_dir / layout.CONFIG_FILE),
+                            "prior": True,
+                        },
+                        "outcome": "finished",
+                    },
+                )
+            )
             added += 1
             continue
         warn(f"prior run {rid}: its config does not fit the sweep's parameters; skipped")

@@ -11,10 +11,10 @@ The step is the number of times the run logged the metric (1, 2, ...).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from .config import SweepConfig
+from recorder.sweeps.config import SweepConfig
 
 
 def make_pruner(cfg: SweepConfig):
@@ -40,7 +40,7 @@ def child_reporter(sweep_dir: str, trial_id: int) -> Callable[[float, int], bool
     """For a script run by `loupe sweep agent`: report to the sweep's journal from the child."""
     import optuna
 
-    from .store import SweepStore
+    from recorder.sweeps.sweep_store import SweepStore
 
     store = SweepStore(Path(sweep_dir))
     study = store.study(pruner=make_pruner(store.config()))

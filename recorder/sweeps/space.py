@@ -20,7 +20,7 @@ import math
 from statistics import NormalDist
 from typing import Any
 
-from .config import ParamSpec, SweepConfig, grid_values, nest
+from recorder.sweeps.config import ParamSpec, SweepConfig, grid_values, nest
 
 _EPS = 1e-9
 _PRIMITIVE = (type(None), bool, int, float, str)

@@ -14,13 +14,14 @@ import os
 import subprocess
 import sys
 import traceback
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from .. import layout
-from ..atomic_json import read_json
-from . import _trial
-from .config import SweepConfig
-from .store import SweepStore
+from recorder import layout
+from recorder.atomic_json import read_json
+from recorder.sweeps import _trial
+from recorder.sweeps.config import SweepConfig
+from recorder.sweeps.sweep_store import SweepStore
 
 if TYPE_CHECKING:
     import optuna
@@ -55,7 +56,9 @@ def build_command(cfg: SweepConfig, params: dict[str, Any], override: list[str] 
             elif part == "${args_no_hyphens}":
                 out.extend(f"{k}={format_arg(v)}" for k, v in params.items())
             elif part == "${args_no_boolean_flags}":
-                out.extend(f"--{k}" if v is True else f"--{k}={format_arg(v)}" for k, v in params.items() if v is not False)
+                out.extend(
+                    f"--{k}" if v is True else f"--{k}={format_arg(v)}" for k, v in params.items() if v is not False
+                )
             elif part == "${args_json}":
                 out.append(json.dumps(params))
             else:
@@ -113,19 +116,30 @@ def _finish_run(ctx: _trial.TrialContext, exc: BaseException | None, exit_code: 
     run.finish(exit_code=exit_code)
 
 
-def call_command(store: SweepStore, cfg: SweepConfig, ctx: _trial.TrialContext, trial: "optuna.trial.Trial",
-                 override: list[str] | None) -> tuple[str, str | None, dict[str, Any]]:
+def call_command(
+    store: SweepStore,
+    cfg: SweepConfig,
+    ctx: _trial.TrialContext,
+    trial: optuna.trial.Trial,
+    override: list[str] | None,
+) -> tuple[str, str | None, dict[str, Any]]:
     """Run the trial as a subprocess (its recorder.init() reads LOUPE_SWEEP_*); returns
     (outcome, error, the run's summary), read back from the run folder it wrote."""
     argv = build_command(cfg, ctx.params, override)
     env = dict(os.environ)
-    env.update({
-        "LOUPE_DIR": str(store.root), "LOUPE_PROJECT": store.project,
-        _trial.ENV_SWEEP_ID: store.id, _trial.ENV_PARAMS: json.dumps(ctx.params),
-        _trial.ENV_TRIAL: str(trial.number), _trial.ENV_TRIAL_ID: str(trial._trial_id),
-        _trial.ENV_RUN_ID: ctx.run_id, _trial.ENV_SWEEP_DIR: str(store.path.resolve()),
-        "WANDB_SWEEP_ID": store.id,
-    })
+    env.update(
+        {
+            "LOUPE_DIR": str(store.root),
+            "LOUPE_PROJECT": store.project,
+            _trial.ENV_SWEEP_ID: store.id,
+            _trial.ENV_PARAMS: json.dumps(ctx.params),
+            _trial.ENV_TRIAL: str(trial.number),
+            _trial.ENV_TRIAL_ID: str(trial._trial_id),
+            _trial.ENV_RUN_ID: ctx.run_id,
+            _trial.ENV_SWEEP_DIR: str(store.path.resolve()),
+            "WANDB_SWEEP_ID": store.id,
+        }
+    )
     if ctx.metric:
         env[_trial.ENV_METRIC] = ctx.metric
     if cfg.early_terminate is not None:

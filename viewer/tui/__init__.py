@@ -1,1 +1,1 @@
-"""The Textual dashboard: widgets and screens. Data comes from viewer.store via the app."""
+"""The Textual dashboard: widgets and screens. Data comes from viewer.data.store via the app."""

@@ -1,7 +1,7 @@
 """The artifacts pane's text: a version's detail, a run's inputs and outputs, table cells.
 
 Everything from a record is untrusted (names, aliases, metadata, file paths), so it
-goes through viewer.sanitize and is capped before it reaches a widget.
+goes through viewer.data.sanitize and is capped before it reaches a widget.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 from rich.text import Text
 
-from ..sanitize import sanitize
-from ..artifact_rows import Entry, VersionRow
+from viewer.data.artifact_rows import Entry, VersionRow
+from viewer.data.sanitize import sanitize
 
 MAX_FILES_SHOWN = 200
 MAX_METADATA_LINES = 100
@@ -80,8 +80,10 @@ def version_detail(entry: Entry, row: VersionRow) -> Text:
     text.append(sanitize(f"{entry.label}:v{row.version}"), style="bold")
     if row.aliases:
         text.append("  " + sanitize(", ".join(row.aliases)), style="cyan")
-    line(f"type {row.type or '?'}  ·  {human_size(row.size)}  ·  {row.file_count} files"
-         + (f"  ·  created {row.created_at}" if row.created_at else ""))
+    line(
+        f"type {row.type or '?'}  ·  {human_size(row.size)}  ·  {row.file_count} files"
+        + (f"  ·  created {row.created_at}" if row.created_at else "")
+    )
     if row.digest:
         line(f"digest {row.digest}", "dim")
     if row.source:
@@ -154,8 +156,12 @@ def version_cells(r: VersionRow) -> list[Text]:
     if r.producer:
         producer = r.run_names.get(r.producer[0]) or r.producer[0]
     return [
-        Text(f"v{r.version}"), Text(sanitize(", ".join(r.aliases)), style="cyan"), Text(sanitize(r.type or "")),
-        Text(human_size(r.size), justify="right"), Text(str(r.file_count), justify="right"),
-        Text(sanitize((r.created_at or "")[:19].replace("T", " "))), Text(sanitize(producer)),
+        Text(f"v{r.version}"),
+        Text(sanitize(", ".join(r.aliases)), style="cyan"),
+        Text(sanitize(r.type or "")),
+        Text(human_size(r.size), justify="right"),
+        Text(str(r.file_count), justify="right"),
+        Text(sanitize((r.created_at or "")[:19].replace("T", " "))),
+        Text(sanitize(producer)),
         Text(str(len(r.consumers)), justify="right"),
     ]

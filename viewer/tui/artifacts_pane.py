@@ -7,8 +7,8 @@ the highlighted version's detail (description, digest, metadata, files, producer
 consumer runs; for a registry member, the version it links to), and at the bottom the
 first selected run's inputs, outputs and registry links (`[`/`]` cycle the selection).
 
-All reads go through recorder.artifacts.index in thread workers. Names, aliases,
-metadata and file paths are untrusted: shown as plain text (viewer.sanitize).
+All reads go through recorder.artifacts.artifact_index in thread workers. Names, aliases,
+metadata and file paths are untrusted: shown as plain text (viewer.data.sanitize).
 """
 
 from __future__ import annotations
@@ -23,12 +23,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from recorder.artifacts import index as artifact_index
-
-from ..sanitize import sanitize
-from ..artifact_rows import Entry, VersionRow, load_entries, load_versions
-from .artifact_text import run_io_text, version_cells, version_detail
-from .pane import Pane
+from recorder.artifacts import artifact_index
+from viewer.data.artifact_rows import Entry, VersionRow, load_entries, load_versions
+from viewer.data.sanitize import sanitize
+from viewer.tui.artifact_text import run_io_text, version_cells, version_detail
+from viewer.tui.pane import Pane
 
 
 class ArtifactsPane(Pane):
@@ -110,8 +109,11 @@ class ArtifactsPane(Pane):
         if self.current is None:
             self.rows = []
             self._show_versions()
-            detail = ("no artifacts under the roots yet (run.log_artifact writes them)" if not entries
-                      else "no collection matches the filter")
+            detail = (
+                "no artifacts under the roots yet (run.log_artifact writes them)"
+                if not entries
+                else "no collection matches the filter"
+            )
             self.query_one("#artifacts-detail", Static).update(Text(detail, style="dim"))
         else:
             self._load_versions()
@@ -121,8 +123,13 @@ class ArtifactsPane(Pane):
         q = self.filter_text.strip().lower()
         self.shown = [e for e in self.entries if not q or q in e.label.lower() or q in (e.type or "").lower()]
         if self.current not in self.shown:
-            same = [e for e in self.shown if self.current and (e.kind, e.root, e.group, e.name) ==
-                    (self.current.kind, self.current.root, self.current.group, self.current.name)]
+            same = [
+                e
+                for e in self.shown
+                if self.current
+                and (e.kind, e.root, e.group, e.name)
+                == (self.current.kind, self.current.root, self.current.group, self.current.name)
+            ]
             self.current = same[0] if same else (self.shown[0] if self.shown else None)
         options = self.query_one("#artifacts-collections", OptionList)
         self._filling = True

@@ -1,6 +1,6 @@
 """Detail tab: one run's overview (metadata, error, files, artifacts) and its config/summary.
 
-Data comes from viewer.run_details.load_details in a thread worker. Config and summary
+Data comes from viewer.data.run_details.load_details in a thread worker. Config and summary
 rows go into a DataTable as plain Text, at most ROW_LIMIT at a time ("N more: refine the
 filter"): a 10,000-key config is filtered in a worker and never floods the UI thread
 (measured: adding 10k rows to a DataTable froze the UI for 1.4 s).
@@ -16,12 +16,12 @@ from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.worker import get_current_worker
 from textual.widgets import DataTable, Input, Static
+from textual.worker import get_current_worker
 
-from ..run_details import RunDetails, filter_rows, load_details
-from ..sanitize import sanitize
-from .pane import Pane
+from viewer.data.run_details import RunDetails, filter_rows, load_details
+from viewer.data.sanitize import sanitize
+from viewer.tui.pane import Pane
 
 ROW_LIMIT = 500
 
@@ -94,11 +94,15 @@ class DetailPane(Pane):
     def compose(self):
         with Horizontal(id="detail-split"):
             with VerticalScroll(id="detail-overview"):
-                yield Static(Text("No run selected: pick one in the Runs tab (1).", style="dim"),
-                             id="detail-overview-text")
+                yield Static(
+                    Text("No run selected: pick one in the Runs tab (1).", style="dim"), id="detail-overview-text"
+                )
             with Vertical(id="detail-right"):
-                yield Input(placeholder="/ filter config and summary (key or value)", id="detail-filter",
-                            classes="compact-filter")
+                yield Input(
+                    placeholder="/ filter config and summary (key or value)",
+                    id="detail-filter",
+                    classes="compact-filter",
+                )
                 yield Static(id="detail-count")
                 yield DataTable(id="detail-table", zebra_stripes=True, cursor_type="row")
 
@@ -133,7 +137,8 @@ class DetailPane(Pane):
             self._shown = None
             self.details = None
             self.query_one("#detail-overview-text", Static).update(
-                Text("No run selected: pick one in the Runs tab (1).", style="dim"))
+                Text("No run selected: pick one in the Runs tab (1).", style="dim")
+            )
             self._show_rows([], 0, self._gen)
             return
         self._shown = run.id

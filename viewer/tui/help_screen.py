@@ -11,51 +11,80 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 KEYMAP: list[tuple[str, list[tuple[str, str]]]] = [
-    ("Everywhere", [
-        ("1 … 9", "Runs, Metrics, System, Logs, Detail, SQL, Media, Artifacts, Sweeps tabs"),
-        ("tab / shift+tab", "move focus"),
-        ("?", "this help"),
-        ("ctrl+p", "command palette"),
-        ("ctrl+r", "rescan the run roots now"),
-        ("q", "quit"),
-    ]),
-    ("Runs", [
-        ("/", "filter: words, project:x tag:y state:z, or an expression (config.lr > 1e-3 and state = 'finished')"),
-        ("space", "select / deselect the run under the cursor (each selected run keeps one colour)"),
-        ("a", "select every run shown"),
-        ("x", "clear the selection"),
-        ("enter", "select the run and open its metrics"),
-        ("s / S", "sort by the next column / reverse (or click a header)"),
-        ("g", "group by project, then by group, then none"),
-        ("c", "choose config and summary columns"),
-    ]),
-    ("Metrics", [
-        ("/", "regex over metric names"),
-        ("X", "x-axis: step, runtime, wall time, define_metric step metrics"),
-        ("+ / -", "more / less smoothing (EMA)"),
-        ("l", "log-scale y"),
-        ("e", "show bucket min/max (spikes)"),
-        ("m", "maximise the focused plot (again to restore)"),
-        ("z / Z", "zoom on an x range (e.g. 100:500), full resolution inside it / reset"),
-        ("[ / ]", "move the value cursor on the focused plot; esc clears it"),
-    ]),
-    ("Logs", [
-        ("f", "follow the log"),
-        ("/ , n / N", "search, next / previous match"),
-        ("t", "jump to the time a step was logged"),
-        ("[ / ]", "previous / next selected run"),
-    ]),
+    (
+        "Everywhere",
+        [
+            ("1 … 9", "Runs, Metrics, System, Logs, Detail, SQL, Media, Artifacts, Sweeps tabs"),
+            ("tab / shift+tab", "move focus"),
+            ("?", "this help"),
+            ("ctrl+p", "command palette"),
+            ("ctrl+r", "rescan the run roots now"),
+            ("q", "quit"),
+        ],
+    ),
+    (
+        "Runs",
+        [
+            ("/", "filter: words, project:x tag:y state:z, or an expression (config.lr > 1e-3 and state = 'finished')"),
+            ("space", "select / deselect the run under the cursor (each selected run keeps one colour)"),
+            ("a", "select every run shown"),
+            ("x", "clear the selection"),
+            ("enter", "select the run and open its metrics"),
+            ("s / S", "sort by the next column / reverse (or click a header)"),
+            ("g", "group by project, then by group, then none"),
+            ("c", "choose config and summary columns"),
+        ],
+    ),
+    (
+        "Metrics",
+        [
+            ("/", "regex over metric names"),
+            ("X", "x-axis: step, runtime, wall time, define_metric step metrics"),
+            ("+ / -", "more / less smoothing (EMA)"),
+            ("l", "log-scale y"),
+            ("e", "show bucket min/max (spikes)"),
+            ("m", "maximise the focused plot (again to restore)"),
+            ("z / Z", "zoom on an x range (e.g. 100:500), full resolution inside it / reset"),
+            ("[ / ]", "move the value cursor on the focused plot; esc clears it"),
+        ],
+    ),
+    (
+        "Logs",
+        [
+            ("f", "follow the log"),
+            ("/ , n / N", "search, next / previous match"),
+            ("t", "jump to the time a step was logged"),
+            ("[ / ]", "previous / next selected run"),
+        ],
+    ),
     ("System", [("h", "live monitor of this host (CPU, memory, GPUs)")]),
     ("Detail", [("/", "filter config and summary keys")]),
-    ("SQL", [("enter", "run the query (runs, history, system, logs, text, ...)"),
-             ("up / down", "query history"), ("escape", "cancel a running query")]),
-    ("Media", [("[ / ]", "previous / next selected run"),
-               ("left / right  or  , / .", "previous / next step (the last step follows live runs)"),
-               ("v", "next image of a list logged at one step"),
-               ("k", "key list by kind: all, image, histogram, table, chart"),
-               ("/ , enter", "filter a table's rows; move into the table")]),
-    ("Artifacts", [("/", "filter collections"), ("enter", "from the list to its versions"),
-                   ("[ / ]", "previous / next selected run's inputs and outputs")]),
+    (
+        "SQL",
+        [
+            ("enter", "run the query (runs, history, system, logs, text, ...)"),
+            ("up / down", "query history"),
+            ("escape", "cancel a running query"),
+        ],
+    ),
+    (
+        "Media",
+        [
+            ("[ / ]", "previous / next selected run"),
+            ("left / right  or  , / .", "previous / next step (the last step follows live runs)"),
+            ("v", "next image of a list logged at one step"),
+            ("k", "key list by kind: all, image, histogram, table, chart"),
+            ("/ , enter", "filter a table's rows; move into the table"),
+        ],
+    ),
+    (
+        "Artifacts",
+        [
+            ("/", "filter collections"),
+            ("enter", "from the list to its versions"),
+            ("[ / ]", "previous / next selected run's inputs and outputs"),
+        ],
+    ),
     ("Sweeps", [("[ / ]", "previous / next sweep"), ("enter", "open the trials; on a trial, select its run")]),
 ]
 

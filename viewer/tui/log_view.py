@@ -1,7 +1,7 @@
 """The log view: a scrollable window of log lines that renders only the rows on screen.
 
 Lines are shown as `HH:MM:SS │ text` (local time; stderr's marker in red). Colours come
-only from viewer.sanitize.styled_segments (SGR codes turned into Rich styles); nothing
+only from viewer.data.sanitize.styled_segments (SGR codes turned into Rich styles); nothing
 else from the file reaches the terminal. Search matches are highlighted as rows are drawn.
 
 The view reads nothing itself: it asks for more lines with NeedOlder / NeedNewer when
@@ -23,9 +23,9 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..log_seek import parse_log_time
-from ..log_tail import LogLine
-from ..sanitize import styled_segments
+from viewer.data.log_seek import parse_log_time
+from viewer.data.log_tail import LogLine
+from viewer.data.sanitize import styled_segments
 
 MAX_LINES = 20_000  # lines kept in the window; beyond, the far end is dropped (re-read on scroll)
 MAX_CELLS = 4_000  # longer lines are cut for display
@@ -58,9 +58,16 @@ def render_log_line(line: LogLine) -> Text:
         if used + len(chunk) > MAX_CELLS:
             chunk = chunk[: MAX_CELLS - used]
         try:
-            style = Style(color=seg.fg, bgcolor=seg.bg, bold=seg.bold or None, dim=seg.dim or None,
-                          italic=seg.italic or None, underline=seg.underline or None,
-                          reverse=seg.reverse or None, strike=seg.strike or None)
+            style = Style(
+                color=seg.fg,
+                bgcolor=seg.bg,
+                bold=seg.bold or None,
+                dim=seg.dim or None,
+                italic=seg.italic or None,
+                underline=seg.underline or None,
+                reverse=seg.reverse or None,
+                strike=seg.strike or None,
+            )
         except Exception:  # a colour Rich does not know: show the text plain
             style = Style()
         text.append(chunk, style)
@@ -185,8 +192,11 @@ class LogView(ScrollView, can_focus=True):
         q = self.search
         if not q or not self.lines:
             return None
-        here = self.cursor if self.cursor is not None else (
-            int(self.scroll_y) - 1 if forward else int(self.scroll_y) + self.size.height)
+        here = (
+            self.cursor
+            if self.cursor is not None
+            else (int(self.scroll_y) - 1 if forward else int(self.scroll_y) + self.size.height)
+        )
         rng = range(here + 1, len(self.lines)) if forward else range(min(here, len(self.lines)) - 1, -1, -1)
         for i in rng:
             if q in self.lines[i].text.lower():

@@ -24,9 +24,7 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
-from ..log_tail import LogFollower, LogPage
-from ..sanitize import sanitize
-from .log_reads import (
+from viewer.data.log_reads import (
     LogWindow,
     find_step,
     find_text,
@@ -34,8 +32,10 @@ from .log_reads import (
     read_older,
     read_tail,
 )
-from .log_view import LogView
-from .pane import Pane
+from viewer.data.log_tail import LogFollower, LogPage
+from viewer.data.sanitize import sanitize
+from viewer.tui.log_view import LogView
+from viewer.tui.pane import Pane
 
 FOLLOW_S = 0.5
 
@@ -343,8 +343,16 @@ class LogsPane(Pane):
         self._loading = True
         self._note = f"searching the log {'forward' if forward else 'backward'}…"
         offset = view.end_offset if forward else view.start_offset
-        self._read(self._gen, partial(self._searched, forward=forward), find_text, self._shown, view.search,
-                   offset, forward, lambda: get_current_worker().is_cancelled)
+        self._read(
+            self._gen,
+            partial(self._searched, forward=forward),
+            find_text,
+            self._shown,
+            view.search,
+            offset,
+            forward,
+            lambda: get_current_worker().is_cancelled,
+        )
 
     def _searched(self, gen: int, found: LogWindow | None, forward: bool) -> None:
         if gen != self._gen:
@@ -363,8 +371,15 @@ class LogsPane(Pane):
         self._show_header()
         self._loading = True
         view = self.view
-        self._read(self._gen, partial(self._jumped, step=step), find_step, self._shown, step,
-                   view.start_offset, view.end_offset)
+        self._read(
+            self._gen,
+            partial(self._jumped, step=step),
+            find_step,
+            self._shown,
+            step,
+            view.start_offset,
+            view.end_offset,
+        )
 
     def _jumped(self, gen: int, found: int | LogWindow, step: int) -> None:
         if gen != self._gen:
@@ -411,8 +426,10 @@ class LogsPane(Pane):
             t.append("● ", self.run_colors.rich_color(run.id) or "white")
             t.append(sanitize(run.name or run.id), "bold")
             t.append(f"  {sanitize(run.project)}/{sanitize(run.id)}  ", "dim")
-            t.append(sanitize(run.state), "green" if run.state == "running" else (
-                "red" if run.state in ("failed", "crashed") else ""))
+            t.append(
+                sanitize(run.state),
+                "green" if run.state == "running" else ("red" if run.state in ("failed", "crashed") else ""),
+            )
             t.append("  follow: ")
             t.append("on" if self.follow else "off", "bold green" if self.follow else "dim")
             if len(self.runs) > 1:

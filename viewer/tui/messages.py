@@ -7,14 +7,20 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from ..runs_table import RunInfo
+    from viewer.data.runs_table import RunInfo
 
 
 class RunsLoaded(Message):
     """The store listed the runs (at start, or again after files changed when live)."""
 
-    def __init__(self, runs: list["RunInfo"], live: bool = False, changed: bool = True,
-                 data_signatures: dict[str, tuple] | None = None, force: bool = False) -> None:
+    def __init__(
+        self,
+        runs: list[RunInfo],
+        live: bool = False,
+        changed: bool = True,
+        data_signatures: dict[str, tuple] | None = None,
+        force: bool = False,
+    ) -> None:
         super().__init__()
         self.runs = runs
         self.live = live

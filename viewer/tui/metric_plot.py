@@ -14,11 +14,10 @@ from textual.reactive import reactive
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from ..metric_panels import Panel
-from ..sanitize import sanitize
-from ..series_math import finite_points, format_value, positive_only, value_at
-from .run_colors import RunColors
-
+from viewer.data.metric_panels import Panel
+from viewer.data.sanitize import sanitize
+from viewer.data.series_math import finite_points, format_value, positive_only, value_at
+from viewer.tui.run_colors import RunColors
 
 # Built figures by (what is drawn, size, theme): going back to runs already shown, or a
 # repaint with nothing new, pastes the figure instead of running plotext's build again.
@@ -75,8 +74,9 @@ class MetricPlot(Vertical, can_focus=True):
 
     cursor_x: reactive[float | None] = reactive(None)
 
-    def __init__(self, panel: Panel, colors: RunColors, names: dict[str, str], log_y: bool, x_label: str,
-                 envelope: bool) -> None:
+    def __init__(
+        self, panel: Panel, colors: RunColors, names: dict[str, str], log_y: bool, x_label: str, envelope: bool
+    ) -> None:
         super().__init__()
         self.panel = panel
         self.run_colors = colors
@@ -138,8 +138,14 @@ class MetricPlot(Vertical, can_focus=True):
     def _figure_key(self) -> tuple:
         """Everything the figure depends on; equal keys draw identical plots."""
         series = tuple(
-            (s.run_id, self.run_colors.plot_color(s.run_id), tuple(s.xs), tuple(s.ys),
-             tuple(s.lows) if self.envelope else (), tuple(s.highs) if self.envelope else ())
+            (
+                s.run_id,
+                self.run_colors.plot_color(s.run_id),
+                tuple(s.xs),
+                tuple(s.ys),
+                tuple(s.lows) if self.envelope else (),
+                tuple(s.highs) if self.envelope else (),
+            )
             for s in self.panel.series
         )
         return (self.panel.metric, series, self.log_y, self.x_label, self.envelope, self.cursor_x)

@@ -17,12 +17,21 @@ from textual.containers import Grid, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from ..metric_panels import (BASE_X, MAX_PLOTS, Panel, build_panels, hidden_metrics, overlay_note, plottable_metrics,
-                             step_metrics)
-from ..sanitize import sanitize
-from ..series_math import SMOOTHING_STEPS
-from .metric_plot import MetricPlot
-from .pane import Pane
+from viewer.data.metric_panels import (
+    BASE_X,
+    MAX_PLOTS,
+    Panel,
+    build_panels,
+    hidden_metrics,
+    overlay_note,
+    plottable_metrics,
+    step_metrics,
+)
+from viewer.data.sanitize import sanitize
+from viewer.data.series_math import SMOOTHING_STEPS
+from viewer.tui.metric_plot import MetricPlot
+from viewer.tui.pane import Pane
+
 
 def parse_range(text: str) -> tuple[float, float] | None:
     """`100:500`, `100..500` or `100 500` -> (100.0, 500.0); None when it is not a range."""
@@ -108,7 +117,9 @@ class MetricsPane(Pane):
         self._gen = 0
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="regex over metric names, e.g. ^val/|acc", id="metrics-filter", classes="compact-filter")
+        yield Input(
+            placeholder="regex over metric names, e.g. ^val/|acc", id="metrics-filter", classes="compact-filter"
+        )
         yield Static(id="metrics-status", markup=False)
         yield VerticalScroll(id="metrics-scroll")
 
@@ -132,12 +143,21 @@ class MetricsPane(Pane):
         if not self.runs:
             self._show(self._gen, [], "select runs in the Runs tab (space) to plot them")
             return
-        self._fetch(self._gen, self.overlaid_run_ids, self.pattern, self.x_axis, self.smoothing, self._points(),
-                    self.x_range)
+        self._fetch(
+            self._gen, self.overlaid_run_ids, self.pattern, self.x_axis, self.smoothing, self._points(), self.x_range
+        )
 
     @work(thread=True, exclusive=True, group="metrics", exit_on_error=False)
-    def _fetch(self, gen: int, run_ids: list[str], pattern: str, x_axis: str, smoothing: float, points: int,
-               x_range: tuple[float, float] | None) -> None:
+    def _fetch(
+        self,
+        gen: int,
+        run_ids: list[str],
+        pattern: str,
+        x_axis: str,
+        smoothing: float,
+        points: int,
+        x_range: tuple[float, float] | None,
+    ) -> None:
         store = self.store
         if store is None:
             return
@@ -165,8 +185,15 @@ class MetricsPane(Pane):
             return
         self.app.call_from_thread(self._show, gen, panels, note)
 
-    def _downsampled(self, store, run_ids: list[str], metrics: list[str], x_axis: str, points: int,
-                     x_range: tuple[float, float] | None) -> pa.Table:
+    def _downsampled(
+        self,
+        store,
+        run_ids: list[str],
+        metrics: list[str],
+        x_axis: str,
+        points: int,
+        x_range: tuple[float, float] | None,
+    ) -> pa.Table:
         """Every metric of each run is fetched once per (x, points, zoom); the regex filters after."""
         # The dict as it is now: when a live change replaces it meanwhile, what this
         # (older) fetch reads lands in the discarded one.
@@ -218,7 +245,8 @@ class MetricsPane(Pane):
             sections: dict[str, list[MetricPlot]] = {}
             for panel in panels:
                 sections.setdefault(panel.section, []).append(
-                    MetricPlot(panel, self.run_colors, names, self.log_y, x_label, self.envelope))
+                    MetricPlot(panel, self.run_colors, names, self.log_y, x_label, self.envelope)
+                )
             columns = self._grid_columns()
             for section, plots in sections.items():
                 widgets.append(Label(Text(sanitize(section)), classes="section"))
@@ -231,8 +259,13 @@ class MetricsPane(Pane):
         self._update_status()
 
     def _update_status(self) -> None:
-        parts = [f"{len(self.runs)} runs", f"{len(self.panels)} plots", f"x: {self.x_axis}",
-                 f"smoothing {self.smoothing:g}", "log-y" if self.log_y else "linear"]
+        parts = [
+            f"{len(self.runs)} runs",
+            f"{len(self.panels)} plots",
+            f"x: {self.x_axis}",
+            f"smoothing {self.smoothing:g}",
+            "log-y" if self.log_y else "linear",
+        ]
         if self.envelope:
             parts.append("min/max shown")
         if self.x_range is not None:
@@ -327,4 +360,3 @@ class MetricsPane(Pane):
         plot = self.focused_plot()
         if plot is not None:
             plot.cursor_x = None
-

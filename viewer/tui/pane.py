@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from textual.widget import Widget
 
-from ..metric_panels import MAX_OVERLAID_RUNS
-from .run_colors import RunColors
+from viewer.data.metric_panels import MAX_OVERLAID_RUNS
+from viewer.tui.run_colors import RunColors
 
 if TYPE_CHECKING:
-    from ..runs_table import RunInfo
-    from ..store import Store
+    from viewer.data.runs_table import RunInfo
+    from viewer.data.store import Store
 
 
 class Pane(Widget):
@@ -28,14 +28,14 @@ class Pane(Widget):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.runs: list["RunInfo"] = []
+        self.runs: list[RunInfo] = []
         self.run_colors = RunColors()
         self._stale = True
         # Panes that show one run at a time show this one of the selected runs ([ and ]).
         self.run_index = 0
 
     @property
-    def store(self) -> "Store | None":
+    def store(self) -> Store | None:
         return getattr(self.app, "store", None)
 
     @property
@@ -56,13 +56,13 @@ class Pane(Widget):
         return self.run_ids[:MAX_OVERLAID_RUNS]
 
     @property
-    def current_run(self) -> "RunInfo | None":
+    def current_run(self) -> RunInfo | None:
         if not self.runs:
             return None
         self.run_index = min(self.run_index, len(self.runs) - 1)
         return self.runs[self.run_index]
 
-    def keep_showing(self, runs: list["RunInfo"], run_id: str | None) -> None:
+    def keep_showing(self, runs: list[RunInfo], run_id: str | None) -> None:
         """After the selection changes, stay on `run_id` if it is still selected."""
         ids = [r.id for r in runs]
         self.run_index = ids.index(run_id) if run_id in ids else 0
@@ -74,7 +74,7 @@ class Pane(Widget):
         self.run_index = (self.run_index + delta) % len(self.runs)
         return True
 
-    def selection_changed(self, runs: list["RunInfo"], colors: RunColors) -> None:
+    def selection_changed(self, runs: list[RunInfo], colors: RunColors) -> None:
         self.runs = runs
         self.run_colors = colors
         self.request_refresh()

@@ -5,8 +5,14 @@ from __future__ import annotations
 # Distinguishable on dark and light terminals; plotext accepts these names too.
 PALETTE = ("cyan", "magenta", "yellow", "green", "red", "blue", "orange", "white")
 _RGB = {
-    "cyan": (0, 200, 200), "magenta": (220, 80, 220), "yellow": (230, 200, 40), "green": (80, 200, 80),
-    "red": (230, 70, 70), "blue": (90, 130, 255), "orange": (255, 150, 40), "white": (220, 220, 220),
+    "cyan": (0, 200, 200),
+    "magenta": (220, 80, 220),
+    "yellow": (230, 200, 40),
+    "green": (80, 200, 80),
+    "red": (230, 70, 70),
+    "blue": (90, 130, 255),
+    "orange": (255, 150, 40),
+    "white": (220, 220, 220),
 }
 
 

@@ -18,13 +18,13 @@ from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, SelectionList, Static
 
-from .. import run_table_model as model
-from ..runs_table import RunInfo
-from ..sanitize import sanitize
-from .measured_table import MeasuredTable
-from .messages import SelectionChanged
-from .pane import Pane
-from .run_colors import RunColors
+from viewer.data import run_table_model as model
+from viewer.data.runs_table import RunInfo
+from viewer.data.sanitize import sanitize
+from viewer.tui.measured_table import MeasuredTable
+from viewer.tui.messages import SelectionChanged
+from viewer.tui.pane import Pane
+from viewer.tui.run_colors import RunColors
 
 # Rows put into the table at once (all of them up to this many runs), then per turn of
 # the event loop while the rest go in.
@@ -61,9 +61,7 @@ class ColumnChooser(ModalScreen[list[str] | None]):
         self.chosen = chosen
 
     def compose(self) -> ComposeResult:
-        yield SelectionList[str](
-            *[(Text(sanitize(c)), c, c in self.chosen) for c in self.available], id="columns"
-        )
+        yield SelectionList[str](*[(Text(sanitize(c)), c, c in self.chosen) for c in self.available], id="columns")
 
     def action_apply(self) -> None:
         self.dismiss(list(self.query_one(SelectionList).selected))
@@ -111,8 +109,11 @@ class RunsPane(Pane):
         self._fill_gen = 0
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="search, project:x tag:y, or  config.lr > 1e-3 and state = 'finished'",
-                    id="runs-filter", classes="compact-filter")
+        yield Input(
+            placeholder="search, project:x tag:y, or  config.lr > 1e-3 and state = 'finished'",
+            id="runs-filter",
+            classes="compact-filter",
+        )
         # Until the first scan is in (a slow network root): say so, not "0 runs".
         yield Static("scanning the roots for runs…", id="runs-status", markup=False)
         yield MeasuredTable(id="runs-table", cursor_type="row", zebra_stripes=True)
@@ -179,8 +180,12 @@ class RunsPane(Pane):
         table = self.table
         layout = (tuple(columns), self.grouping, self.sort_column, self.sort_desc)
         ordered = [row for _, members in groups for row in members]
-        if (layout == self._drawn_layout and not self.grouping and self._filled == len(self.shown)
-                and [r.run.id for r in ordered] == [r.run.id for r in self.shown]):
+        if (
+            layout == self._drawn_layout
+            and not self.grouping
+            and self._filled == len(self.shown)
+            and [r.run.id for r in ordered] == [r.run.id for r in self.shown]
+        ):
             self._repaint_changed(ordered, columns)
             return
         self._drawn_layout = layout
@@ -202,8 +207,14 @@ class RunsPane(Pane):
         self._fill(self._fill_gen, columns, widths, group_of, cursor_key)
         self._update_status()
 
-    def _fill(self, gen: int, columns: list[str], widths: dict[str, int], group_of: dict[str, str | None],
-              cursor_key: str | None) -> None:
+    def _fill(
+        self,
+        gen: int,
+        columns: list[str],
+        widths: dict[str, int],
+        group_of: dict[str, str | None],
+        cursor_key: str | None,
+    ) -> None:
         """Add the next rows of `shown` to the table; the rest on a later turn of the loop.
 
         Building a row costs ~90 µs: 20,000 runs in one go would freeze keys and repaint
@@ -367,7 +378,11 @@ class RunsPane(Pane):
     def action_sort(self) -> None:
         """Sort by the next column (row cursor: no column to point at; headers take clicks)."""
         columns = self._columns()
-        nxt = columns[0] if self.sort_column not in columns else columns[(columns.index(self.sort_column) + 1) % len(columns)]
+        nxt = (
+            columns[0]
+            if self.sort_column not in columns
+            else columns[(columns.index(self.sort_column) + 1) % len(columns)]
+        )
         self.sort_column, self.sort_desc = nxt, False
         self.redraw()
 
@@ -395,7 +410,7 @@ class RunsPane(Pane):
 
     def action_columns(self) -> None:
         available = model.all_extra_columns(self.rows)
-        chosen = self._columns()[len(model.BASE_COLUMNS):]
+        chosen = self._columns()[len(model.BASE_COLUMNS) :]
 
         def done(result: list[str] | None) -> None:
             if result is not None:

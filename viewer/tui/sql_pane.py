@@ -1,7 +1,7 @@
 """SQL tab: type a DuckDB query over runs/history/system/text/logs, see up to 500 rows.
 
 The query runs in a thread worker through the store's sandboxed connection
-(viewer.sql_console.limited_query); refusals and errors show inline, in red, as plain
+(viewer.data.limited_query.limited_query); refusals and errors show inline, in red, as plain
 text. Escape or ctrl+x interrupts a running query (Store.interrupt()). Up/Down in the
 input walk the query history. Every cell and column name is sanitised plain Text.
 """
@@ -19,9 +19,9 @@ from textual import on, work
 from textual.binding import Binding
 from textual.widgets import DataTable, Input, Static
 
-from ..sanitize import sanitize
-from ..sql_console import DEFAULT_LIMIT, limited_query
-from .pane import Pane
+from viewer.data.limited_query import DEFAULT_LIMIT, limited_query
+from viewer.data.sanitize import sanitize
+from viewer.tui.pane import Pane
 
 MAX_CELL = 200
 HISTORY_MAX = 200
@@ -83,8 +83,7 @@ class SqlPane(Pane):
         self.status_text = ""
 
     def compose(self):
-        yield Input(placeholder=f"DuckDB SQL over runs, history, system, text, logs: e.g. {EXAMPLE}",
-                    id="sql-input")
+        yield Input(placeholder=f"DuckDB SQL over runs, history, system, text, logs: e.g. {EXAMPLE}", id="sql-input")
         yield Static(id="sql-status")
         yield Static(id="sql-error")
         yield DataTable(id="sql-results", zebra_stripes=True, cursor_type="row")

@@ -9,10 +9,10 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 
-from .. import sweep_index
-from ..sanitize import sanitize
-from .metric_plot import SafePlot
-from .sweep_view import ParamPlotData, SweepView
+from viewer.data import sweep_index
+from viewer.data.sanitize import sanitize
+from viewer.tui.metric_plot import SafePlot
+from viewer.tui.sweep_view import ParamPlotData, SweepView
 
 BAR_WIDTH = 24
 BEST_COLOR = (80, 200, 80)

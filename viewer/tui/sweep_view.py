@@ -14,13 +14,19 @@ from typing import Any
 
 from rich.text import Text
 
-from .. import sweep_index
-from ..sanitize import sanitize
+from viewer.data import sweep_index
+from viewer.data.sanitize import sanitize
 
 MAX_PARAM_PLOTS = 12
 MAX_PARAM_COLUMNS = 8
-STATE_STYLE = {"finished": "cyan", "running": "bold green", "failed": "bold red", "crashed": "bold magenta",
-               "early_terminated": "yellow", "no_metric": "dim"}
+STATE_STYLE = {
+    "finished": "cyan",
+    "running": "bold green",
+    "failed": "bold red",
+    "crashed": "bold magenta",
+    "early_terminated": "yellow",
+    "no_metric": "dim",
+}
 
 
 def fmt(v: Any) -> str:
@@ -45,8 +51,8 @@ class SweepView:
     header: Text
     trials: list[sweep_index.TrialRow]
     param_columns: list[str]
-    best: list[tuple[int, float]]            # (trial number, best so far)
-    values: list[tuple[int, float]]          # every finished (trial number, value)
+    best: list[tuple[int, float]]  # (trial number, best so far)
+    values: list[tuple[int, float]]  # every finished (trial number, value)
     params: list[ParamPlotData]
     message: str | None = None
     more_params: int = 0
@@ -90,8 +96,12 @@ def sweep_view(sweep: sweep_index.Sweep) -> SweepView:
     header = Text()
     header.append(sanitize(info.name or info.id), style="bold")
     header.append(sanitize(f"  {info.project}/{info.id}"), style="dim")
-    header.append("\n" + sanitize(f"method {info.method}  ·  metric {info.metric or '(none)'} ({info.goal})  ·  "
-                                  f"{len(sweep.trials)} trials"))
+    header.append(
+        "\n"
+        + sanitize(
+            f"method {info.method}  ·  metric {info.metric or '(none)'} ({info.goal})  ·  {len(sweep.trials)} trials"
+        )
+    )
     if counts:
         header.append(": " + sanitize(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())))
     best = sweep.best()
@@ -110,10 +120,15 @@ def sweep_view(sweep: sweep_index.Sweep) -> SweepView:
     best_line = [(n, float(v)) for n, _, v in sweep.best_so_far() if _is_number(v)]
     best_line.sort()
     return SweepView(
-        info=info, header=header, trials=trials, param_columns=names[:MAX_PARAM_COLUMNS],
-        best=best_line, values=finished,
+        info=info,
+        header=header,
+        trials=trials,
+        param_columns=names[:MAX_PARAM_COLUMNS],
+        best=best_line,
+        values=finished,
         params=[param_plot_data(sweep, n) for n in names[:MAX_PARAM_PLOTS]],
-        message=sweep.message, more_params=max(0, len(names) - MAX_PARAM_PLOTS),
+        message=sweep.message,
+        more_params=max(0, len(names) - MAX_PARAM_PLOTS),
     )
 
 

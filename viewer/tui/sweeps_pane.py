@@ -12,8 +12,8 @@ sweep is chosen. Right, for the chosen sweep:
     parameters  one small scatter per parameter against the metric (categories on ticks,
                 log axis for log distributions)
 
-`[`/`]` move to the previous/next sweep. Reads go through viewer.sweep_index in thread
-workers; names, parameter values and errors are plain text (viewer.sanitize).
+`[`/`]` move to the previous/next sweep. Reads go through viewer.data.sweep_index in thread
+workers; names, parameter values and errors are plain text (viewer.data.sanitize).
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
-from .. import sweep_index
-from ..sanitize import sanitize
-from .messages import SelectionChanged
-from .metric_plot import SafePlot
-from .pane import Pane
-from .sweep_plots import ParamPlot, draw_best, importance_text
-from .sweep_view import MAX_PARAM_PLOTS, SweepView, sweep_view, trial_cells
+from viewer.data import sweep_index
+from viewer.data.sanitize import sanitize
+from viewer.tui.messages import SelectionChanged
+from viewer.tui.metric_plot import SafePlot
+from viewer.tui.pane import Pane
+from viewer.tui.sweep_plots import ParamPlot, draw_best, importance_text
+from viewer.tui.sweep_view import MAX_PARAM_PLOTS, SweepView, sweep_view, trial_cells
 
 
 class SweepsPane(Pane):
@@ -150,7 +150,8 @@ class SweepsPane(Pane):
         if wanted is None:
             self.view = None
             self.query_one("#sweeps-header", Static).update(
-                Text(error or "no sweeps under the roots (recorder.sweep() creates one)", style="dim"))
+                Text(error or "no sweeps under the roots (recorder.sweep() creates one)", style="dim")
+            )
             self.query_one("#sweeps-trials", DataTable).clear(columns=True)
         else:
             self._load_sweep()

@@ -25,9 +25,9 @@ from textual.containers import Grid, Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from ..metric_panels import overlay_note
-from ..sanitize import sanitize
-from .pane import Pane
+from viewer.data.metric_panels import overlay_note
+from viewer.data.sanitize import sanitize
+from viewer.tui.pane import Pane
 
 HOST_SAMPLE_S = 2.0
 HOST_HISTORY = 60
@@ -137,8 +137,15 @@ class SystemPane(Pane, can_focus=True):
         self._fetch(self._gen, run_ids, points, colors, labels, overlay_note(len(self.runs)))
 
     @work(thread=True, exclusive=True, group="system", exit_on_error=False)
-    def _fetch(self, gen: int, run_ids: list[str], points: int, colors: dict[str, str | None],
-               labels: dict[str, str], overlay: str = "") -> None:
+    def _fetch(
+        self,
+        gen: int,
+        run_ids: list[str],
+        points: int,
+        colors: dict[str, str | None],
+        labels: dict[str, str],
+        overlay: str = "",
+    ) -> None:
         store = self.store
         if store is None:
             return
@@ -157,8 +164,7 @@ class SystemPane(Pane, can_focus=True):
                             wanted.append(col)
                         elif f == "memory_percent" and f"gpu.{d}.memory_used_mb" in have:
                             wanted.append(f"gpu.{d}.memory_used_mb")
-            table = store.downsampled(run_ids, wanted, points=points, x="_runtime", stream="system") \
-                if wanted else None
+            table = store.downsampled(run_ids, wanted, points=points, x="_runtime", stream="system") if wanted else None
         except Exception as exc:
             self.app.call_from_thread(self._failed, gen, str(exc))
             return
@@ -196,7 +202,9 @@ class SystemPane(Pane, can_focus=True):
         if not names:
             note = "No system metrics recorded for the selected runs (sampling was off: LOUPE_SYSTEM_INTERVAL=0)."
         elif not devices:
-            note = "No GPU recorded for the selected runs (no gpu.* system columns): CPU, memory, disk and network below."
+            note = (
+                "No GPU recorded for the selected runs (no gpu.* system columns): CPU, memory, disk and network below."
+            )
         else:
             note = f"GPUs: {', '.join('gpu' + d for d in devices)} · x: run time (s) · h: live host monitor"
         if overlay:
@@ -302,9 +310,15 @@ class SystemPane(Pane, can_focus=True):
             mem = last.get(f"gpu.{d}.memory_percent")
             temp = last.get(f"gpu.{d}.temp_c")
             power = last.get(f"gpu.{d}.power_w")
-            extra = "  ".join(s for s in (
-                f"mem {mem:.0f}%" if mem is not None else "", f"{temp:.0f}°C" if temp is not None else "",
-                f"{power:.0f} W" if power is not None else "") if s)
+            extra = "  ".join(
+                s
+                for s in (
+                    f"mem {mem:.0f}%" if mem is not None else "",
+                    f"{temp:.0f}°C" if temp is not None else "",
+                    f"{power:.0f} W" if power is not None else "",
+                )
+                if s
+            )
             if extra:
                 t.append(f"{'':<10}{extra}\n", "dim")
         return t

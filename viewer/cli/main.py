@@ -1,0 +1,121 @@
+"""The `loupe` command: browse, query, tail and export runs from the terminal.
+
+    loupe [ROOT...]                 the dashboard (same as `loupe view`)
+    loupe view [ROOT...]
+    loupe ls [ROOT...] [--project P] [--sort KEY]... [--filter EXPR] [--columns COL...]
+             [--limit N] [--format table|json|csv]
+    loupe show RUN [--root ROOT] [--format text|json]
+    loupe sql "QUERY" [--root ROOT] [--format table|csv|json|parquet] [-o FILE]
+    loupe tail RUN [--root ROOT] [-n LINES] [-f]
+    loupe export RUN... [--root ROOT] --format csv|parquet [-o DIR]
+
+ROOT defaults to $LOUPE_DIR or ./runs; when neither exists the bundled sample_runs/ is
+used, with a one-line note. RUN is an id, a unique id prefix, a name, or project/id.
+Exit status: 0 success, 1 runtime error (unknown run, bad SQL, missing root), 2 usage
+error (bad arguments, bad --filter or --sort). Errors are one line on stderr.
+
+The dashboard lives in `viewer.tui.app`: `viewer.tui.app.run_app(roots, poll=...)` is called
+when that module exists; until then `loupe`/`loupe view` print the runs table.
+Everything printed from a run (names, config values, log lines) is sanitised.
+
+This module parses and dispatches; the run subcommands are in viewer.cli.run_commands, the
+table/JSON/CSV writers in viewer.cli.output, and `loupe sweep` / `loupe artifacts`
+come from viewer.cli.sweep_commands and viewer.cli.artifact_commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import io
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from viewer.cli.output import UsageError
+from viewer.cli.run_commands import add_parsers as add_run_parsers
+
+__all__ = ["main"]
+
+COMMANDS = ("view", "ls", "show", "sql", "tail", "export")
+# Modules adding their own subcommands: each has add_parser(subparsers) setting func.
+CLI_PLUGINS = ("viewer.cli.sweep_commands", "viewer.cli.artifact_commands")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit 2
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+# -- argument parsing -------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="loupe",
+        description="Browse, query and export Loupe runs (offline).",
+        epilog="`loupe ROOT...` with no command opens the dashboard.",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    add_run_parsers(sub)
+
+    for name in CLI_PLUGINS:
+        try:
+            importlib.import_module(name).add_parser(sub)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+    return p
+
+
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set(COMMANDS)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser()
+        if not argv or (argv[0] not in _commands(parser) and (not argv[0].startswith("-") or argv[0] == "--poll")):
+            argv = ["view", *argv]
+        args = parser.parse_args(argv)
+        if getattr(args, "func", None) is None:
+            parser.print_help()
+            return 2
+        return args.func(args)
+    except UsageError as exc:
+        print(f"loupe: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        try:
+            sys.stdout = io.StringIO()
+        except Exception:
+            pass
+        return 0
+    except Exception as exc:
+        return _runtime_error(exc)
+
+
+def _runtime_error(exc: Exception) -> int:
+    from viewer.data.sanitize import sanitize
+
+    try:
+        import duckdb
+
+        db_error = isinstance(exc, duckdb.Error)
+    except ImportError:  # pragma: no cover
+        db_error = False
+    from viewer.data.store import QueryError, RunNotFound
+
+    if isinstance(exc, (FileNotFoundError, NotADirectoryError, RunNotFound, QueryError, OSError)) or db_error:
+        msg = str(exc.args[0]) if isinstance(exc, RunNotFound) and exc.args else str(exc)
+    else:
+        msg = f"{type(exc).__name__}: {exc}"
+    first = msg.strip().splitlines()[0] if msg.strip() else type(exc).__name__
+    print(f"loupe: error: {sanitize(first)}", file=sys.stderr)
+    return 1

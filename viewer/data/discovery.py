@@ -1,0 +1,220 @@
+"""Find runs under one or more roots and read their cheap metadata (JSON sidecars only).
+
+    find_runs(roots, warn) -> list[RunDir]
+        Every directory holding run.json, found recursively. A run directory is not
+        descended into; `_artifacts`, `_sweeps`, `_registry` and hidden directories are skipped; a
+        symlinked directory is followed once (loops and repeats are detected by device
+        and inode). A missing root raises FileNotFoundError.
+
+    MetadataCache.read(run_dir) -> RunMeta
+        run.json, config.json and summary.json of one run (metrics.json via
+        read_metrics(), on demand), re-read only when a file's
+        (mtime, size) changed. Invalid JSON (BOM, trailing comma, invalid UTF-8,
+        100k-deep nesting, not an object) costs one warning per file version and the run
+        is still listed with whatever could be read.
+
+Nothing here opens Parquet, journals or logs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from recorder import layout
+
+__all__ = ["MetadataCache", "RunDir", "RunMeta", "Warn", "find_runs", "read_json_tolerant"]
+
+Warn = Callable[[str, str], None]  # (key, message): the caller dedupes by key
+
+MAX_DEPTH = 12
+_SKIP_DIRS = {layout.ARTIFACTS_DIR, layout.SWEEPS_DIR, layout.REGISTRY_DIR}
+
+
+@dataclass(frozen=True)
+class RunDir:
+    path: Path  # as found under the root (symlinks not resolved)
+    root: Path
+    real: Path  # resolved path (symlinks followed)
+
+
+@dataclass
+class RunMeta:
+    run: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    run_json_mtime: float | None = None
+    signature: tuple = ()  # (mtime_ns, size) of each sidecar: equal means unchanged
+
+
+def _is_skipped(name: str) -> bool:
+    return name.startswith(".") or name in _SKIP_DIRS
+
+
+def find_runs(roots: Iterable[Path], warn: Warn | None = None) -> list[RunDir]:
+    """Run directories under `roots`, in path order; duplicates reached twice are dropped."""
+    found: list[RunDir] = []
+    seen: set[tuple[int, int]] = set()
+    for root in roots:
+        root = Path(root)
+        try:
+            st = os.stat(root)
+        except OSError as exc:
+            raise FileNotFoundError(f"run root {str(root)!r} does not exist") from exc
+        if not os.path.isdir(root):
+            raise NotADirectoryError(f"run root {str(root)!r} is not a directory")
+        if (st.st_dev, st.st_ino) in seen:
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        real = os.path.realpath(root)
+        if layout.is_run_dir(root):
+            found.append(RunDir(root, root, Path(real)))
+            continue
+        _walk(str(root), real, st.st_dev, root, 0, seen, found, warn)
+    return found
+
+
+def _walk(
+    directory: str,
+    real_dir: str,
+    dev: int,
+    root: Path,
+    depth: int,
+    seen: set[tuple[int, int]],
+    found: list[RunDir],
+    warn: Warn | None,
+) -> None:
+    # Kept to about one syscall per entry (1,000 runs are listed on every refresh): the
+    # inode comes from readdir, only symlinks are stat'ed and resolved.
+    if depth >= MAX_DEPTH:
+        return
+    try:
+        with os.scandir(directory) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as exc:
+        if warn is not None:
+            warn(f"scan:{directory}", f"cannot list {directory}: {exc.strerror or exc}")
+        return
+    for e in entries:
+        if _is_skipped(e.name):
+            continue
+        try:
+            if e.is_symlink():
+                if not e.is_dir(follow_symlinks=True):
+                    continue
+                st = e.stat(follow_symlinks=True)
+                ident = (st.st_dev, st.st_ino)
+                child_dev = st.st_dev
+                child_real = os.path.realpath(e.path)
+                if ident in seen:
+                    continue  # a symlink loop, or a directory reached twice
+                seen.add(ident)
+            elif e.is_dir(follow_symlinks=False):
+                # Plain directories cannot form a loop; not stat'ing them keeps a scan cheap.
+                child_dev = dev
+                child_real = os.path.join(real_dir, e.name)
+            else:
+                continue
+        except OSError:
+            continue  # a dangling symlink or a directory removed meanwhile
+        if os.path.isfile(os.path.join(e.path, layout.RUN_FILE)):
+            found.append(RunDir(Path(e.path), root, Path(child_real)))
+        else:
+            _walk(e.path, child_real, child_dev, root, depth + 1, seen, found, warn)
+
+
+_TRAILING_COMMA = re.compile(rb",(\s*[}\]])")
+
+
+def read_json_tolerant(path: Path, data: bytes, warn: Warn | None, key: str) -> dict[str, Any]:
+    """Parse a JSON object; salvage what a lenient parse allows; warn once on any problem."""
+    try:
+        value = orjson.loads(data)
+    except (orjson.JSONDecodeError, RecursionError, ValueError) as exc:
+        value = _salvage(data)
+        if warn is not None:
+            kept = "kept what could be read" if value else "ignored"
+            warn(key, f"invalid JSON in {path}: {_short(exc)}; {kept}")
+        return value
+    if not isinstance(value, dict):
+        if warn is not None:
+            warn(key, f"{path} holds a JSON {type(value).__name__}, not an object; ignored")
+        return {}
+    return value
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]
+
+
+def _salvage(data: bytes) -> dict[str, Any]:
+    # The common damage: a UTF-8 BOM, invalid UTF-8 bytes, trailing commas (hand edits).
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    data = _TRAILING_COMMA.sub(rb"\1", data)
+    text = data.decode("utf-8", "replace")
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+class MetadataCache:
+    """JSON sidecars per run directory, re-read only when (mtime, size) changes."""
+
+    FILES = (layout.RUN_FILE, layout.CONFIG_FILE, layout.SUMMARY_FILE)
+
+    def __init__(self, warn: Warn | None = None) -> None:
+        self.warn = warn
+        self._files: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+
+    def _read_file(self, path: str) -> tuple[dict[str, Any], float | None, tuple | None]:
+        try:
+            st = os.stat(path)
+        except OSError:
+            self._files.pop(path, None)
+            return {}, None, None
+        sig = (st.st_mtime_ns, st.st_size)
+        cached = self._files.get(path)
+        if cached is not None and cached[0] == sig:
+            return cached[1], st.st_mtime, sig
+        try:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                data = os.read(fd, min(st.st_size + 1, 64 << 20))  # over 64 MiB is not metadata
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            if self.warn is not None:
+                self.warn(f"read:{path}:{sig}", f"cannot read {path}: {exc.strerror or exc}")
+            return {}, st.st_mtime, None
+        value = read_json_tolerant(path, data, self.warn, f"json:{path}:{sig}")
+        self._files[path] = (sig, value)
+        return value, st.st_mtime, sig
+
+    def read(self, run_dir: Path | str) -> RunMeta:
+        base = os.fspath(run_dir) + os.sep  # plain strings: pathlib costs more than the stat
+        run, mtime, s1 = self._read_file(base + layout.RUN_FILE)
+        config, _, s2 = self._read_file(base + layout.CONFIG_FILE)
+        summary, _, s3 = self._read_file(base + layout.SUMMARY_FILE)
+        return RunMeta(run, config, summary, {}, [], mtime, (s1, s2, s3))
+
+    def read_metrics(self, run_dir: Path | str) -> dict[str, Any]:
+        """metrics.json (define_metric definitions, column names); read on demand only."""
+        return self._read_file(os.path.join(os.fspath(run_dir), layout.METRICS_FILE))[0]
+
+    def forget_missing(self, alive: set[str]) -> None:
+        """Drop cached files of run directories not in `alive` (directory path strings)."""
+        for p in [p for p in self._files if os.path.dirname(p) not in alive]:
+            del self._files[p]

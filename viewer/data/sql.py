@@ -1,0 +1,276 @@
+"""Every SQL statement the viewer runs, as named functions returning (sql, params).
+
+Rules kept here so they hold everywhere:
+- identifiers (column, metric, view names) go through `quote_ident` and nothing else;
+- values the user typed are bound parameters (`?`), never pasted;
+- file paths are always glob-escaped (`escape_path`: DuckDB expands globs even in a
+  bound list, so `exp[1]` would read `exp1`) and are bound as parameters; the one place
+  that cannot take parameters (a CREATE VIEW body) quotes them with `string_literal`,
+  which doubles single quotes (`it's` -> 'it''s').
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+SqlAndParams = tuple[str, list[Any]]
+
+# Columns every stream row carries, with their DuckDB types, used for empty views.
+STREAM_BASE_COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "history": [("run_id", "VARCHAR"), ("_step", "BIGINT"), ("_timestamp", "DOUBLE"), ("_runtime", "DOUBLE")],
+    "system": [("run_id", "VARCHAR"), ("_timestamp", "DOUBLE"), ("_runtime", "DOUBLE")],
+    "text": [
+        ("run_id", "VARCHAR"),
+        ("_step", "BIGINT"),
+        ("_timestamp", "DOUBLE"),
+        ("key", "VARCHAR"),
+        ("value", "VARCHAR"),
+    ],
+}
+JOURNAL_TABLE = "_loupe_journal_{stream}"
+LOG_FILES_TABLE = "_loupe_log_files"
+RUNS_TABLE = "_loupe_runs"
+# The console log line format of docs/format.md, for parsing in SQL.
+LOG_LINE_REGEX = r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) ([OE]) (.*)$"
+
+
+def quote_ident(name: str) -> str:
+    """A DuckDB identifier for any column name (`val/loss`, `a"b`, `Loss#2`)."""
+    if "\x00" in name:
+        raise ValueError("identifier contains a NUL character")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def string_literal(value: str) -> str:
+    """A DuckDB string literal; only for statements that cannot take parameters."""
+    if "\x00" in value:
+        raise ValueError("string contains a NUL character")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def escape_path(path: str | Path) -> str:
+    """A path DuckDB's file readers read literally (glob characters escaped)."""
+    return glob.escape(str(path))
+
+
+# -- connection setup -------------------------------------------------------------------
+
+
+def sandbox_statements(allowed_directories: Sequence[str]) -> list[SqlAndParams]:
+    """The lock-down, in the order measured to work (see docs/query.md)."""
+    dirs = "[" + ", ".join(string_literal(d.rstrip("/") + "/") for d in allowed_directories) + "]"
+    return [
+        (f"SET allowed_directories = {dirs}", []),
+        ("SET autoinstall_known_extensions = false", []),
+        ("SET autoload_known_extensions = false", []),
+        ("SET python_enable_replacements = false", []),
+        ("SET parquet_metadata_cache = true", []),
+        ("SET enable_external_access = false", []),
+        ("SET lock_configuration = true", []),
+    ]
+
+
+def empty_select(columns: Sequence[tuple[str, str]]) -> str:
+    cols = ", ".join(f"CAST(NULL AS {typ}) AS {quote_ident(name)}" for name, typ in columns)
+    return f"SELECT {cols} WHERE false"
+
+
+def _parquet_list_literal(files: Sequence[str | Path]) -> str:
+    return "[" + ", ".join(string_literal(escape_path(f)) for f in files) + "]"
+
+
+def stream_view(stream: str, files: Sequence[str | Path], with_journal: bool) -> SqlAndParams:
+    """CREATE VIEW for history/system/text over checked Parquet files plus journal rows."""
+    parts = []
+    if files:
+        parts.append(f"SELECT * FROM read_parquet({_parquet_list_literal(files)}, union_by_name = true)")
+    if with_journal:
+        parts.append(f"SELECT * FROM {quote_ident(JOURNAL_TABLE.format(stream=stream))}")
+    parts.append(empty_select(STREAM_BASE_COLUMNS[stream]))
+    body = " UNION ALL BY NAME ".join(parts)
+    return f"CREATE OR REPLACE VIEW {quote_ident(stream)} AS {body}", []
+
+
+def runs_view() -> SqlAndParams:
+    return (
+        f"CREATE OR REPLACE VIEW runs AS SELECT * REPLACE (CAST(config AS JSON) AS config, "
+        f"CAST(summary AS JSON) AS summary) FROM {quote_ident(RUNS_TABLE)}",
+        [],
+    )
+
+
+def _log_reader(files_sql: str) -> str:
+    # One VARCHAR per line: NUL as delimiter, no quoting, no type detection. parallel=false
+    # keeps file order so ORDINALITY numbers lines.
+    return (
+        f"read_csv({files_sql}, columns = {{'line': 'VARCHAR'}}, delim = chr(0), quote = '', escape = '', "
+        "header = false, auto_detect = false, filename = true, parallel = false, strict_mode = false, "
+        "null_padding = true, max_line_size = 2147483647) WITH ORDINALITY"
+    )
+
+
+def _logs_select(reader: str) -> str:
+    rx = string_literal(LOG_LINE_REGEX)
+    return (
+        "SELECT f.run_id AS run_id, "
+        "CAST(l.ordinality - min(l.ordinality) OVER (PARTITION BY l.filename) + 1 AS BIGINT) AS line, "
+        f"CAST(strptime(NULLIF(regexp_extract(l.line, {rx}, 1), ''), '%Y-%m-%dT%H:%M:%S.%gZ') AS TIMESTAMP) AS time, "
+        f"CASE WHEN regexp_matches(l.line, {rx}) THEN regexp_extract(l.line, {rx}, 2) ELSE 'O' END AS stream, "
+        f"CASE WHEN regexp_matches(l.line, {rx}) THEN regexp_extract(l.line, {rx}, 3) "
+        "ELSE coalesce(l.line, '') END AS text "
+        f"FROM {reader} AS l JOIN {quote_ident(LOG_FILES_TABLE)} AS f ON l.filename = f.path"
+    )
+
+
+def logs_view(files: Sequence[str | Path]) -> SqlAndParams:
+    """CREATE VIEW logs: output.log files read lazily by DuckDB, one row per line."""
+    if not files:
+        body = empty_select(
+            [
+                ("run_id", "VARCHAR"),
+                ("line", "BIGINT"),
+                ("time", "TIMESTAMP"),
+                ("stream", "VARCHAR"),
+                ("text", "VARCHAR"),
+            ]
+        )
+    else:
+        body = _logs_select(_log_reader(_parquet_list_literal(files)))
+    return f"CREATE OR REPLACE VIEW logs AS {body}", []
+
+
+# -- queries over chosen runs -----------------------------------------------------------
+
+
+def stream_source(
+    files: Sequence[str | Path], journal_table: str | None, base: Sequence[tuple[str, str]]
+) -> SqlAndParams:
+    """A FROM-able subquery over some runs' Parquet files plus a registered journal table."""
+    parts = []
+    params: list[Any] = []
+    if files:
+        parts.append("SELECT * FROM read_parquet(?, union_by_name = true)")
+        params.append([escape_path(f) for f in files])
+    if journal_table is not None:
+        parts.append(f"SELECT * FROM {quote_ident(journal_table)}")
+    parts.append(empty_select(base))
+    return "(" + " UNION ALL BY NAME ".join(parts) + ")", params
+
+
+def select_stream(
+    stream: str, files: Sequence[str | Path], journal_table: str | None, columns: Sequence[str], order: Sequence[str]
+) -> SqlAndParams:
+    """Rows of one stream from the given files and journal rows, ordered."""
+    src, params = stream_source(files, journal_table, STREAM_BASE_COLUMNS[stream])
+    cols = ", ".join(quote_ident(c) for c in columns)
+    order_sql = ", ".join(quote_ident(c) for c in order)
+    return f"SELECT {cols} FROM {src} AS s ORDER BY {order_sql}", params
+
+
+DOWNSAMPLE_COLUMNS = [
+    ("run_id", "VARCHAR"),
+    ("metric", "VARCHAR"),
+    ("bucket", "BIGINT"),
+    ("x", "DOUBLE"),
+    ("x_min", "DOUBLE"),
+    ("x_max", "DOUBLE"),
+    ("min", "DOUBLE"),
+    ("max", "DOUBLE"),
+    ("mean", "DOUBLE"),
+    ("last", "DOUBLE"),
+    ("n", "BIGINT"),
+]
+
+
+def empty_downsample() -> str:
+    return empty_select(DOWNSAMPLE_COLUMNS)
+
+
+def downsample(
+    stream: str,
+    files: Sequence[str | Path],
+    journal_table: str | None,
+    metrics: Sequence[str],
+    x: str,
+    points: int,
+    x_range: tuple[float, float] | None = None,
+) -> SqlAndParams:
+    """At most `points` buckets per (run, metric) over x: min/max/mean of finite values.
+
+    Columns: DOWNSAMPLE_COLUMNS. Buckets split [min x, max x] of each (run, metric) into
+    `points` equal widths; `x` is the mean x of a bucket, `last` the value at its
+    largest x, `n` its row count. `x_range` (lo, hi) keeps only rows with lo <= x <= hi,
+    so a zoomed plot gets all its buckets inside the range.
+    """
+    src, params = stream_source(files, journal_table, STREAM_BASE_COLUMNS[stream])
+    range_sql = ""
+    if x_range is not None:
+        range_sql = f" AND CAST({quote_ident(x)} AS DOUBLE) BETWEEN ? AND ?"
+        params = params + [float(x_range[0]), float(x_range[1])]
+    xq = quote_ident(x)
+    # Long rows carry the metric's position, not its name: grouping 1M rows on an
+    # integer instead of a string (and UNNEST instead of UNPIVOT) halves the query.
+    # NOT MATERIALIZED: the CTEs are read twice, and materialising them cost ~30 MB.
+    values = ", ".join(f"CAST({quote_ident(m)} AS DOUBLE)" for m in metrics)
+    sql = f"""
+WITH long AS NOT MATERIALIZED (
+    SELECT run_id, CAST({xq} AS DOUBLE) AS x, UNNEST(range({len(metrics)})) AS mi, UNNEST([{values}]) AS value
+    FROM {src} AS s
+    WHERE {xq} IS NOT NULL{range_sql}
+),
+clean AS NOT MATERIALIZED (
+    SELECT run_id, x, mi, value FROM long WHERE isfinite(value) AND isfinite(x)
+),
+bounds AS (
+    SELECT run_id, mi, min(x) AS lo, max(x) AS hi FROM clean GROUP BY run_id, mi
+),
+bucketed AS (
+    SELECT l.run_id, l.mi, l.x, l.value,
+           CAST(CASE WHEN b.hi > b.lo
+                     THEN least(floor((l.x - b.lo) / (b.hi - b.lo) * ?), ? - 1)
+                     ELSE 0 END AS BIGINT) AS bucket
+    FROM clean AS l JOIN bounds AS b ON l.run_id = b.run_id AND l.mi = b.mi
+)
+SELECT run_id, (?::VARCHAR[])[mi + 1] AS metric, bucket, avg(x) AS x, min(x) AS x_min, max(x) AS x_max,
+       min(value) AS min, max(value) AS max, avg(value) AS mean, arg_max(value, x) AS last,
+       CAST(count(*) AS BIGINT) AS n
+FROM bucketed
+GROUP BY run_id, mi, bucket
+ORDER BY run_id, metric, bucket
+"""
+    return sql, params + [points, points, list(metrics)]
+
+
+# -- the runs table ---------------------------------------------------------------------
+
+
+def select_runs(
+    columns: Sequence[str] | None,
+    where_sql: str,
+    where_params: Sequence[Any],
+    project: str | None,
+    order: Sequence[tuple[str, bool]],
+    limit: int | None,
+) -> SqlAndParams:
+    """Rows of `runs`; `where_sql` comes from viewer.data.filter_expr (quoted, parameterised)."""
+    cols = "*" if columns is None else ", ".join(quote_ident(c) for c in columns)
+    params: list[Any] = list(where_params)
+    where = f"({where_sql})"
+    if project is not None:
+        where += " AND project = ?"
+        params.append(project)
+    order_sql = ", ".join(f"{quote_ident(c)} {'DESC' if desc else 'ASC'} NULLS LAST" for c, desc in order)
+    sql = f"SELECT {cols} FROM runs WHERE {where}"
+    if order_sql:
+        sql += f" ORDER BY {order_sql}"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(int(limit))
+    return sql, params
+
+
+def describe(view: str) -> SqlAndParams:
+    return f"SELECT column_name, column_type FROM (DESCRIBE {quote_ident(view)})", []

@@ -1,0 +1,415 @@
+"""The query layer: runs under one or more roots, as DuckDB views and typed Python calls.
+
+    store = Store([Path("runs")])              # discovers runs, reads JSON sidecars only
+    store.refresh()                             # rescan (cheap: stats, re-reads changed files)
+    store.runs() -> list[RunInfo]               # metadata, newest first
+    store.list_runs(project=None, filter=None, sort=None, columns=None, limit=None) -> pa.Table
+    store.resolve(ref) -> RunInfo               # id, unique id prefix, name, project/id
+    store.history(run_ids, metrics=None) -> pa.Table
+    store.downsampled(run_ids, metrics, points=400, x="_step") -> pa.Table
+    store.system(run_ids) -> pa.Table
+    store.text(run_ids) -> pa.Table
+    store.metric_names(run_ids=None, stream="history") -> list[str]
+    store.metric_definitions(ref) -> dict          # metrics.json (define_metric, columns)
+    store.query(sql, params=None) -> pa.Table   # user SQL: one SELECT, sandboxed
+    store.interrupt()                            # stop the running query (any thread)
+    store.connection -> duckdb.DuckDBPyConnection  # all views, sandboxed
+    store.log_path(ref) / tail_log(ref, ...) / follow_log(ref) # console log, see viewer.data.log_tail
+    store.saved_files(ref, limit=1000) -> list[(path, size)]  # files/, see viewer.data.saved_files
+    store.warnings -> list[str]                  # one message per bad file, in order
+    connect(roots) -> duckdb.DuckDBPyConnection  # for notebooks: views runs, history,
+                                                 # system, text, logs (+ optional providers)
+
+Views (see docs/query.md): `runs` (one row per run, flattened "config.<k>" and
+"summary.<k>" columns, config/summary as JSON), `history`, `system`, `text` (checked
+Parquet parts plus live/crashed journal rows, each row exactly once), `logs` (console
+lines, read lazily by DuckDB at query time).
+
+The connection is sandboxed before any view exists: allowed_directories = the roots'
+real paths (plus those of symlinked runs), extension autoinstall/autoload off, Python
+replacement scans off, external access off, configuration locked. A refresh that finds
+a symlinked run outside the allowed directories builds a fresh connection, so code
+should ask `store.connection` again rather than keep it.
+
+Freshness: the views and the runs list show the roots as of the last refresh() (the
+dashboard calls it on a timer or on file events); history()/downsampled()/system()/
+text() re-list the chosen runs' files on every call, so a live run's newest journal rows
+are included. metrics.json is read on demand (metric_definitions()).
+
+Warnings (bad JSON, bad Parquet, unreadable dirs) go to `on_warning` (default: the
+`loupe.viewer` logger), once per file version. Thread safety: every call takes one
+lock; only interrupt() does not, so another thread can stop a running query.
+
+This module is the typed API and the runs list; the connection and its views are
+viewer.data.view_connection, resolve() is viewer.data.run_lookup, saved_files() is
+viewer.data.saved_files.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from recorder import layout
+from viewer.data import sql as Q
+from viewer.data.discovery import MetadataCache, find_runs
+from viewer.data.filter_expr import FilterError, parse_filter, resolve_column
+from viewer.data.log_tail import LogFollower, LogPage, tail
+from viewer.data.run_changes import data_signature
+from viewer.data.run_lookup import RunNotFound, resolve_run
+from viewer.data.runs_table import RunInfo, runs_arrow
+from viewer.data.saved_files import list_saved_files
+from viewer.data.stream_files import RunFiles, StreamCache
+from viewer.data.view_connection import STREAMS, ViewConnection
+
+__all__ = ["STREAMS", "VIEW_PROVIDERS", "QueryError", "RunNotFound", "Store", "connect"]
+
+log = logging.getLogger("loupe.viewer")
+
+# Modules that add more views: each exposes register(con, roots). Missing ones are skipped.
+VIEW_PROVIDERS: tuple[str, ...] = ("viewer.data.artifact_views", "viewer.data.media_index", "viewer.sweep_views")
+_ORDER = {"history": ["run_id", "_step"], "system": ["run_id", "_timestamp"], "text": ["run_id", "_step", "key"]}
+_BASE = {
+    "history": {"run_id", "_step", "_timestamp", "_runtime"},
+    "system": {"run_id", "_timestamp", "_runtime"},
+    "text": {"run_id", "_step", "_timestamp", "key", "value"},
+}
+_ALLOWED_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+
+
+class QueryError(ValueError):
+    """A query refused before it ran (several statements, not a SELECT) or a bad filter/sort."""
+
+
+class Store:
+    def __init__(
+        self, roots: Iterable[str | os.PathLike[str]], on_warning: Callable[[str], None] | None = None
+    ) -> None:
+        self.roots: list[Path] = [Path(os.path.abspath(r)) for r in roots]
+        if not self.roots:
+            raise ValueError("Store needs at least one root")
+        self._on_warning = on_warning
+        self._warned: set[str] = set()
+        self.warnings: list[str] = []
+        self._lock = threading.RLock()
+        self._meta = MetadataCache(self._warn)
+        self._streams = StreamCache(self._warn)
+        self._runs: list[RunInfo] = []
+        self._by_id: dict[str, RunInfo] = {}
+        self._runs_table: pa.Table | None = None
+        # VIEW_PROVIDERS is read once per store: whoever changes it (tests, a plugin host)
+        # does so before opening one.
+        self._views = ViewConnection(self.roots, self._streams, self._warn, VIEW_PROVIDERS)
+        self.refresh()
+
+    # -- warnings -------------------------------------------------------------------------
+    def _warn(self, key: str, message: str) -> None:
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        self.warnings.append(message)
+        if self._on_warning is not None:
+            self._on_warning(message)
+        else:
+            log.warning(message)
+
+    # -- discovery ------------------------------------------------------------------------
+    def refresh(self) -> bool:
+        """Rescan the roots and re-read changed sidecars; True when anything changed."""
+        with self._lock:
+            dirs = find_runs(self.roots, self._warn)
+            now = time.time()
+            infos: list[RunInfo] = []
+            by_id: dict[str, RunInfo] = {}
+            for rd in dirs:
+                info = RunInfo.from_meta(rd, self._meta.read(rd.path), now)
+                other = by_id.get(info.id)
+                if other is not None and other.real_path == info.real_path:
+                    continue  # the same directory reached through a symlink
+                if other is not None:
+                    self._warn(
+                        f"dup:{info.id}:{rd.path}",
+                        f"run {info.id} is in both {other.path} and {rd.path}; showing {other.path}",
+                    )
+                    continue
+                by_id[info.id] = info
+                infos.append(info)
+            infos.sort(key=lambda i: (i.created_at is None, -(i.created_at.timestamp() if i.created_at else 0), i.id))
+            alive = {str(i.path) for i in infos}
+            self._meta.forget_missing(alive)
+            self._streams.forget(alive)
+            changed = self._signature(infos) != self._signature(self._runs)
+            self._runs = infos
+            self._by_id = by_id
+            if changed or self._runs_table is None:
+                self._runs_table = runs_arrow(infos)
+            self._views.show(infos, self._runs_table)
+            return changed
+
+    @staticmethod
+    def _signature(infos: list[RunInfo]) -> list[tuple]:
+        return [(i.id, str(i.path), i.state, i.meta_signature) for i in infos]
+
+    def runs(self) -> list[RunInfo]:
+        """Every run, newest first (metadata only)."""
+        with self._lock:
+            return list(self._runs)
+
+    def data_signatures(self, run_ids: Iterable[str]) -> dict[str, tuple]:
+        """Per run: a value that changes whenever the run writes anything (see run_changes)."""
+        with self._lock:
+            infos = [self._by_id[i] for i in run_ids if i in self._by_id]
+        return {i.id: (i.state, i.meta_signature, data_signature(i.path)) for i in infos}
+
+    def get(self, run_id: str) -> RunInfo | None:
+        with self._lock:
+            return self._by_id.get(run_id)
+
+    def resolve(self, ref: str) -> RunInfo:
+        """A run by id, `project/id`, directory name, name, or unique id prefix (optionally
+        `project/`-qualified); raises RunNotFound when none or several match."""
+        with self._lock:
+            return resolve_run(ref, self._runs, self._by_id)
+
+    def _infos(self, run_ids: Sequence[str] | str) -> list[RunInfo]:
+        if isinstance(run_ids, str):
+            run_ids = [run_ids]
+        return [resolve_run(rid, self._runs, self._by_id) for rid in run_ids]
+
+    # -- connection and SQL ---------------------------------------------------------------
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The sandboxed connection with every view current (ask again after refresh())."""
+        with self._lock:
+            return self._views.with_all_views()
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run one user SELECT (or EXPLAIN) over the views; raises QueryError or duckdb.Error."""
+        try:
+            statements = duckdb.extract_statements(sql)
+        except duckdb.Error as exc:
+            raise QueryError(str(exc).splitlines()[0]) from exc
+        if len(statements) != 1:
+            raise QueryError(f"expected one SQL statement, got {len(statements)}")
+        if statements[0].type not in _ALLOWED_STATEMENTS:
+            raise QueryError(f"only SELECT queries are allowed here (got {statements[0].type.name})")
+        with self._lock:
+            return self._views.run(lambda: (sql, list(params or [])), lambda: self._views.for_query(sql))
+
+    def interrupt(self) -> None:
+        """Stop the query running on this store's connection (safe from any thread)."""
+        self._views.interrupt()
+
+    # -- runs table -----------------------------------------------------------------------
+    def run_columns(self) -> list[str]:
+        with self._lock:
+            return list(self._runs_table.column_names)
+
+    def list_runs(
+        self,
+        project: str | None = None,
+        filter: str | None = None,
+        sort: str | Sequence[str] | None = None,
+        columns: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> pa.Table:
+        """The runs table, filtered (viewer.data.filter_expr syntax) and sorted.
+
+        `sort`: column names, each optionally prefixed with '-' or suffixed with ':desc'
+        for descending (':asc' for ascending); names
+        resolve like filter identifiers (`lr` -> `config.lr`). Default: newest first.
+        Listing never touches history, system or log files.
+        """
+        with self._lock:
+            names = self._runs_table.column_names
+            colset = set(names)
+            where = parse_filter(filter or "", colset)
+            order: list[tuple[str, bool]] = []
+            keys = [sort] if isinstance(sort, str) else list(sort or [])
+            for key in keys:
+                desc = key.startswith("-")
+                key = key.lstrip("-+")
+                for suffix, d in ((":desc", True), (":asc", False)):
+                    if key.lower().endswith(suffix):
+                        key, desc = key[: -len(suffix)], d
+                order.append((resolve_column(key, colset), desc))
+            order.append(("created_at", True))
+            order.append(("id", False))
+            cols = None
+            if columns is not None:
+                cols = [resolve_column(c, colset) for c in columns]
+            con = self._views.with_runs_view()
+            sql, params = Q.select_runs(cols, where.sql, where.params, project, order, limit)
+            return con.sql(sql, params=params or None).to_arrow_table()
+
+    # -- streams of chosen runs -----------------------------------------------------------
+    def _selection(self, stream: str, infos: list[RunInfo]) -> tuple[list[Path], pa.Table | None, set[str]]:
+        parts: list[Path] = []
+        tables = []
+        columns: set[str] = set(_BASE[stream])
+        for info in infos:
+            rf: RunFiles = self._streams.run_files(info.path)
+            parts.extend(p.path for p in rf.parts[stream])
+            columns |= rf.columns(stream)
+            if rf.journals[stream]:
+                t = self._streams.journal_table(stream, info.id, rf.journals[stream])
+                if t is not None:
+                    tables.append(t)
+                    columns |= set(t.column_names)
+        journal = pa.concat_tables(tables, promote_options="default") if tables else None
+        return parts, journal, columns
+
+    def _select(
+        self, stream: str, run_ids: Sequence[str] | str, build: Callable[..., tuple[str, list[Any]]]
+    ) -> pa.Table:
+        with self._lock:
+            infos = self._infos(run_ids)
+            ids = [i.id for i in infos]
+            state: dict[str, Any] = {}
+
+            def con_for() -> duckdb.DuckDBPyConnection:
+                con = self._views.connection()
+                parts, journal, columns = self._selection(stream, infos)
+                jname = Q.JOURNAL_TABLE.format(stream=f"sel_{stream}")
+                if journal is not None:
+                    con.register(jname, journal)
+                state.update(parts=parts, journal=jname if journal is not None else None, columns=columns)
+                return con
+
+            def sql() -> tuple[str, list[Any]]:
+                return build(state["parts"], state["journal"], state["columns"], ids)
+
+            return self._views.run(sql, con_for, parts=lambda: list(state.get("parts", [])))
+
+    def history(self, run_ids: Sequence[str] | str, metrics: Sequence[str] | None = None) -> pa.Table:
+        """run_id, _step, _timestamp, _runtime and the metrics (all when None), by run and step.
+
+        Metrics that none of the runs logged are left out.
+        """
+        return self._stream_rows("history", run_ids, metrics)
+
+    def system(self, run_ids: Sequence[str] | str, metrics: Sequence[str] | None = None) -> pa.Table:
+        """System samples (run_id, _timestamp, _runtime, cpu.*, memory.*, gpu.*...) by run and time."""
+        return self._stream_rows("system", run_ids, metrics)
+
+    def text(self, run_ids: Sequence[str] | str) -> pa.Table:
+        """Strings logged with log(): run_id, _step, _timestamp, key, value."""
+        return self._stream_rows("text", run_ids, None)
+
+    def _stream_rows(self, stream: str, run_ids: Sequence[str] | str, metrics: Sequence[str] | None) -> pa.Table:
+        base = (
+            ["run_id", "_step", "_timestamp", "_runtime"]
+            if stream == "history"
+            else (["run_id", "_timestamp", "_runtime"] if stream == "system" else None)
+        )
+
+        def build(parts, journal, columns, ids):
+            cols = None
+            if metrics is not None and base is not None:
+                cols = base + [m for m in metrics if m in columns and m not in base]
+            elif base is not None:
+                cols = base + sorted(c for c in columns if c not in base)
+            else:
+                cols = ["run_id", "_step", "_timestamp", "key", "value"]
+            return Q.select_stream(stream, parts, journal, cols, _ORDER[stream])
+
+        return self._select(stream, run_ids, build)
+
+    def downsampled(
+        self,
+        run_ids: Sequence[str] | str,
+        metrics: Sequence[str],
+        points: int = 400,
+        x: str = "_step",
+        stream: str = "history",
+        x_range: tuple[float, float] | None = None,
+    ) -> pa.Table:
+        """At most `points` buckets per (run, metric) over `x`, computed in DuckDB.
+
+        Columns: run_id, metric, bucket, x (mean x in the bucket), x_min, x_max, min,
+        max, mean, last, n. Min and max keep spikes that a plain mean would hide.
+        Non-finite values are left out; metrics no run logged give no rows.
+        """
+        if points < 1:
+            raise ValueError("points must be at least 1")
+        if isinstance(metrics, str):
+            metrics = [metrics]
+
+        def build(parts, journal, columns, ids):
+            if x not in columns:
+                raise QueryError(f"unknown x column {x!r}")
+            wanted = [m for m in dict.fromkeys(metrics) if m in columns and m != "run_id"]
+            if not wanted:
+                return Q.empty_downsample(), []
+            return Q.downsample(stream, parts, journal, wanted, x, int(points), x_range)
+
+        return self._select(stream, run_ids, build)
+
+    def metric_names(self, run_ids: Sequence[str] | str | None = None, stream: str = "history") -> list[str]:
+        """Metric columns logged by these runs (all runs when None), sorted; reads footers only."""
+        with self._lock:
+            infos = self._runs if run_ids is None else self._infos(run_ids)
+            _, _, columns = self._selection(stream, infos)
+        return sorted(columns - _BASE[stream])
+
+    def metric_definitions(self, ref: str) -> dict[str, Any]:
+        """A run's metrics.json: {"definitions": [...], "columns": {key: column}} ({} if none)."""
+        with self._lock:
+            return self._meta.read_metrics(self.resolve(ref).path)
+
+    # -- files and logs -------------------------------------------------------------------
+    def log_path(self, ref: str) -> Path:
+        return self.resolve(ref).path / layout.OUTPUT_LOG
+
+    def tail_log(self, ref: str, max_lines: int = 200, max_bytes: int = 1 << 20) -> LogPage:
+        """The last lines of a run's console log (sanitised text in LogLine.text)."""
+        return tail(self.log_path(ref), max_lines=max_lines, max_bytes=max_bytes)
+
+    def follow_log(self, ref: str, start: str = "end") -> LogFollower:
+        return LogFollower(self.log_path(ref), start=start)
+
+    def saved_files(self, ref: str, limit: int = 1000) -> list[tuple[str, int]]:
+        """(path relative to files/, size) of a run's saved files, at most `limit`."""
+        return list_saved_files(self.resolve(ref).path / layout.FILES_DIR, limit)
+
+    def close(self) -> None:
+        with self._lock:
+            self._views.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def connect(
+    roots: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], on_warning: Callable[[str], None] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A sandboxed DuckDB connection with views runs, history, system, text and logs.
+
+        con = viewer.connect("runs")
+        con.sql('SELECT id, "config.lr", "summary.val/loss" FROM runs ORDER BY 3').df()
+
+    The views are a snapshot of the roots at call time; call connect() again to see new
+    runs. Python replacement scans are off, so register DataFrames explicitly.
+    """
+    if isinstance(roots, (str, os.PathLike)):
+        roots = [roots]
+    store = Store(roots, on_warning=on_warning)
+    con = store.connection
+    # The connection keeps the registered Arrow tables alive; the store can go.
+    store._views.release()
+    return con
+
+
+# Exported for `from viewer.data.store import FilterError` convenience.
+FilterError = FilterError

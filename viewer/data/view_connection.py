@@ -1,0 +1,274 @@
+"""The sandboxed DuckDB connection behind a Store, and the views it keeps current on it.
+
+    views = ViewConnection(roots, streams, warn, providers)
+    views.show(runs, runs_table)        # after every refresh: what the views should show
+    views.connection()                  # sandboxed; no view guaranteed current
+    views.with_runs_view()              # ... with `runs` current
+    views.with_all_views()              # ... with runs, history, system, text, logs, providers
+    views.for_query(sql)                # ... with what `sql` reads current
+    views.run(build, con_for, parts)    # run a statement; retried once if files moved
+    views.interrupt() / close() / release()
+
+Each view is rebuilt only when what it shows changed: `runs` when show() got a new
+table, the stream and log views when show() was called since they were last built and
+their file lists differ, provider views once per connection. A symlinked run outside
+the allowed directories means a fresh connection (the sandbox is locked once set), and
+with it every view again.
+
+Not thread-safe: the Store calls everything under its lock, except interrupt(), which
+only reads the connection so that another thread can stop a running query.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from recorder import layout
+from viewer.data import sql as Q
+from viewer.data.discovery import Warn
+from viewer.data.runs_table import RunInfo
+from viewer.data.stream_files import StreamCache
+
+__all__ = ["STREAMS", "ViewConnection"]
+
+STREAMS = ("history", "system", "text")
+
+
+def _is_file_error(exc: BaseException) -> bool:
+    # A part removed by compaction between listing and reading, or replaced meanwhile.
+    if isinstance(exc, duckdb.IOException):
+        return True
+    msg = str(exc)
+    return any(s in msg for s in ("No files found", "No such file", "No magic bytes", "Cannot open file"))
+
+
+def _sandboxed(allowed: Sequence[str]) -> duckdb.DuckDBPyConnection:
+    # Through the module attribute, so that tests which wrap duckdb.connect see every statement.
+    con = duckdb.connect(":memory:")
+    for stmt, params in Q.sandbox_statements(allowed):
+        con.execute(stmt, params)
+    return con
+
+
+class ViewConnection:
+    def __init__(self, roots: Sequence[Path], streams: StreamCache, warn: Warn, providers: Sequence[str]) -> None:
+        self._roots = roots
+        self._streams = streams
+        self._warn = warn
+        self._providers = tuple(providers)
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._parse_con: duckdb.DuckDBPyConnection | None = None
+        self._allowed: tuple[str, ...] = ()
+        self._runs: list[RunInfo] = []
+        self._runs_table: pa.Table | None = None
+        self._gen = 0
+        self._scan_gen = 0  # bumps on every show(): stream views are rebuilt lazily after one
+        self._runs_view_gen = -1
+        self._streams_built = -1
+        self._stream_sig: dict[str, Any] = {}
+        self._logs_sig: Any = None
+        self._providers_done = False
+
+    def show(self, runs: list[RunInfo], runs_table: pa.Table) -> None:
+        """The runs as of a refresh; `runs` is rebuilt only if `runs_table` is a new object."""
+        self._scan_gen += 1
+        self._runs = runs
+        if runs_table is not self._runs_table:
+            self._runs_table = runs_table
+            self._gen += 1
+
+    # -- the connection -------------------------------------------------------------------
+    def _allowed_dirs(self) -> tuple[str, ...]:
+        dirs: list[str] = []
+        for r in self._roots:
+            # DuckDB checks the (glob-escaped) pattern it is given against this list, so
+            # a root such as `exp[1]` is also allowed in its escaped spelling.
+            for d in (os.path.realpath(r), str(r)):
+                for spelling in (d, Q.escape_path(d)):
+                    if spelling not in dirs:
+                        dirs.append(spelling)
+        covered = [d.rstrip("/") + "/" for d in dirs]
+        for info in self._runs:
+            real = str(info.real_path)
+            if not any((real + "/").startswith(c) for c in covered):
+                dirs.extend(dict.fromkeys((real, Q.escape_path(real))))
+                covered.append(real + "/")
+        return tuple(dirs)
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The sandboxed connection, replaced when a run lies outside its allowed directories."""
+        allowed = self._allowed_dirs()
+        if self._con is None or not set(allowed) <= set(self._allowed):
+            if self._con is not None:
+                try:
+                    self._con.close()
+                except duckdb.Error:
+                    pass
+            self._con = _sandboxed(allowed)
+            self._allowed = allowed
+            self._runs_view_gen = -1
+            self._stream_sig = {}
+            self._logs_sig = None
+            self._streams_built = -1
+            self._providers_done = False
+        return self._con
+
+    # -- views ----------------------------------------------------------------------------
+    def _ensure_runs_view(self, con: duckdb.DuckDBPyConnection) -> None:
+        if self._runs_view_gen == self._gen:
+            return
+        con.register(Q.RUNS_TABLE, self._runs_table)
+        con.execute(*Q.runs_view())
+        self._runs_view_gen = self._gen
+
+    def _ensure_stream_views(self, con: duckdb.DuckDBPyConnection) -> None:
+        # The views show the files as of the last show(); a query in between costs nothing.
+        if self._streams_built == self._scan_gen and self._stream_sig:
+            return
+        files = {i.id: self._streams.run_files(i.path) for i in self._runs}
+        for stream in STREAMS:
+            parts = [p.path for i in self._runs for p in files[i.id].parts[stream]]
+            tables = []
+            jsig = []
+            for i in self._runs:
+                jpaths = files[i.id].journals[stream]
+                if jpaths:
+                    t = self._streams.journal_table(stream, i.id, jpaths)
+                    if t is not None:
+                        tables.append(t)
+                        jsig.append((i.id, tuple(jpaths), t.num_rows, tuple(t.column_names)))
+            sig = (tuple(parts), tuple(jsig))
+            if self._stream_sig.get(stream) == sig:
+                continue
+            jname = Q.JOURNAL_TABLE.format(stream=stream)
+            if tables:
+                con.register(jname, pa.concat_tables(tables, promote_options="default"))
+            con.execute(*Q.stream_view(stream, parts, bool(tables)))
+            self._stream_sig[stream] = sig
+        logs = [(i.id, i.path / layout.OUTPUT_LOG) for i in self._runs]
+        logs = [(rid, p) for rid, p in logs if p.is_file()]
+        if self._logs_sig != logs:
+            con.register(
+                Q.LOG_FILES_TABLE,
+                pa.table(
+                    {
+                        "path": pa.array([str(p) for _, p in logs], pa.string()),
+                        "run_id": pa.array([rid for rid, _ in logs], pa.string()),
+                    }
+                ),
+            )
+            con.execute(*Q.logs_view([p for _, p in logs]))
+            self._logs_sig = logs
+        self._streams_built = self._scan_gen
+
+    def _ensure_providers(self, con: duckdb.DuckDBPyConnection) -> None:
+        if self._providers_done:
+            return
+        self._providers_done = True
+        for name in self._providers:
+            try:
+                module = importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name is not None and name.startswith(exc.name):
+                    continue
+                self._warn(f"provider:{name}", f"view provider {name} failed to import: {exc}")
+                continue
+            except Exception as exc:
+                self._warn(f"provider:{name}", f"view provider {name} failed to import: {exc!r}")
+                continue
+            register = getattr(module, "register", None)
+            if register is None:
+                continue
+            try:
+                register(con, list(self._roots))
+            except Exception as exc:
+                self._warn(f"provider:{name}", f"view provider {name} failed: {exc}")
+
+    def with_runs_view(self) -> duckdb.DuckDBPyConnection:
+        con = self.connection()
+        self._ensure_runs_view(con)
+        return con
+
+    def with_all_views(self) -> duckdb.DuckDBPyConnection:
+        con = self.with_runs_view()
+        self._ensure_stream_views(con)
+        self._ensure_providers(con)
+        return con
+
+    def _referenced(self, sql: str) -> set[str]:
+        # Names a query reads, from a second sandboxed connection with no views (on the
+        # real one DuckDB reports a view's sources instead of the view); empty if unsure.
+        if self._parse_con is None:
+            self._parse_con = _sandboxed(self._allowed_dirs())
+        try:
+            return {n.lower() for n in self._parse_con.get_table_names(sql)}
+        except duckdb.Error:
+            return set()
+
+    def for_query(self, sql: str) -> duckdb.DuckDBPyConnection:
+        # A query over `runs` alone need not list or check any history file.
+        con = self.connection()
+        names = self._referenced(sql)
+        if names and names <= {"runs"}:
+            self._ensure_runs_view(con)
+            return con
+        return self.with_all_views()
+
+    # -- running --------------------------------------------------------------------------
+    def invalidate_streams(self) -> None:
+        """List every run's stream files again before the next query."""
+        self._streams.invalidate()
+        self._stream_sig = {}
+        self._streams_built = -1
+
+    def run(
+        self,
+        build: Callable[[], tuple[str, list[Any]]],
+        con_for: Callable[[], duckdb.DuckDBPyConnection],
+        parts: Callable[[], list[Path]] | None = None,
+    ) -> pa.Table:
+        """build()'s statement on con_for()'s connection; `parts`: the Parquet files it reads,
+        checked one by one if the query fails for a reason other than a vanished file."""
+        for attempt in (0, 1):
+            con = con_for()
+            sql, params = build()
+            try:
+                return con.sql(sql, params=params or None).to_arrow_table()
+            except duckdb.InterruptException:
+                raise
+            except duckdb.Error as exc:
+                if attempt == 1:
+                    raise
+                if _is_file_error(exc):
+                    # A part vanished (compaction) or changed: list again, retry once.
+                    self.invalidate_streams()
+                    continue
+                # A part whose footer reads but whose data does not fails the whole
+                # query; find it, leave it out with a warning, and try again.
+                if parts is not None and self._streams.quarantine_unreadable(parts()):
+                    self.invalidate_streams()
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    def interrupt(self) -> None:
+        """Stop the query running on the connection (safe from any thread: takes no lock)."""
+        con = self._con
+        if con is not None:
+            con.interrupt()
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def release(self) -> None:
+        """Forget the connection without closing it: connect() hands it to its caller."""
+        self._con = None

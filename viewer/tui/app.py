@@ -1,0 +1,350 @@
+"""The Loupe dashboard: routes the store, the run selection and live changes to the panes.
+
+It owns little: the Store (opened in a worker), which runs are selected and their
+colours, the live watcher, and the keys that switch tabs. Each pane fetches its own
+data through the store in thread workers.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, wait
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from viewer.data.runs_table import RunInfo
+from viewer.data.store import Store
+from viewer.tui.artifacts_pane import ArtifactsPane
+from viewer.tui.detail_pane import DetailPane
+from viewer.tui.help_screen import HelpScreen
+from viewer.tui.logs_pane import LogsPane
+from viewer.tui.media.media_pane import MediaPane
+from viewer.tui.messages import FilesChanged, RunsLoaded, SelectionChanged, StoreFailed
+from viewer.tui.metrics_pane import MetricsPane
+from viewer.tui.pane import Pane
+from viewer.tui.run_colors import RunColors
+from viewer.tui.runs_pane import RunsPane
+from viewer.tui.sql_pane import SqlPane
+from viewer.tui.sweeps_pane import SweepsPane
+from viewer.tui.system_pane import SystemPane
+
+TABS = ("runs", "metrics", "system", "logs", "detail", "sql", "media", "artifacts", "sweeps")
+# Live changes are coalesced: at most one refresh per interval, however many events.
+LIVE_REFRESH_S = 1.0
+RECONCILE_S = 5.0
+# How long the app waits for the first scan before it starts drawing. Scanning beside
+# Textual's start-up is slower than scanning first: every file read releases the GIL and
+# waits to get it back from the busy UI thread (1,000 runs: about 600 ms against 400 ms
+# to a populated table). Past this, a slow root (NFS, 10k runs) shows the app while the
+# scan goes on.
+FIRST_SCAN_WAIT_S = 1.5
+
+
+class LoupeApp(App):
+    CSS_PATH = "loupe.tcss"
+    TITLE = "Loupe"
+    BINDINGS = [
+        Binding("1", "tab('runs')", "Runs", show=False),
+        Binding("2", "tab('metrics')", "Metrics", show=False),
+        Binding("3", "tab('system')", "System", show=False),
+        Binding("4", "tab('logs')", "Logs", show=False),
+        Binding("5", "tab('detail')", "Detail", show=False),
+        Binding("6", "tab('sql')", "SQL", show=False),
+        Binding("7", "tab('media')", "Media", show=False),
+        Binding("8", "tab('artifacts')", "Artifacts", show=False),
+        Binding("9", "tab('sweeps')", "Sweeps", show=False),
+        Binding("question_mark", "help", "Help"),
+        Binding("ctrl+r", "refresh", "Refresh", show=False),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, roots: Sequence[Path | str], poll: bool | None = None, live: bool = True) -> None:
+        super().__init__()
+        self.roots = [Path(r) for r in roots]
+        self.poll = poll
+        self.live = live
+        self.store: Store | None = None
+        self.all_runs: list[RunInfo] = []
+        self.selected: list[str] = []
+        self.run_colors = RunColors()
+        self.store_warnings: list[str] = []
+        self.watch_note: str = ""
+        self._watcher = None
+        self._last_refresh = 0.0
+        self._refresh_pending = False
+        self._notified = 0
+        self._data_signatures: dict[str, tuple] = {}
+        # Discovery and JSON reading start now, before Textual's own start-up.
+        self._store_future: Future[Store] = Future()
+        threading.Thread(target=self._open_store_early, name="loupe-open-store", daemon=True).start()
+        wait([self._store_future], timeout=FIRST_SCAN_WAIT_S)
+
+    def _open_store_early(self) -> None:
+        try:
+            self._store_future.set_result(Store(self.roots, on_warning=self._store_warning))
+        except BaseException as exc:
+            self._store_future.set_exception(exc)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(initial="runs", id="tabs"):
+            with TabPane("Runs", id="runs"):
+                yield RunsPane(id="runs-pane")
+            with TabPane("Metrics", id="metrics"):
+                yield MetricsPane(id="metrics-pane")
+            with TabPane("System", id="system"):
+                yield SystemPane(id="system-pane")
+            with TabPane("Logs", id="logs"):
+                yield LogsPane(id="logs-pane")
+            with TabPane("Detail", id="detail"):
+                yield DetailPane(id="detail-pane")
+            with TabPane("SQL", id="sql"):
+                yield SqlPane(id="sql-pane")
+            with TabPane("Media", id="media"):
+                yield MediaPane(id="media-pane")
+            with TabPane("Artifacts", id="artifacts"):
+                yield ArtifactsPane(id="artifacts-pane")
+            with TabPane("Sweeps", id="sweeps"):
+                yield SweepsPane(id="sweeps-pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = ", ".join(str(r) for r in self.roots)
+        self._show_warnings()
+        self.open_store()
+
+    # -- store ------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="store", exit_on_error=False)
+    def open_store(self) -> None:
+        try:
+            store = self._store_future.result()
+            runs = store.runs()
+        except Exception as exc:
+            self.post_message(StoreFailed(f"cannot open {', '.join(map(str, self.roots))}: {exc}"))
+            return
+        self.store = store
+        self.post_message(RunsLoaded(runs))
+
+    def _store_warning(self, message: str) -> None:
+        # Called from worker threads, possibly before the app runs: keep the message, and
+        # show whatever has not been shown yet once the event loop can take it.
+        self.store_warnings.append(message)
+        try:
+            self.call_from_thread(self._show_warnings)
+        except RuntimeError:
+            pass  # not running yet: on_mount shows it
+
+    def _show_warnings(self) -> None:
+        for message in self.store_warnings[self._notified :]:
+            self.notify(message, severity="warning", timeout=6, markup=False)
+        self._notified = len(self.store_warnings)
+
+    @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
+    def refresh_store(self, selected: list[str], force: bool = False) -> None:
+        store = self.store
+        if store is None:
+            return
+        try:
+            changed = store.refresh()
+            runs = store.runs()
+            signatures = store.data_signatures(selected)
+        except Exception as exc:
+            self.post_message(StoreFailed(f"refresh failed: {exc}"))
+            return
+        if get_current_worker().is_cancelled:
+            return  # a newer rescan started meanwhile; its list is the one to show
+        self.post_message(RunsLoaded(runs, live=True, changed=changed, data_signatures=signatures, force=force))
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        # Workers run with exit_on_error=False: their failures are reported here, once.
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            self.notify(
+                f"{event.worker.name or 'background task'} failed: {error}", severity="error", timeout=10, markup=False
+            )
+
+    @on(StoreFailed)
+    def _store_failed(self, message: StoreFailed) -> None:
+        self.notify(message.text, severity="error", timeout=10, markup=False)
+        if self.store is None:  # the first scan: nothing to show but why
+            self.query_one(RunsPane).show_failure(message.text)
+
+    @on(RunsLoaded)
+    def _runs_loaded(self, message: RunsLoaded) -> None:
+        if message.live and not message.changed:
+            self._data_changed(message)
+            return  # the run list is as it was: no need to rebuild the table
+        self.all_runs = message.runs
+        by_id = {r.id: r for r in message.runs}
+        kept = [rid for rid in self.selected if rid in by_id]
+        if kept != self.selected:
+            for rid in set(self.selected) - set(kept):
+                self.run_colors.release(rid)
+            self.selected = kept
+        self.query_one(RunsPane).show_runs(message.runs, self.selected, self.run_colors)
+        if not message.live:
+            # Only if the user is still on the Runs tab: focusing a widget of a hidden tab
+            # would switch back to it.
+            if self.query_one(TabbedContent).active == "runs":
+                self.query_one(RunsPane).focus_default()
+            self._start_watching()
+            # What is alive now (Textual's widgets, the run list, imported modules) lives
+            # as long as the app. Frozen, the collector stops walking it: plotext's many
+            # small allocations set off full collections that cost ~80 ms each on this
+            # heap (1,000 runs), in the middle of drawing plots.
+            gc.freeze()
+            if not self.selected and message.runs:
+                # Something to look at straight away: the newest run.
+                self.select([message.runs[0].id])
+            else:
+                self._broadcast_selection()
+        else:
+            self._data_changed(message)
+
+    def _data_changed(self, message: RunsLoaded) -> None:
+        # Only selected runs whose files changed are fetched again. A run seen for the
+        # first time counts as changed: it may have written after its panes fetched it.
+        seen = self._data_signatures
+        changed = frozenset(
+            rid for rid, sig in message.data_signatures.items() if message.force or seen.get(rid) != sig
+        )
+        self._data_signatures = {
+            rid: message.data_signatures.get(rid, seen.get(rid))
+            for rid in self.selected
+            if rid in message.data_signatures or rid in seen
+        }
+        by_id = {r.id: r for r in self.all_runs}
+        for pane in self._data_panes():
+            pane.runs = [by_id[i] for i in self.selected if i in by_id]
+            pane.runs_changed(changed)
+
+    # -- selection --------------------------------------------------------------------------
+    def select(self, run_ids: Sequence[str]) -> None:
+        by_id = {r.id: r for r in self.all_runs}
+        ids = [i for i in dict.fromkeys(run_ids) if i in by_id]
+        for rid in set(self.selected) - set(ids):
+            self.run_colors.release(rid)
+        for rid in ids:
+            self.run_colors.assign(rid)
+        self.selected = ids
+        self.query_one(RunsPane).show_selection(self.selected, self.run_colors)
+        self._broadcast_selection()
+
+    @on(SelectionChanged)
+    def _selection_changed(self, message: SelectionChanged) -> None:
+        self.select(message.run_ids)
+
+    def _broadcast_selection(self) -> None:
+        by_id = {r.id: r for r in self.all_runs}
+        runs = [by_id[i] for i in self.selected if i in by_id]
+        for pane in self._data_panes():
+            pane.selection_changed(runs, self.run_colors)
+
+    def _data_panes(self) -> list[Pane]:
+        return [p for p in self.query(Pane) if not isinstance(p, RunsPane)]
+
+    # -- live -------------------------------------------------------------------------------
+    def _start_watching(self) -> None:
+        if not self.live or self._watcher is not None:
+            return
+        from viewer.data.live_watch import RootWatcher
+
+        def changed() -> None:
+            self.post_message(FilesChanged())
+
+        self._watcher = RootWatcher(self.roots, changed, poll=self.poll)
+        self._start_watcher(self._watcher)
+        # Events can be lost (queue overflow, network filesystems): reconcile regardless.
+        self.set_interval(RECONCILE_S, self._reconcile)
+
+    @work(thread=True, group="watch", exit_on_error=False)
+    def _start_watcher(self, watcher) -> None:
+        # Choosing the mode reads the mount table and counts directories, and polling
+        # starts with a walk of every run: seconds on a slow network filesystem.
+        try:
+            watcher.start()
+        except Exception as exc:
+            self.call_from_thread(self._watch_failed, watcher, str(exc))
+            return
+        self.watch_note = watcher.mode_note
+
+    def _watch_failed(self, watcher, error: str) -> None:
+        self.notify(f"live updates off: {error}", severity="warning", markup=False)
+        watcher.stop()
+        if self._watcher is watcher:
+            self._watcher = None
+
+    def _reconcile(self) -> None:
+        self.post_message(FilesChanged())
+
+    @on(FilesChanged)
+    def _files_changed(self, message: FilesChanged) -> None:
+        now = time.monotonic()
+        wait = LIVE_REFRESH_S - (now - self._last_refresh)
+        if wait > 0:
+            if not self._refresh_pending:
+                self._refresh_pending = True
+                self.set_timer(wait, self._do_live_refresh)
+            return
+        self._do_live_refresh()
+
+    def _do_live_refresh(self, force: bool = False) -> None:
+        self._refresh_pending = False
+        self._last_refresh = time.monotonic()
+        self.refresh_store(list(self.selected), force)
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        # Pane keys only work with focus inside the pane, not on the tab bar. Focus after
+        # the new tab is laid out (before that nothing in it is focusable), and only if it
+        # is still the active tab: focusing inside a hidden tab switches back to it.
+        pane_id = event.pane.id
+        if event.tabbed_content.active != pane_id:
+            return
+        tabs = event.tabbed_content
+
+        def focus() -> None:
+            if tabs.active != pane_id:
+                return
+            for pane in event.pane.query(Pane):
+                pane.focus_default()
+                break
+
+        self.call_after_refresh(focus)
+
+    # -- actions ----------------------------------------------------------------------------
+    def action_tab(self, tab: str) -> None:
+        # Let go of the old tab's widget first: while it holds focus, Textual may hand focus
+        # to its neighbour in the hidden tab, which activates that tab again.
+        self.screen.set_focus(None)
+        self.query_one(TabbedContent).active = tab
+
+    def action_help(self) -> None:
+        if self._watcher is not None:
+            # The watcher may have fallen back to polling after start (watch limit, ENOSPC).
+            self.watch_note = self._watcher.mode_note
+        self.push_screen(HelpScreen(self.watch_note))
+
+    def action_refresh(self) -> None:
+        self._do_live_refresh(force=True)
+
+    def on_unmount(self) -> None:
+        gc.unfreeze()
+        if self._watcher is not None:
+            self._watcher.stop()
+        if self.store is not None:
+            self.store.interrupt()
+
+
+def run_app(roots: Sequence[Path | str], poll: bool | None = None) -> int:
+    LoupeApp(roots, poll=poll).run()
+    return 0
