@@ -8,6 +8,7 @@
     loupe sql "QUERY" [--root ROOT] [--format table|csv|json|parquet] [-o FILE]
     loupe tail RUN [--root ROOT] [-n LINES] [-f]
     loupe export RUN... [--root ROOT] --format csv|parquet [-o DIR]
+    loupe import wandb|tensorboard|mlflow PATH... [--root ROOT] [--project P] [--force]
 
 ROOT defaults to $LOUPE_DIR or ./runs; when neither exists the bundled sample_runs/ is
 used, with a one-line note. RUN is an id, a unique id prefix, a name, or project/id.
@@ -20,7 +21,8 @@ Everything printed from a run (names, config values, log lines) is sanitised.
 
 This module parses and dispatches; the run subcommands are in viewer.cli.run_commands, the
 table/JSON/CSV writers in viewer.cli.output, and `loupe sweep` / `loupe artifacts`
-come from viewer.cli.sweep_commands and viewer.cli.artifact_commands.
+come from viewer.cli.sweep_commands and viewer.cli.artifact_commands; `loupe import` from
+viewer.cli.import_command.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ __all__ = ["main"]
 
 COMMANDS = ("view", "ls", "show", "sql", "tail", "export")
 # Modules adding their own subcommands: each has add_parser(subparsers) setting func.
-CLI_PLUGINS = ("viewer.cli.sweep_commands", "viewer.cli.artifact_commands")
+CLI_PLUGINS = ("viewer.cli.sweep_commands", "viewer.cli.artifact_commands", "viewer.cli.import_command")
 
 
 class _Parser(argparse.ArgumentParser):
