@@ -30,7 +30,7 @@ from recorder.importers.imported_run import ImportedRun, SourceInfo, fingerprint
 EXTRA_HINT = "pip install 'loupe[tensorboard]'"
 _EVENT_PREFIX = "events.out.tfevents"
 _HPARAMS = "hparams"
-_MAX_BUCKETS = 512
+_VERSIONS = ("brain.Event:1", "brain.Event:2")
 
 
 def reader_module() -> Any:
@@ -117,12 +117,27 @@ class TensorBoardSource:
         self.size = sum(f.stat().st_size for f in self.files)
         self._acc: Any = None
 
+    def _check_files(self) -> None:
+        """Each non-empty event file must start with a readable record naming a known version."""
+        from tensorboard.backend.event_processing import event_file_loader
+
+        for f in self.files:
+            if f.stat().st_size == 0:
+                continue  # a writer that never wrote
+            first = next(iter(event_file_loader.EventFileLoader(str(f)).Load()), None)
+            if first is None:
+                raise SourceError(f"corrupt event file {f.name}: no readable record")
+            version = first.file_version if first.HasField("file_version") else None
+            if version is not None and version not in _VERSIONS:
+                raise SourceError(f"unknown event file version {version!r} in {f.name}")
+
     def describe(self) -> SourceInfo:
+        self._check_files()
         self._acc = _load(self.dir)
         try:
             start = float(self._acc.FirstEventTimestamp())
         except ValueError:
-            raise SourceError("no events in the event files (empty or truncated)") from None
+            raise SourceError("no events in the event files (empty)") from None
         stats = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in self.files]
         real = os.path.realpath(self.dir)
         return SourceInfo(
