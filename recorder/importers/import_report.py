@@ -9,6 +9,8 @@ IMPORTED = "imported"
 UPDATED = "updated"
 UNCHANGED = "unchanged"
 FAILED = "failed"
+# Failures named in the summary line; the rest are in the error lines before it.
+_REASONS_SHOWN = 2
 
 
 class SourceError(Exception):
@@ -54,7 +56,8 @@ class ImportReport:
         return [o.run_dir for o in self.outcomes if o.run_dir is not None and o.status != FAILED]
 
     def summary_line(self) -> str:
-        """e.g. `wandb: imported 3 runs (1 updated), 150,000 steps; skipped 2 (1 unchanged, 1 failed: corrupt)`."""
+        """e.g. `wandb: imported 3 runs (1 updated), 150,000 steps; skipped 2: 1 unchanged since the
+        last import, 1 failed (runs/x.wandb: corrupt record at byte 40000)`."""
         done = self.imported
         updated = sum(1 for o in done if o.status == UPDATED)
         steps = sum(o.steps for o in done)
@@ -68,6 +71,10 @@ class ImportReport:
             if self.unchanged:
                 why.append(f"{len(self.unchanged)} unchanged since the last import")
             if self.failed:
-                why.append(f"{len(self.failed)} failed")
-            text += f"; skipped {len(skipped)} ({', '.join(why)})"
+                shown = "; ".join(o.line for o in self.failed[:_REASONS_SHOWN])
+                more = len(self.failed) - _REASONS_SHOWN
+                if more > 0:
+                    shown += f"; and {more} more, see the errors above"
+                why.append(f"{len(self.failed)} failed ({shown})")
+            text += f"; skipped {len(skipped)}: {', '.join(why)}"
         return text
