@@ -105,7 +105,10 @@ class StreamWriter:
     def append(self, row: dict[str, Any]) -> None:
         # The buffer keeps the encoded line, not the dict: a third of the memory, and
         # bytes are invisible to the garbage collector however many rows wait.
-        line = encode_row(row)
+        self.append_line(encode_row(row))
+
+    def append_line(self, line: bytes) -> None:
+        """A row already encoded as recorder.journal.encode_row encodes it."""
         with self._lock:
             rows = self._rows
             rows.append(line)

@@ -11,7 +11,9 @@ a failed or interrupted import leaves the previous import of that run as it was.
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
+import re
 import shutil
 import time
 from collections.abc import Mapping
@@ -35,6 +37,8 @@ STAGING_PREFIX = ".import-"
 # Part of every fingerprint: a Loupe that imports differently re-imports unchanged sources.
 IMPORT_FORMAT = 1
 _ROW_KEYS = (layout.STEP, layout.TIMESTAMP, layout.RUNTIME)
+# A JSON number is made of these; NaN, Infinity, text, true/false/null are not.
+_NOT_A_NUMBER = re.compile(r"[^0-9eE+\-.,]")
 
 
 @dataclass
@@ -107,12 +111,17 @@ class ImportedRun:
         self._log: Any = None
         self._media: Any = None
         self._tmp_count = 0
+        self._fast_rows = True
+        self._json_prefix: dict[str, str] = {}  # key -> '"column":'
+        self._last_json: dict[str, str] = {}  # key -> JSON text of its latest value (log_json_row)
 
     # -- streams ---------------------------------------------------------------------
     def log_row(
         self, step: int, values: Mapping[str, Any], timestamp: float | None = None, runtime: float | None = None
     ) -> None:
         """One history row at `step`, as `run.log(values)` would record it (nested dicts flattened, text apart)."""
+        if self._last_json:
+            self._settle_json_rows()
         nums: dict[str, Any] = {}
         texts: dict[str, str] = {}
         self._builder.add(values, nums, texts)
@@ -129,6 +138,60 @@ class ImportedRun:
         if self._history.rows_waiting >= ROWS_PER_PART:
             self._history.flush()
         self.steps += 1
+
+    def log_json_row(self, keys: Any, texts: Any) -> bool:
+        """A history row given as keys and their values' JSON text (as wandb stores them),
+        written without decoding a value when every value is a plain number and `_step`,
+        `_timestamp` and `_runtime` are among the keys. False when the row needs log_row()
+        (text, NaN, a key that needs care); nothing is written then."""
+        if not self._fast_rows or self._summary.agg_kinds:
+            return False
+        if _NOT_A_NUMBER.search(",".join(texts)):
+            return False
+        prefixes = self._json_prefix
+        try:
+            body = ",".join(map(operator.add, map(prefixes.__getitem__, keys), texts))
+        except KeyError:
+            if not self._add_json_keys(keys):
+                return False
+            body = ",".join(map(operator.add, map(prefixes.__getitem__, keys), texts))
+        if '"_step":' not in body or '"_timestamp":' not in body or '"_runtime":' not in body:
+            return False
+        self._history.append_line(b"\n{" + body.encode() + b"}")
+        self._last_json.update(zip(keys, texts))
+        if self._history.rows_waiting >= ROWS_PER_PART:
+            self._history.flush()
+        self.steps += 1
+        return True
+
+    def _add_json_keys(self, keys: Any) -> bool:
+        for key in keys:
+            if key in self._json_prefix:
+                continue
+            if '"' in key or "\\" in key:
+                self._fast_rows = False  # its JSON spelling could fake a reserved key
+                return False
+            if key in _ROW_KEYS:
+                column = key
+            elif key in layout.RESERVED_KEYS or not key:
+                return False
+            else:
+                column = self._builder.column_for(key)
+            self._json_prefix[key] = orjson.dumps(column).decode() + ":"
+        return True
+
+    def _settle_json_rows(self) -> None:
+        """Rows written by log_json_row() count in the summary (their last values) and last_time."""
+        if not self._last_json:
+            return
+        columns = self._builder.columns
+        last = {columns.get(k, k): orjson.loads(text) for k, text in self._last_json.items()}
+        self._last_json = {}
+        self._summary.last.update(last)
+        self._summary.dirty = True
+        ts = last.get(layout.TIMESTAMP)
+        if isinstance(ts, (int, float)) and ts > self.last_time:
+            self.last_time = float(ts)
 
     def log_system(self, timestamp: float, values: Mapping[str, float]) -> None:
         timestamp, runtime = self._times(timestamp, None)
@@ -203,6 +266,7 @@ class ImportedRun:
     # -- end -------------------------------------------------------------------------
     def commit(self) -> None:
         """Publish everything and put the run in place of any earlier import of the same source."""
+        self._settle_json_rows()
         self._history.close()
         self._system.close()
         if self._media is not None:

@@ -6,7 +6,7 @@ TensorBoard itself shows them), read with TensorBoard's own loader
 drops the data of an abandoned restart), keeping every event:
 
     scalars      history columns at their step; the row's time is the step's first event
-    histograms   Loupe histograms (more than 512 buckets are merged pairwise and so on)
+    histograms   Loupe histograms as TensorBoard's reader gives them (over 512 buckets merged)
     images       Loupe images (each image of an event)
     text         text values in history
     hparams      config; the metric values of an hparams session go to summary

@@ -67,12 +67,10 @@ class WandbLog:
             start = pos + RECORD_HEADER.size
             end = start + length
             payload = data[start:end]
-            good = (
-                FULL <= kind <= LAST
-                and length <= left - RECORD_HEADER.size
-                and end <= n
-                and (zlib.crc32(payload, _TYPE_CRC[kind]) in (crc, _unmask_candidates(crc)))
-            )
+            good = FULL <= kind <= LAST and length <= left - RECORD_HEADER.size and end <= n
+            if good:
+                got = zlib.crc32(payload, _TYPE_CRC[kind])
+                good = got == crc or got == _unmasked(crc)
             if not good:
                 if kind == 0 and length == 0 and not any(data[pos : min(n, pos + left)]):
                     # A zero-filled rest of the block: padding or space never written.
@@ -107,8 +105,7 @@ class WandbLog:
                 yield whole
 
 
-def _unmask_candidates(crc: int) -> int:
-    # The stored value is either the crc itself or LevelDB's mask of it; compare against
-    # the unmasked form of the stored value.
+def _unmasked(crc: int) -> int:
+    # LevelDB stores crc rotated right by 15 bits plus a constant; undo that.
     rot = (crc - 0xA282EAD8) & 0xFFFFFFFF
     return ((rot >> 17) | (rot << 15)) & 0xFFFFFFFF

@@ -79,21 +79,36 @@ class Updates:
 
     def apply(self, record: Any) -> None:
         """An update/remove record read with wandb's own types."""
-        paths = [_path(item) for item in record.update]
-        paths_ok = [(p, item.value_json) for p, item in zip(paths, record.update) if _head(p) != _INTERNAL]
-        if any(isinstance(p, tuple) for p, _ in paths_ok):
+        self.apply_prepared(self.prepare(record))
+
+    @staticmethod
+    def prepare(record: Any) -> tuple[list[Any], list[str], list[tuple[str, ...]]]:
+        """(paths, JSON texts, removed paths) of a record, wandb's own bookkeeping left out."""
+        paths, texts = [], []
+        for item in record.update:
+            path = _path(item)
+            if _head(path) != _INTERNAL:
+                paths.append(path)
+                texts.append(item.value_json)
+        removed = []
+        for item in record.remove:
+            path = _path(item)
+            removed.append(path if isinstance(path, tuple) else (path,))
+        return paths, texts, removed
+
+    def apply_prepared(self, prepared: tuple[list[Any], list[str], list[tuple[str, ...]]]) -> None:
+        paths, texts, removed = prepared
+        if any(isinstance(p, tuple) for p in paths):
             self._nested = True
-        self.update([p for p, _ in paths_ok], [t for _, t in paths_ok])
-        if len(record.remove):
+        self.update(paths, texts)
+        if removed:
             self.value()
-            for item in record.remove:
-                path = _path(item)
-                path_t = path if isinstance(path, tuple) else (path,)
+            for path in removed:
                 target: Any = self.base
-                for part in path_t[:-1]:
+                for part in path[:-1]:
                     target = target.get(part) if isinstance(target, dict) else None
                 if isinstance(target, dict):
-                    target.pop(path_t[-1], None)
+                    target.pop(path[-1], None)
 
     def value(self) -> dict[str, Any]:
         base = self.base
@@ -121,7 +136,7 @@ class RecordReader:
         self.summary = Updates()
         self.config = Updates(run.config)
         # wandb repeats the same internal record ({_wandb: {runtime}}) after every row.
-        self._slow_summaries: dict[bytes, Any] = {}
+        self._slow_summaries: dict[bytes, tuple[list[Any], list[str], list[tuple[str, ...]]]] = {}
         self.exited: Any = None
         self.pending: dict[int, str] = {}  # console stream -> partial line
         self.pending_time: dict[int, float] = {}
@@ -208,6 +223,8 @@ class RecordReader:
         # No '{' or '[' anywhere: no media, nested dict or list value, the common case.
         if b"{" not in payload and b"[" not in payload:
             flat = self.views.flat_items(view.history.item)
+            if flat is not None and self.run.log_json_row(*flat):
+                return  # numbers only: written as wandb encoded them
             if flat is not None:
                 try:
                     values = dict(zip(flat[0], map(orjson.loads, flat[1])))
@@ -262,6 +279,10 @@ class RecordReader:
         return value
 
     def summary_record(self, summary: bytes, payload: bytes) -> None:
+        prepared = self._slow_summaries.get(summary)
+        if prepared is not None:  # seen before, byte for byte
+            self.summary.apply_prepared(prepared)
+            return
         view = self.views.summary.FromString(summary)
         items = view.update
         keys = items.nested_key
@@ -271,15 +292,10 @@ class RecordReader:
         if not len(items.key) and len(keys) == len(texts) and not len(view.remove):
             self.summary.update(keys, texts)
             return
-        record = self._slow_summaries.get(summary)
-        if record is None:
-            record = self.pb.Record.FromString(payload).summary
-            if all(_head(_path(item)) == _INTERNAL for item in record.update) and not len(record.remove):
-                record = None  # nothing but wandb's bookkeeping
-            if len(self._slow_summaries) < 64:
-                self._slow_summaries[summary] = record or False
-        if record:
-            self.summary.apply(record)
+        prepared = Updates.prepare(self.pb.Record.FromString(payload).summary)
+        if len(self._slow_summaries) < 64:
+            self._slow_summaries[summary] = prepared
+        self.summary.apply_prepared(prepared)
 
     # -- system metrics and console --------------------------------------------------
     def stats(self, record: Any) -> None:
