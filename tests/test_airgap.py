@@ -34,7 +34,8 @@ def test_wheelhouse_is_complete(tmp_path):
     assert install.returncode == 0, install.stderr[-3000:]
     code = (
         "import recorder, viewer.tui.app, viewer.data.store, pathlib; "
-        "assert (pathlib.Path(viewer.tui.app.__file__).parent / viewer.tui.app.LoupeApp.CSS_PATH).is_file(); print('ok')"
+        "sheets = viewer.tui.app.LoupeApp.CSS_PATH; "
+        "assert len(sheets) > 1 and all(pathlib.Path(p).is_file() for p in sheets), sheets; print('ok')"
     )
     check = subprocess.run([str(py), "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert check.stdout.strip() == "ok", check.stderr[-3000:]

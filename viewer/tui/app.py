@@ -34,6 +34,7 @@ from viewer.tui.pane import Pane
 from viewer.tui.run_colors import RunColors
 from viewer.tui.runs_pane import RunsPane
 from viewer.tui.sql_pane import SqlPane
+from viewer.tui.styles import STYLESHEETS
 from viewer.tui.sweeps_pane import SweepsPane
 from viewer.tui.system_pane import SystemPane
 
@@ -58,7 +59,7 @@ def _rescan(store: Store, selected: list[str], force: bool) -> RunsLoaded:
 
 
 class LoupeApp(FetchesLatest, App):
-    CSS_PATH = "loupe.tcss"
+    CSS_PATH = STYLESHEETS
     TITLE = "Loupe"
     BINDINGS = [
         Binding("1", "tab('runs')", "Runs", show=False),

@@ -38,19 +38,6 @@ class ArtifactsPane(Pane):
         Binding("left_square_bracket", "run(-1)", "Prev run", show=False),
         Binding("right_square_bracket", "run(1)", "Next run", show=False),
     ]
-    DEFAULT_CSS = """
-    ArtifactsPane { height: 1fr; }
-    ArtifactsPane #artifacts-status { height: 1; color: $text-muted; padding: 0 1; }
-    ArtifactsPane #artifacts-left { width: 40; height: 1fr; }
-    ArtifactsPane #artifacts-filter { height: 3; }
-    ArtifactsPane #artifacts-collections { height: 1fr; border: round $panel; }
-    ArtifactsPane #artifacts-collections:focus { border: round $accent; }
-    ArtifactsPane #artifacts-right { width: 1fr; height: 1fr; }
-    ArtifactsPane #artifacts-versions { height: 12; }
-    ArtifactsPane #artifacts-detail-scroll { height: 1fr; border: round $panel; }
-    ArtifactsPane #artifacts-detail { padding: 0 1; }
-    ArtifactsPane #artifacts-run { height: auto; max-height: 8; border: round $panel; padding: 0 1; }
-    """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

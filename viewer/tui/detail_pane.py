@@ -66,14 +66,6 @@ def overview_text(d: RunDetails, color: str | None = None) -> Text:
 
 
 class DetailPane(Pane):
-    DEFAULT_CSS = """
-    DetailPane { height: 1fr; }
-    DetailPane #detail-split { height: 1fr; }
-    DetailPane #detail-overview { width: 45%; min-width: 30; padding: 0 1; border-right: solid $panel; }
-    DetailPane #detail-right { width: 1fr; }
-    DetailPane #detail-count { height: 1; padding: 0 1; color: $text-muted; }
-    DetailPane #detail-table { height: 1fr; }
-    """
 
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter"),

@@ -41,15 +41,6 @@ FOLLOW_S = 0.5
 
 
 class LogsPane(Pane):
-    DEFAULT_CSS = """
-    LogsPane { layout: vertical; height: 1fr; }
-    LogsPane #logs-header { height: 1; padding: 0 1; background: $panel; }
-    LogsPane #logs-status { height: 1; padding: 0 1; color: $text-muted; }
-    LogsPane #logs-prompt { height: auto; display: none; }
-    LogsPane #logs-prompt.visible { display: block; }
-    LogsPane #logs-prompt-label { width: auto; padding: 1 1 0 1; }
-    LogsPane #logs-input { width: 1fr; }
-    """
 
     BINDINGS = [
         Binding("f", "toggle_follow", "Follow"),

@@ -49,10 +49,6 @@ class ZoomPrompt(ModalScreen[tuple[float, float] | None]):
     """Ask for an x range to zoom into."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
-    DEFAULT_CSS = """
-    ZoomPrompt { align: center middle; }
-    ZoomPrompt > Input { width: 50; border: round $accent; }
-    """
 
     def __init__(self, x_axis: str) -> None:
         super().__init__()
@@ -84,18 +80,6 @@ class MetricsPane(Pane):
         Binding("right_square_bracket", "cursor(1)", "Cursor ▶", show=False),
         Binding("escape", "clear_cursor", "Clear cursor", show=False),
     ]
-    DEFAULT_CSS = """
-    MetricsPane { height: 1fr; }
-    MetricsPane #metrics-status { height: 1; color: $text-muted; padding: 0 1; }
-    MetricsPane .section { text-style: bold; color: $accent; padding: 1 1 0 1; }
-    MetricsPane Grid { grid-size: 2; grid-gutter: 0 1; grid-rows: 16; height: auto; }
-    MetricsPane.has-maximized MetricPlot { display: none; }
-    MetricsPane.has-maximized MetricPlot.maximized { display: block; height: 1fr; }
-    MetricsPane.has-maximized Grid { display: none; }
-    MetricsPane.has-maximized Grid.holds-maximized { display: block; grid-size: 1; grid-rows: 1fr; height: 1fr; }
-    MetricsPane.has-maximized #metrics-scroll { height: 1fr; }
-    MetricsPane.has-maximized .section { display: none; }
-    """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

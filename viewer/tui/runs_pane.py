@@ -51,10 +51,6 @@ class ColumnChooser(ModalScreen[list[str] | None]):
     """Pick which config/summary columns the table shows."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("enter", "apply", "Apply")]
-    DEFAULT_CSS = """
-    ColumnChooser { align: center middle; }
-    ColumnChooser > SelectionList { width: 70%; height: 70%; border: round $accent; }
-    """
 
     def __init__(self, available: list[str], chosen: list[str]) -> None:
         super().__init__()
@@ -80,11 +76,6 @@ class RunsPane(Pane):
         Binding("c", "columns", "Columns"),
         Binding("slash", "focus_filter", "Filter"),
     ]
-    DEFAULT_CSS = """
-    RunsPane { height: 1fr; }
-    RunsPane #runs-status { height: 1; color: $text-muted; padding: 0 1; }
-    RunsPane DataTable { height: 1fr; }
-    """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

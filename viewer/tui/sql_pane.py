@@ -50,14 +50,6 @@ def cell(value: Any) -> Text:
 
 
 class SqlPane(Pane):
-    DEFAULT_CSS = """
-    SqlPane { layout: vertical; height: 1fr; }
-    SqlPane #sql-input { height: 3; }
-    SqlPane #sql-status { height: 1; padding: 0 1; color: $text-muted; }
-    SqlPane #sql-error { height: auto; max-height: 8; padding: 0 1; color: $error; display: none; }
-    SqlPane #sql-error.visible { display: block; }
-    SqlPane #sql-results { height: 1fr; }
-    """
 
     BINDINGS = [
         # Priority so the input's own ctrl+x (cut) does not swallow it while a query runs;

@@ -47,21 +47,6 @@ class SweepsPane(Pane):
         Binding("right_square_bracket", "sweep(1)", "Next sweep", show=False),
         Binding("enter", "open", "Open", show=False),
     ]
-    DEFAULT_CSS = """
-    SweepsPane { height: 1fr; }
-    SweepsPane #sweeps-status { height: 1; color: $text-muted; padding: 0 1; }
-    SweepsPane #sweeps-list { width: 36; height: 1fr; border: round $panel; }
-    SweepsPane #sweeps-list:focus { border: round $accent; }
-    SweepsPane #sweeps-right { width: 1fr; height: 1fr; }
-    SweepsPane #sweeps-header { height: auto; padding: 0 1; }
-    SweepsPane #sweeps-trials { height: 12; }
-    SweepsPane #sweeps-summary { height: 16; }
-    SweepsPane #sweeps-best-box { width: 1fr; border: round $panel; }
-    SweepsPane #sweeps-best { height: 1fr; }
-    SweepsPane #sweeps-importance { width: 52; border: round $panel; padding: 0 1; }
-    SweepsPane #sweeps-params { grid-size: 3; grid-gutter: 0 1; grid-rows: 14; height: auto; }
-    SweepsPane #sweeps-params-note { height: auto; color: $text-muted; padding: 0 1; }
-    """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -139,15 +139,6 @@ def read_series(
 
 
 class SystemPane(Pane, can_focus=True):
-    DEFAULT_CSS = """
-    SystemPane { layout: vertical; height: 1fr; }
-    SystemPane #system-note { height: auto; padding: 0 1; color: $text-muted; }
-    SystemPane #system-live { height: auto; max-height: 12; padding: 0 1; border: round $panel; display: none; }
-    SystemPane #system-live.visible { display: block; }
-    SystemPane .system-grid { grid-size: 4 1; grid-gutter: 0 1; height: 1fr; }
-    SystemPane #system-gpu.hidden { display: none; }
-    SystemPane PlotextPlot { height: 1fr; min-height: 6; }
-    """
 
     BINDINGS = [
         Binding("h", "toggle_host", "Host monitor"),

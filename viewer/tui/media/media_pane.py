@@ -54,23 +54,6 @@ class MediaPane(Pane):
         Binding("slash", "focus_filter", "Filter", show=False),
         Binding("enter", "open", "Open", show=False),
     ]
-    DEFAULT_CSS = """
-    MediaPane { height: 1fr; }
-    MediaPane #media-status { height: 1; color: $text-muted; padding: 0 1; }
-    MediaPane #media-keys { width: 34; height: 1fr; border: round $panel; }
-    MediaPane #media-keys:focus { border: round $accent; }
-    MediaPane #media-view { width: 1fr; height: 1fr; }
-    MediaPane #media-view > Vertical { height: 1fr; }
-    MediaPane .info { height: auto; max-height: 2; padding: 0 1; color: $text-muted; }
-    MediaPane #media-caption { height: auto; max-height: 3; padding: 0 1; text-style: italic; }
-    MediaPane #media-image { height: 1fr; }
-    MediaPane #media-heatmap { height: 1fr; }
-    MediaPane #media-bars { height: 1fr; min-height: 8; }
-    MediaPane #media-confusion-scroll { height: 1fr; }
-    MediaPane #media-confusion { width: auto; }
-    MediaPane #media-chart { height: 1fr; }
-    MediaPane #media-empty { padding: 1 2; color: $text-muted; }
-    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -72,10 +72,6 @@ def _shown_cells(view: ItemView, query: str, sort_col: int | None, desc: bool) -
 class TableBrowser(FetchesLatest, Vertical):
     """The rows of `view` when it is a table view; filter box and sort order live here."""
 
-    DEFAULT_CSS = """
-    TableBrowser #media-table-filter { height: 3; }
-    TableBrowser #media-table { height: 1fr; }
-    """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
