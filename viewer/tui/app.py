@@ -20,6 +20,7 @@ from textual.binding import Binding
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from viewer.data.run_colors import RunColors
 from viewer.data.runs_table import RunInfo
 from viewer.data.store import Store
 from viewer.tui.artifacts_pane import ArtifactsPane
@@ -30,7 +31,6 @@ from viewer.tui.media.media_pane import MediaPane
 from viewer.tui.messages import FilesChanged, RunsLoaded, SelectionChanged, StoreFailed
 from viewer.tui.metrics_pane import MetricsPane
 from viewer.tui.pane import Pane
-from viewer.tui.run_colors import RunColors
 from viewer.tui.runs_pane import RunsPane
 from viewer.tui.sql_pane import SqlPane
 from viewer.tui.sweeps_pane import SweepsPane
