@@ -56,6 +56,12 @@ class RunColors:
         """`#rrggbb`, for the HTML report."""
         return "#{:02x}{:02x}{:02x}".format(*self.rgb(run_id))
 
+    def copy(self) -> RunColors:
+        """A snapshot, for a worker thread to read while the selection moves on."""
+        other = RunColors()
+        other._by_run = dict(self._by_run)
+        return other
+
     @classmethod
     def in_order(cls, run_ids: list[str]) -> RunColors:
         """The colours the dashboard gives runs selected in this order."""
