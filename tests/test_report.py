@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from report_helpers import report_json
 from store_helpers import fake_run_dir
 from tui_fixtures import STANDARD, make_runs
 
@@ -24,14 +25,6 @@ from viewer.report import html_page, report_data, write_report
 from viewer.report.report_data import gather, points_per_series
 
 HOSTILE = "<script>window.__pwned=1</script>"
-
-
-def report_json(path: Path) -> dict:
-    """The data block of a written report, as the page's script parses it."""
-    text = path.read_text(encoding="utf-8")
-    block = re.search(r'<script type="application/json" id="loupe-data">(.*?)</script>', text, re.S)
-    assert block is not None
-    return json.loads(block.group(1))
 
 
 @pytest.fixture
