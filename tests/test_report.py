@@ -203,4 +203,4 @@ def test_cli_errors_are_one_line(standard_root, tmp_path, capsys):
     assert code == 1 and "does not exist" in err
     code, _, err = run_cli(capsys, "report", "--root", root, "-o", tmp_path)
     assert code == 2 and "is a directory" in err
-    assert not list(tmp_path.glob("*.html")) and not list(tmp_path.glob(".*.tmp"))
+    assert not list(tmp_path.glob("*.html")) and not list(tmp_path.glob(".*"))

@@ -23,8 +23,8 @@ from browser_helpers import open_browser
 from tui_fixtures import STANDARD, make_runs
 
 from viewer.cli.main import main
-from viewer.cli.serve_command import check_host, is_loopback, ssh_hint
 from viewer.cli.output import UsageError
+from viewer.cli.serve_command import check_host, is_loopback, ssh_hint
 
 
 def free_port() -> int:
@@ -128,5 +128,7 @@ def test_dashboard_in_the_browser(root, tmp_path, monkeypatch):
         assert "regex over metric names" in browser.websocket_text(since)
         port = url.split(":")[2].split("/")[0]
         requests = browser.requests()
-        assert requests and all(u.startswith((f"http://127.0.0.1:{port}/", f"ws://127.0.0.1:{port}/")) for u in requests)
+        assert requests and all(
+            u.startswith((f"http://127.0.0.1:{port}/", f"ws://127.0.0.1:{port}/")) for u in requests
+        )
         assert not browser.failed_requests()

@@ -1,7 +1,7 @@
 """The report as one HTML file: template, inlined uPlot, styles, script and the data.
 
     render(data, title) -> str
-    write(path, html)              temp file + rename: a reader never sees half a report
+    write(path, html)              temp file + rename (recorder.atomic_json): never half a report
 
 Nothing in the page can load anything: every script and style is inline, images are
 data: URIs, fonts are the system's, and a Content-Security-Policy allows only the
@@ -15,8 +15,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import os
-import tempfile
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -24,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from recorder.atomic_json import write_bytes_atomic
 from viewer.data.series_math import SMOOTHING_STEPS
 
 ASSETS = "assets"
@@ -77,18 +76,7 @@ def render(data: dict[str, Any], title: str, version: str = "") -> str:
 
 
 def write(path: Path, text: str) -> int:
-    """Write the page next to its final name, then rename it there; returns its size in bytes."""
-    path = Path(path)
+    """Replace `path` with the page (a reader sees the old file or the whole new one); its size."""
     body = text.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(body)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_bytes_atomic(Path(path), body)
     return len(body)
