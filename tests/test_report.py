@@ -204,3 +204,21 @@ def test_cli_errors_are_one_line(standard_root, tmp_path, capsys):
     code, _, err = run_cli(capsys, "report", "--root", root, "-o", tmp_path)
     assert code == 2 and "is a directory" in err
     assert not list(tmp_path.glob("*.html")) and not list(tmp_path.glob(".*"))
+
+
+def test_size_is_set_by_buckets_not_steps(tmp_path):
+    """20 runs x 10 metrics: 2,000 or 10,000 steps a run give (nearly) the same file, under
+    the 5 MB budget; benchmarks/report_size.py measures the 100k-step case."""
+    rng = np.random.default_rng(0)
+    sizes = []
+    for steps in (2_000, 10_000):
+        root = tmp_path / f"runs{steps}"
+        for i in range(20):
+            history = {f"m{k}": (rng.normal(size=steps) + k).tolist() for k in range(10)}
+            fake_run_dir(root, "p", f"run{i:02d}", history=history)
+        store = Store([root])
+        out = tmp_path / f"r{steps}.html"
+        sizes.append(write_report(store, [r.id for r in store.runs()], out))
+        assert report_json(out)["points"] == points_per_series(20 * 10)
+    assert max(sizes) <= 5_000_000
+    assert abs(sizes[1] - sizes[0]) / sizes[0] < 0.05, sizes

@@ -52,12 +52,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for r in roots:
         if not r.is_dir():
             raise FileNotFoundError(f"run root {str(r)!r} does not exist")
-    try:
-        from viewer.web.dashboard_server import DashboardServer
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("textual_serve", "aiohttp", "aiohttp_jinja2"):
-            raise
-        raise FileNotFoundError("loupe serve needs textual-serve: pip install 'loupe[serve]'") from exc
+    from viewer.web.dashboard_server import DashboardServer
+
     command = shlex.join([sys.executable, "-m", "viewer", "view", *(str(r.resolve()) for r in roots)])
     if args.poll:
         command += " --poll"
