@@ -12,12 +12,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from report_helpers import report_json
 from store_helpers import fake_run_dir
 from tui_fixtures import STANDARD, make_runs
 
 import recorder
+from recorder import layout
 from viewer.cli.main import main
 from viewer.data.run_colors import RunColors
 from viewer.data.store import Store
@@ -114,6 +117,31 @@ def test_details_media_and_system(tmp_path):
     assert details["log_complete"] is True
     system = {p["metric"] for s in data["system"] for p in s["panels"]}
     assert "cpu.percent" in system and "memory.percent" in system
+
+
+def test_gpu_metrics_get_a_section_per_device(tmp_path):
+    root = tmp_path / "runs"
+    d = fake_run_dir(root, "p", "gpu", history={"loss": [1.0, 0.5]})
+    n = 30
+    system = {
+        "run_id": pa.array(["gpu"] * n),
+        "_timestamp": pa.array([1e9 + i for i in range(n)], pa.float64()),
+        "_runtime": pa.array([float(i) for i in range(n)], pa.float64()),
+        "cpu.percent": pa.array([50.0] * n),
+        "gpu.0.util_percent": pa.array([90.0] * n),
+        "gpu.1.util_percent": pa.array([80.0] * n),
+        "gpu.1.temp_c": pa.array([60.0] * n),
+    }
+    (d / layout.SYSTEM_DIR).mkdir()
+    pq.write_table(pa.table(system), d / layout.SYSTEM_DIR / layout.part_name("aaaaaaaa", 0, 0))
+    data = gather(Store([root]), ["gpu"])
+    sections = {s["title"]: [p["metric"] for p in s["panels"]] for s in data["system"]}
+    assert sections == {
+        "GPU 0": ["gpu.0.util_percent"],
+        "GPU 1": ["gpu.1.temp_c", "gpu.1.util_percent"],
+        "system": ["cpu.percent"],
+    }
+    assert data["system"][0]["panels"][0]["series"][0]["x"][-1] == n - 1  # over run time
 
 
 def test_hostile_text_never_leaves_the_json_block_raw(tmp_path):
