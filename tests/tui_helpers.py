@@ -14,9 +14,9 @@ from collections.abc import Callable
 from textual.app import App, ComposeResult
 from textual.worker import WorkerFailed
 
+from viewer.data.run_colors import RunColors
 from viewer.data.store import Store
 from viewer.tui.messages import SelectionChanged
-from viewer.tui.run_colors import RunColors
 from viewer.tui.styles import STYLESHEETS
 
 # Generous: nine test sessions may share two cores. Tests that pass never wait this long.

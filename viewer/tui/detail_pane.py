@@ -66,7 +66,6 @@ def overview_text(d: RunDetails, color: str | None = None) -> Text:
 
 
 class DetailPane(Pane):
-
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter"),
         Binding("escape", "focus_table", "Table", show=False),

@@ -84,7 +84,6 @@ PREFIX_CELLS = 11  # "HH:MM:SS │ "
 class LogView(ScrollView, can_focus=True):
     """A virtual list of LogLines: renders only the visible rows, keeps byte offsets."""
 
-
     class NeedOlder(Message):
         pass
 

@@ -41,7 +41,6 @@ FOLLOW_S = 0.5
 
 
 class LogsPane(Pane):
-
     BINDINGS = [
         Binding("f", "toggle_follow", "Follow"),
         Binding("slash", "search", "Search"),

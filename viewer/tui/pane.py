@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from textual.widget import Widget
 
 from viewer.data.metric_panels import MAX_OVERLAID_RUNS
+from viewer.data.run_colors import RunColors
 from viewer.tui.latest_fetch import FetchesLatest
-from viewer.tui.run_colors import RunColors
 
 if TYPE_CHECKING:
     from viewer.data.runs_table import RunInfo

@@ -50,7 +50,6 @@ def cell(value: Any) -> Text:
 
 
 class SqlPane(Pane):
-
     BINDINGS = [
         # Priority so the input's own ctrl+x (cut) does not swallow it while a query runs;
         # check_action lets both keys through when nothing runs.

@@ -24,4 +24,5 @@ STYLESHEETS: list[str | PurePath] = [
     _HERE / "artifacts_pane.tcss",
     _HERE / "sweeps_pane.tcss",
     _HERE / "help_screen.tcss",
+    _HERE / "report_export.tcss",
 ]

@@ -139,7 +139,6 @@ def read_series(
 
 
 class SystemPane(Pane, can_focus=True):
-
     BINDINGS = [
         Binding("h", "toggle_host", "Host monitor"),
     ]

@@ -72,7 +72,6 @@ def _shown_cells(view: ItemView, query: str, sort_col: int | None, desc: bool) -
 class TableBrowser(FetchesLatest, Vertical):
     """The rows of `view` when it is a table view; filter box and sort order live here."""
 
-
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         # The pane's current view: a sort or filter finishing for any other is dropped.
