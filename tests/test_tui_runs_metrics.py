@@ -199,11 +199,9 @@ async def test_help_screen_lists_keys(root):
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
         await pilot.press("question_mark")
-        await pilot.pause()
-        assert isinstance(app.screen, HelpScreen)
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
         await pilot.press("escape")
-        await pilot.pause()
-        assert not isinstance(app.screen, HelpScreen)
+        await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen), what="the help screen closed")
 
 
 async def test_hostile_run_names_and_keys_render_as_text(tmp_path):
