@@ -24,6 +24,28 @@ class Shown(Pane):
         self.shown.append(value)
 
 
+class Stalled:
+    """A fetch's work that blocks until released (a slow disk): `started`, `release()`, `returned`."""
+
+    def __init__(self, result: object = None, error: Exception | None = None) -> None:
+        self.started, self._release, self.returned = threading.Event(), threading.Event(), threading.Event()
+        self.result, self.error = result, error
+
+    def __call__(self) -> object:
+        self.started.set()
+        self._release.wait(20)
+        self.returned.set()
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+    async def release_and_wait(self, pilot) -> None:
+        """Let it finish, and wait until it has and the app is quiet again."""
+        self._release.set()
+        await wait_until(pilot, self.returned.is_set)
+        await settle(pilot)
+
+
 class OnePane(App):
     def __init__(self) -> None:
         super().__init__()
@@ -59,21 +81,12 @@ async def test_a_slower_older_fetch_never_replaces_a_newer_one():
     app = OnePane()
     async with app.run_test() as pilot:
         pane = app.pane
-        started, release, returned = threading.Event(), threading.Event(), threading.Event()
-
-        def slow() -> str:
-            started.set()
-            release.wait(20)
-            returned.set()
-            return "old"
-
+        slow = Stalled("old")
         pane.fetch(slow, apply=pane.show, group="g")
-        await wait_until(pilot, started.is_set)
+        await wait_until(pilot, slow.started.is_set)
         pane.fetch(lambda: "new", apply=pane.show, group="g")
         await wait_until(pilot, lambda: pane.shown == ["new"])
-        release.set()
-        await wait_until(pilot, returned.is_set)
-        await settle(pilot)
+        await slow.release_and_wait(pilot)
         await stays_true(pilot, lambda: pane.shown == ["new"], what="the older result dropped")
 
 
@@ -81,22 +94,13 @@ async def test_groups_are_independent_and_drop_fetches_discards_a_running_one():
     app = OnePane()
     async with app.run_test() as pilot:
         pane = app.pane
-        started, release, returned = threading.Event(), threading.Event(), threading.Event()
-
-        def slow() -> str:
-            started.set()
-            release.wait(20)
-            returned.set()
-            return "dropped"
-
+        slow = Stalled("dropped")
         pane.fetch(slow, apply=pane.show, group="slow")
-        await wait_until(pilot, started.is_set)
+        await wait_until(pilot, slow.started.is_set)
         pane.fetch(lambda: "other group", apply=pane.show, group="fast")
         await wait_until(pilot, lambda: pane.shown == ["other group"])  # not held up, not dropped
         pane.drop_fetches("slow")  # e.g. the run it was for is no longer selected
-        release.set()
-        await wait_until(pilot, returned.is_set)
-        await settle(pilot)
+        await slow.release_and_wait(pilot)
         await stays_true(pilot, lambda: pane.shown == ["other group"], what="the dropped result never shown")
 
 
@@ -123,19 +127,10 @@ async def test_an_older_fetchs_error_is_not_reported_once_a_newer_one_started():
     app = OnePane()
     async with app.run_test() as pilot:
         pane = app.pane
-        started, release, raised = threading.Event(), threading.Event(), threading.Event()
-
-        def failing_slowly() -> None:
-            started.set()
-            release.wait(20)
-            raised.set()
-            raise OSError("stale failure")
-
-        pane.fetch(failing_slowly, apply=pane.show, group="g", failed=lambda exc: pane.errors.append(str(exc)))
-        await wait_until(pilot, started.is_set)
+        failing = Stalled(error=OSError("stale failure"))
+        pane.fetch(failing, apply=pane.show, group="g", failed=lambda exc: pane.errors.append(str(exc)))
+        await wait_until(pilot, failing.started.is_set)
         pane.fetch(lambda: "fresh", apply=pane.show, group="g", failed=lambda exc: pane.errors.append(str(exc)))
         await wait_until(pilot, lambda: pane.shown == ["fresh"])
-        release.set()
-        await wait_until(pilot, raised.is_set)
-        await settle(pilot)
+        await failing.release_and_wait(pilot)
         await stays_true(pilot, lambda: pane.errors == [], what="the superseded fetch's error not shown")
