@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from recorder import layout
-from recorder.atomic_json import read_json, write_json
+from recorder.atomic_json import locked, read_json, write_json
 
 USAGE_FILE = "usage.jsonl"
 RUN_ARTIFACTS_FILE = layout.RUN_ARTIFACTS_FILE
@@ -65,19 +64,8 @@ def read_usage(artifacts_dir: Path) -> list[dict[str, Any]]:
     return out
 
 
-@contextlib.contextmanager
-def _run_lock(run_dir: Path) -> Iterator[None]:
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    fd = os.open(run_dir / _RUN_LOCK, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+def _run_lock(run_dir: Path) -> contextlib.AbstractContextManager[None]:
+    return locked(run_dir / _RUN_LOCK)
 
 
 def read_run_artifacts(run_dir: Path) -> dict[str, list[dict[str, Any]]]:

@@ -37,6 +37,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from recorder import layout
+
 __all__ = ["COALESCE_S", "NETWORK_FS", "POLL_S", "RootWatcher", "estimate_watch_dirs", "max_user_watches", "network_fs"]
 
 COALESCE_S = 0.2
@@ -257,7 +259,8 @@ class _Poller:
                 sig[project] = tuple(os.path.basename(r) for r in runs)
                 for run in runs:
                     st = self._stat(os.path.join(run, "run.json"))
-                    sig[run] = (st,)
+                    # A finished run changes only when the user edits it (edits.json).
+                    sig[run] = (st, self._stat(os.path.join(run, layout.EDITS_FILE)))
                     if st is None or now - st[0] / 1e9 > LIVE_WINDOW_S:
                         continue
                     # A live run: what a reader would show changes in these files.
@@ -279,7 +282,7 @@ class _Poller:
                                         extra.append((d, e.name))
                         except OSError:
                             pass
-                    sig[run] = (st, tuple(extra))
+                    sig[run] = (*sig[run], tuple(extra))
         return sig
 
 
