@@ -32,7 +32,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from recorder.metric_definitions import MetricDefinition, MetricDefinitions
+from viewer.data.run_table_model import display, format_runtime
 from viewer.data.runs_table import RunInfo, summary_value
 
 __all__ = [
@@ -41,6 +44,7 @@ __all__ = [
     "CompareRow",
     "RunComparison",
     "compare_runs",
+    "format_value",
     "goal_of",
     "run_labels",
 ]
@@ -117,10 +121,28 @@ def compare_runs(runs: Sequence[RunInfo], definitions: Sequence[Mapping[str, Any
     )
 
 
+MISSING = "—"
+
+
+def format_value(key: str, value: Any) -> str:
+    """A cell as the compare view and `loupe diff` show it (unsanitised run text)."""
+    if value is None:
+        return MISSING
+    if key == "runtime" and isinstance(value, (int, float)):
+        return format_runtime(value)
+    if key == "git commit" and isinstance(value, str):
+        return value[:12]
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:.6g}"
+    if isinstance(value, (list, dict)):
+        return orjson.dumps(value, default=str).decode()
+    return display(value)
+
+
 def run_labels(runs: Sequence[RunInfo]) -> list[str]:
-    """A header per run: its name, with the start of its id where names repeat."""
+    """A header per run: its name, with the end of its id (the random part) where names repeat."""
     names = [r.name or r.id for r in runs]
-    return [f"{n} ({r.id[:8]})" if names.count(n) > 1 else n for n, r in zip(names, runs)]
+    return [f"{n} (…{r.id[-6:]})" if names.count(n) > 1 else n for n, r in zip(names, runs)]
 
 
 def goal_of(key: str, definitions: MetricDefinitions | None = None) -> str | None:
