@@ -69,7 +69,7 @@ async def test_compare_shows_differing_config_first_and_marks_the_best(root):
         rows = table_rows(table)
         keys = [r[0].strip() for r in rows]
         # lr differs, batch_size is the same in all three: folded below the differing keys.
-        assert keys.index("lr") < keys.index("▸ 1 config keys are the same in every run (f shows them)")
+        assert keys.index("lr") < keys.index("▸ 1 the same (f)")
         assert "batch_size" not in keys
         assert row_for(rows, "lr")[1:] == ["0.01", "0.1", "1"]
         # Lower loss and higher accuracy are best: the fixture's loss is exp(-step * lr), so

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 MAX_SECTION_ROWS = 500
 BEST_STYLE = "bold green"
 BEST_MARK = " *"
-CELL_WIDTH = 40
+CELL_WIDTH = 32
 
 
 class CompareScreen(ModalScreen[None]):
@@ -87,21 +87,22 @@ class CompareScreen(ModalScreen[None]):
         self._section(table, "metadata", [r for r in c.metadata if r.key != "name"])
         n_same = len(c.config_same)
         total = len(c.config_differ) + n_same
-        self._section(table, f"config: {len(c.config_differ)} of {total} keys differ", c.config_differ)
+        # Headings sit in the key column: kept short, so they do not widen it.
+        self._section(table, f"config: {len(c.config_differ)} of {total} differ", c.config_differ)
         if n_same:
             if self.show_same:
-                self._section(table, f"config: the {n_same} keys all runs share (f folds them)", c.config_same)
+                self._section(table, f"config: {n_same} the same", c.config_same)
             else:
-                self._heading(table, f"▸ {n_same} config keys are the same in every run (f shows them)", "same")
-        self._section(table, "summary (* best: see ? for the rule)", c.summary)
+                self._heading(table, f"▸ {n_same} the same (f)", "same")
+        self._section(table, "summary (* best)", c.summary)
         if cursor is not None and table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))
         differ = len(c.config_differ)
         self.query_one("#compare-title", Static).update(
             Text(
-                f"{len(c.runs)} runs · {differ} config key{'s' if differ != 1 else ''} differ"
-                f" · {len(c.summary)} summary metric{'s' if len(c.summary) != 1 else ''}"
-                " · esc closes"
+                f"{len(c.runs)} runs · {differ} config key{' differs' if differ == 1 else 's differ'}"
+                f", {n_same} the same{' (f shows them)' if n_same and not self.show_same else ''}"
+                " · * best (? says how) · esc closes"
             )
         )
 
