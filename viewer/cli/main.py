@@ -11,6 +11,8 @@
     loupe diff RUN RUN... [--root ROOT] [--format table|json] [--all]
     loupe tag RUN [+TAG|-TAG]... / note RUN [TEXT] / rename RUN NAME   [--root ROOT]
     loupe rm RUN... [--force] [--yes] / restore [RUN...] / gc --trash  [--root ROOT]
+    loupe report [RUN or FILTER...] [--root ROOT] [-o report.html]   one offline HTML file
+    loupe serve [ROOT...] [--host 127.0.0.1] [--port 8000] [--public]   the dashboard in a browser
 
 ROOT defaults to $LOUPE_DIR or ./runs; when neither exists the bundled sample_runs/ is
 used, with a one-line note. RUN is an id, a unique id prefix, a name, or project/id.
@@ -25,7 +27,8 @@ This module parses and dispatches; the run subcommands are in viewer.cli.run_com
 diff in viewer.cli.diff_command, tag/note/rename/rm/restore/gc in
 viewer.cli.manage_commands, the table/JSON/CSV writers in viewer.cli.output, and
 `loupe sweep` / `loupe artifacts` come from viewer.cli.sweep_commands and
-viewer.cli.artifact_commands.
+viewer.cli.artifact_commands; `loupe report` and `loupe serve` from
+viewer.cli.report_command and viewer.cli.serve_command.
 """
 
 from __future__ import annotations
@@ -46,7 +49,12 @@ __all__ = ["main"]
 
 COMMANDS = ("view", "ls", "show", "sql", "tail", "export", "diff", "tag", "note", "rename", "rm", "restore", "gc")
 # Modules adding their own subcommands: each has add_parser(subparsers) setting func.
-CLI_PLUGINS = ("viewer.cli.sweep_commands", "viewer.cli.artifact_commands")
+CLI_PLUGINS = (
+    "viewer.cli.sweep_commands",
+    "viewer.cli.artifact_commands",
+    "viewer.cli.report_command",
+    "viewer.cli.serve_command",
+)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Input, Static
 
 from viewer.data import run_table_model as model
+from viewer.data.run_colors import RunColors
 from viewer.data.runs_table import RunInfo
 from viewer.data.sanitize import sanitize
 from viewer.tui.column_chooser import ColumnChooser
@@ -26,7 +27,6 @@ from viewer.tui.manage_dialogs import RunEditScreen, TrashScreen
 from viewer.tui.measured_table import MeasuredTable
 from viewer.tui.messages import SelectionChanged
 from viewer.tui.pane import Pane
-from viewer.tui.run_colors import RunColors
 
 # Rows put into the table at once (all of them up to this many runs), then per turn of
 # the event loop while the rest go in.
