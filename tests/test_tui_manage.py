@@ -189,3 +189,36 @@ async def test_delete_keeps_a_running_run(root, tmp_path):
         assert (root / "demo" / "live-run").is_dir()
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, TrashScreen), "the dialog to close")
+
+
+async def test_compare_from_the_palette_shows_hostile_names_and_values_as_text(tmp_path):
+    root = tmp_path / "runs"
+    make_runs(
+        root,
+        [
+            {
+                "name": "[@click=app.quit]a",
+                "id": "hostile-a",
+                "config": {"note": "[bold]x[/bold]", "lr": 0.1},
+                "steps": 5,
+            },
+            {"name": "[/bold]b", "id": "hostile-b", "config": {"note": "\x1b]0;pwned\x07y", "lr": 0.2}, "steps": 5},
+        ],
+    )
+    app = LoupeApp([root], live=False)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await settle(app, pilot)
+        app.select(list(ids_by_name(app).values()))
+        await pilot.pause()
+        app.action_compare()  # what the palette's "Compare the selected runs" runs
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), "the compare view")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.comparison is not None, "the comparison")
+        await pilot.pause()
+        table = screen.query_one(DataTable)
+        headers = [c.label.plain for c in table.columns.values()][1:]
+        assert sorted(headers) == ["[/bold]b", "[@click=app.quit]a"]
+        note = row_for(table_rows(table), "note")[1:]
+        assert "[bold]x[/bold]" in note and not any("\x1b" in v or "\x07" in v for v in note)
+        await pilot.click("#compare-table", offset=(30, 0))  # a click on the names does nothing
+        assert app.is_running

@@ -21,7 +21,7 @@ metrics.json; without one, lower is better when a word of the name is one of
 LOWER_IS_BETTER (loss, err, error, mse...), higher when one of HIGHER_IS_BETTER (acc,
 accuracy, f1, auc...); otherwise no row is marked. Aggregate suffixes (.min, .max,
 .mean, .last, .first, .best) take the metric's direction. Ties are all marked; a row
-whose values are all equal, or with fewer than two numbers, marks none.
+where every run has the same value, or with fewer than two finite numbers, marks none.
 """
 
 from __future__ import annotations
@@ -251,7 +251,7 @@ def _best(values: tuple[Any, ...], goal: str | None) -> frozenset[int]:
     if goal is None:
         return frozenset()
     nums = {i: n for i, n in enumerate(_number(v) for v in values) if n is not None}
-    if len(nums) < 2 or len(set(nums.values())) == 1:
-        return frozenset()
+    if len(nums) < 2 or (len(nums) == len(values) and len(set(nums.values())) == 1):
+        return frozenset()  # nothing to rank, or every run got the same
     target = min(nums.values()) if goal == "min" else max(nums.values())
     return frozenset(i for i, n in nums.items() if n == target)
