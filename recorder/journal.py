@@ -5,10 +5,12 @@ it is called; this one says how lines and values inside them are encoded:
 
 - journal rows (history, system, text, media index): one JSON object per line, NaN
   and +-inf kept apart under `_nf` because JSON has neither;
+- the media index's columns and Arrow types (pyarrow is imported only when a table is built);
 - console log lines: `2026-11-29T14:08:12.123Z O text` (UTC with milliseconds, O/E);
 - ISO-8601 times in the JSON sidecars: UTC, microseconds, Z.
 
-Only the standard library and orjson, so training code and the viewer import it cheaply.
+Only the standard library and orjson at import time, so training code and the viewer import
+it cheaply.
 """
 
 from __future__ import annotations
@@ -66,6 +68,61 @@ def decode_journal(data: bytes) -> list[dict[str, Any]]:
                 row[k] = float(v) if v in ("nan", "inf", "-inf") else None
         rows.append(row)
     return rows
+
+
+# -- the media index ----------------------------------------------------------------
+
+# column -> Arrow type name; docs/format.md "media" documents each one.
+MEDIA_INDEX_COLUMNS = {
+    "run_id": "dictionary<string>",
+    "_step": "int64",
+    "_timestamp": "double",
+    "key": "string",
+    "kind": "string",
+    "idx": "int64",
+    "path": "string",
+    "format": "string",
+    "width": "int64",
+    "height": "int64",
+    "caption": "string",
+    "bins": "list<double>",
+    "counts": "list<double>",
+    "nrows": "int64",
+    "columns": "list<string>",
+    "chart": "string",
+    "spec": "string",
+}
+
+
+def media_index_schema() -> Any:
+    """The media index's pyarrow schema (as written in its Parquet parts)."""
+    import pyarrow as pa
+
+    types = {
+        "int64": pa.int64(),
+        "double": pa.float64(),
+        "string": pa.string(),
+        "list<double>": pa.list_(pa.float64()),
+        "list<string>": pa.list_(pa.string()),
+        "dictionary<string>": pa.dictionary(pa.int32(), pa.string()),
+    }
+    return pa.schema([pa.field(name, types[t]) for name, t in MEDIA_INDEX_COLUMNS.items()])
+
+
+def media_index_table(records: list[dict[str, Any]], run_id: str) -> Any:
+    """Media index records (decoded journal rows) as a pyarrow Table of the index schema;
+    raises pyarrow's errors when a record holds a value its column cannot take."""
+    import pyarrow as pa
+
+    s = media_index_schema()
+    n = len(records)
+    arrays = []
+    for field in s:
+        if field.name == layout.RUN_ID_COLUMN:
+            arrays.append(pa.DictionaryArray.from_arrays(pa.array([0] * n, pa.int32()), pa.array([run_id])))
+        else:
+            arrays.append(pa.array([r.get(field.name) for r in records], field.type))
+    return pa.Table.from_arrays(arrays, schema=s)
 
 
 # -- console log lines ----------------------------------------------------------
