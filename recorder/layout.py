@@ -322,6 +322,26 @@ def registry_dir(root: Path) -> Path:
     return Path(root) / REGISTRY_DIR
 
 
+def _safe_name(name: str) -> None:
+    check_name(name, "name")
+
+
+def artifact_projects(root: Path) -> list[str]:
+    """Projects under `root` that have an `_artifacts` folder."""
+    return listed_names(root, _safe_name, lambda p: (p / ARTIFACTS_DIR).is_dir())
+
+
+def artifact_collections(root: Path, project: str) -> list[str]:
+    """Artifact names (collection folders) of one project."""
+    return listed_names(artifact_collections_dir(root, project), _safe_name, Path.is_dir)
+
+
+def registry_collections(root: Path) -> list[tuple[str, str]]:
+    """(registry, collection) pairs under `<root>/_registry`."""
+    base = registry_dir(root)
+    return [(reg, col) for reg in listed_names(base, _safe_name) for col in listed_names(base / reg, _safe_name, Path.is_dir)]
+
+
 def version_file(collection_dir: Path, version: int) -> Path:
     """The record of one version of an artifact or registry collection."""
     return Path(collection_dir) / f"v{int(version)}.json"

@@ -128,7 +128,7 @@ def handle(args: argparse.Namespace) -> int:
 
 def cmd_ls(args: argparse.Namespace, out=None) -> int:
     from recorder import layout
-    from recorder.artifacts import artifact_index as index
+    from viewer.data import artifact_index as index
 
     out = out or sys.stdout
     root = _root(args)
@@ -154,10 +154,6 @@ def cmd_ls(args: argparse.Namespace, out=None) -> int:
     target = args.target
     if target and "/" in target:
         project, name = target.split("/", 1)
-        layout.check_name(project, "project name")
-        from recorder.artifacts.artifact_names import check_name
-
-        check_name(name.split(":")[0])
         records = index.versions(root, project, name.split(":")[0])
         rows = [r for r in index.artifact_rows(root, records=records) if not args.type or r["type"] == args.type]
         if args.json:
@@ -288,19 +284,17 @@ def cmd_download(args: argparse.Namespace, out=None) -> int:
 
 def cmd_gc(args: argparse.Namespace, out=None) -> int:
     from recorder import layout
-    from recorder.artifacts import artifact_index as index
-    from recorder.artifacts.locations import artifacts_dir
-    from recorder.artifacts.object_store import ObjectStore
+    from recorder.artifacts.object_store import ObjectStore, referenced_digests
 
     out = out or sys.stdout
     root = _root(args)
-    projects = [layout.check_name(p, "project name") for p in args.project] if args.project else index.projects(root)
+    projects = [layout.check_name(p, "project name") for p in args.project] if args.project else layout.artifact_projects(root)
     now = time.time()
     total_n = total_bytes = 0
     for project in projects:
-        store = ObjectStore(artifacts_dir(root, project))
+        store = ObjectStore(layout.artifacts_dir(root, project))
         try:
-            referenced = index.referenced_digests(root, project)
+            referenced = referenced_digests(root, project)
         except Exception as exc:
             print(
                 f"loupe artifacts gc: {project}: a manifest is unreadable ({_safe(exc)}); "
@@ -320,7 +314,7 @@ def cmd_gc(args: argparse.Namespace, out=None) -> int:
         if args.yes:
             # Re-read the manifests right before deleting: a version published meanwhile wins.
             try:
-                referenced = index.referenced_digests(root, project)
+                referenced = referenced_digests(root, project)
             except Exception:
                 print(f"loupe artifacts gc: {project}: a manifest became unreadable; nothing removed", file=sys.stderr)
                 continue
