@@ -153,6 +153,7 @@ class ApiRun:
 
     def _artifacts(self, kind: str) -> list[Any]:
         from recorder.artifacts.artifact import Artifact
+
         out = []
         for item in journal.read_run_artifacts(self.dir)[kind]:
             try:

@@ -339,7 +339,11 @@ def artifact_collections(root: Path, project: str) -> list[str]:
 def registry_collections(root: Path) -> list[tuple[str, str]]:
     """(registry, collection) pairs under `<root>/_registry`."""
     base = registry_dir(root)
-    return [(reg, col) for reg in listed_names(base, _safe_name) for col in listed_names(base / reg, _safe_name, Path.is_dir)]
+    return [
+        (reg, col)
+        for reg in listed_names(base, _safe_name)
+        for col in listed_names(base / reg, _safe_name, Path.is_dir)
+    ]
 
 
 def version_file(collection_dir: Path, version: int) -> Path:

@@ -27,6 +27,7 @@ from recorder.journal import iso_now
 if TYPE_CHECKING:
     from recorder.run import Run
 
+
 def collection_dir(root: Path, registry: str, collection: str) -> Path:
     return layout.registry_dir(root) / check_name(registry, "registry name") / check_name(collection, "collection name")
 

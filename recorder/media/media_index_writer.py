@@ -12,6 +12,7 @@ from recorder import layout
 from recorder.journal import decode_journal, media_index_table
 from recorder.stream_writer import StreamWriter, unlink_quietly
 
+
 class MediaIndexWriter(StreamWriter):
     """A StreamWriter whose rows are media records rather than metric rows."""
 

@@ -78,7 +78,9 @@ class MediaStore:
         if isinstance(item, Image):
             return self._log_image(key, step, item, base)
         if isinstance(item, Histogram):
-            self.index.append({**base, "kind": layout.MEDIA_KIND_HISTOGRAM, "bins": item.bins, "counts": item.histogram})
+            self.index.append(
+                {**base, "kind": layout.MEDIA_KIND_HISTOGRAM, "bins": item.bins, "counts": item.histogram}
+            )
             return {"_type": "histogram", "num_bins": len(item.histogram)}
         chart = getattr(item, "chart", None)
         if isinstance(item, Table) or (chart is not None and isinstance(getattr(item, "table", None), Table)):

@@ -288,7 +288,9 @@ def cmd_gc(args: argparse.Namespace, out=None) -> int:
 
     out = out or sys.stdout
     root = _root(args)
-    projects = [layout.check_name(p, "project name") for p in args.project] if args.project else layout.artifact_projects(root)
+    projects = (
+        [layout.check_name(p, "project name") for p in args.project] if args.project else layout.artifact_projects(root)
+    )
     now = time.time()
     total_n = total_bytes = 0
     for project in projects:

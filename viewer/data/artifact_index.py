@@ -212,6 +212,10 @@ def collection_rows(root: Path, project: str | None = None) -> list[dict[str, An
 def registry_rows(root: Path) -> list[dict[str, Any]]:
     """One row per registry collection: registry, collection, versions (count)."""
     return [
-        {"registry": reg, "collection": col, "versions": len(layout.listed_versions(layout.registry_dir(root) / reg / col))}
+        {
+            "registry": reg,
+            "collection": col,
+            "versions": len(layout.listed_versions(layout.registry_dir(root) / reg / col)),
+        }
         for reg, col in layout.registry_collections(root)
     ]

@@ -82,7 +82,9 @@ def read_index(run_dir: Path | str) -> pa.Table:
 
 def _plain_schema() -> pa.Schema:
     # run_id as a plain string: tables from many runs concatenate without unifying dictionaries.
-    return pa.schema([pa.field(f.name, pa.string()) if f.name == layout.RUN_ID_COLUMN else f for f in media_index_schema()])
+    return pa.schema(
+        [pa.field(f.name, pa.string()) if f.name == layout.RUN_ID_COLUMN else f for f in media_index_schema()]
+    )
 
 
 def _conform(table: pa.Table, s: pa.Schema) -> pa.Table:

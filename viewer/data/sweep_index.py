@@ -225,7 +225,6 @@ def _ts(d: Any) -> float | None:
 
 def load_sweep(info: SweepInfo) -> Sweep:
     try:
-        import optuna
         from optuna.trial import TrialState
     except ImportError:
         return Sweep(info, [], "install optuna (pip install 'loupe[sweeps]') to read this sweep's trials")
