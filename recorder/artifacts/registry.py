@@ -25,7 +25,7 @@ from recorder.artifacts.naming import parse_target
 from recorder.journal import iso_now
 
 if TYPE_CHECKING:
-    from recorder.run import Run
+    from recorder.run_api import Run
 
 
 def collection_dir(root: Path, registry: str, collection: str) -> Path:

@@ -26,7 +26,7 @@ from recorder.media.table import Table
 from recorder.warn import warn, warn_once
 
 if TYPE_CHECKING:
-    from recorder.run import Run
+    from recorder.run_api import Run
 
 MAX_QUEUED_ITEMS = 256
 MAX_QUEUED_BYTES = 64 * 1024 * 1024
