@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from viewer.cli.text_rows import write_rows
+from viewer.data.byte_size import format_bytes
 
 GRACE_S = 3600.0
 
@@ -36,16 +37,6 @@ def _root(args: argparse.Namespace) -> Path:
     if isinstance(root, (list, tuple)):
         root = root[0] if root else None
     return Path(root or os.environ.get("LOUPE_DIR") or "runs")
-
-
-def _size(n: Any) -> str:
-    if not isinstance(n, int):
-        return "-"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -166,7 +157,7 @@ def cmd_ls(args: argparse.Namespace, out=None) -> int:
                 [
                     f"v{r['version']}",
                     _safe(",".join(r["aliases"])),
-                    _size(r["size"]),
+                    format_bytes(r["size"], "-"),
                     str(r["file_count"]),
                     _safe(r["created_at"]),
                     _safe(r["producer_run_id"] or "-"),
@@ -208,7 +199,7 @@ def cmd_ls(args: argparse.Namespace, out=None) -> int:
                 _safe(r["type"]),
                 str(r["versions"]),
                 r["latest"],
-                _size(r["size"]),
+                format_bytes(r["size"], "-"),
                 _safe(",".join(r["aliases"])),
             ]
         )
@@ -259,7 +250,7 @@ def cmd_show(args: argparse.Namespace, out=None) -> int:
         if isinstance(value, list):
             value = ", ".join(value) or "-"
         elif key == "size":
-            value = _size(value)
+            value = format_bytes(value, "-")
         out.write(f"{key:12} {_safe(value if value is not None else '-')}\n")
     out.write(f"{'metadata':12} {_safe(json.dumps(info['metadata'], default=str))}\n")
     if info["skipped"]:
@@ -267,7 +258,10 @@ def cmd_show(args: argparse.Namespace, out=None) -> int:
         for s in info["skipped"]:
             out.write(f"  {_safe(s.get('path'))}  ({_safe(s.get('reason'))})\n")
     out.write(f"files ({len(info['files'])}):\n")
-    table = [[_safe(f["path"]), _size(f["size"]), _safe(f["ref"] or (f["digest"] or "")[:12])] for f in info["files"]]
+    table = [
+        [_safe(f["path"]), format_bytes(f["size"], "-"), _safe(f["ref"] or (f["digest"] or "")[:12])]
+        for f in info["files"]
+    ]
     write_rows([["  " + r[0], r[1], r[2]] for r in table], out)
     return 0
 
@@ -336,12 +330,12 @@ def cmd_gc(args: argparse.Namespace, out=None) -> int:
                 except OSError as exc:
                     print(f"loupe artifacts gc: cannot remove {_safe(path)}: {_safe(exc)}", file=sys.stderr)
                     continue
-                out.write(f"removed {_safe(label)} ({_size(size)})\n")
+                out.write(f"removed {_safe(label)} ({format_bytes(size)})\n")
             else:
-                out.write(f"would remove {_safe(label)} ({_size(size)})\n")
+                out.write(f"would remove {_safe(label)} ({format_bytes(size)})\n")
     verb = "removed" if args.yes else "would remove"
     out.write(
-        f"{verb} {total_n} object(s), {_size(total_bytes)}"
+        f"{verb} {total_n} object(s), {format_bytes(total_bytes)}"
         + ("" if args.yes or not total_n else "; run with --yes to delete")
         + "\n"
     )
