@@ -25,6 +25,18 @@ async def settle(pilot, rounds: int = 3) -> None:
     await pilot.pause()
 
 
+async def plotted(root, run_id):
+    """The metrics grid's panels, by title, once the user selected `run_id` and pressed 2."""
+    app = LoupeApp([root], live=False)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        app.select([run_id])
+        await pilot.press("2")
+        await settle(pilot)
+        assert app.query_one(TabbedContent).active == "metrics"
+        return {p.panel.metric: p.panel for p in app.query(MetricPlot)}
+
+
 def _run(root, run_id, define=(), rows=()):
     run = recorder.init(dir=root, project="p", id=run_id, system_interval=0, capture_console=False, reinit="create_new")
     for args, kwargs in define:
@@ -57,14 +69,7 @@ async def test_glob_hidden_metrics_are_not_plotted(tmp_path):
         define=[(("debug/*",), {"hidden": True}), (("debug/shown",), {})],
         rows=[{"train/loss": 1.0 / (i + 1), "debug/grad": float(i), "debug/shown": 2.0} for i in range(5)],
     )
-    app = LoupeApp([root], live=False)
-    async with app.run_test(size=(140, 40)) as pilot:
-        await settle(pilot)
-        app.select([rid])
-        await pilot.press("2")
-        await settle(pilot)
-        assert app.query_one(TabbedContent).active == "metrics"
-        assert sorted(p.panel.metric for p in app.query(MetricPlot)) == ["debug/shown", "train/loss"]
+    assert sorted(await plotted(root, rid)) == ["debug/shown", "train/loss"]
 
 
 @pytest.fixture
@@ -101,12 +106,6 @@ def test_metrics_are_named_and_read_by_the_key_logged(case_runs):
 
 async def test_plot_is_titled_with_the_key_not_the_column(case_runs):
     root, both, _ = case_runs
-    app = LoupeApp([root], live=False)
-    async with app.run_test(size=(140, 40)) as pilot:
-        await settle(pilot)
-        app.select([both])
-        await pilot.press("2")
-        await settle(pilot)
-        plots = {p.panel.metric: p.panel for p in app.query(MetricPlot)}
-        assert sorted(plots) == ["Loss", "loss"]
-        assert plots["loss"].series[0].last_y == 23.0 and plots["Loss"].series[0].last_y == 13.0
+    plots = await plotted(root, both)
+    assert sorted(plots) == ["Loss", "loss"]
+    assert plots["loss"].series[0].last_y == 23.0 and plots["Loss"].series[0].last_y == 13.0
