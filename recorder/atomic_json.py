@@ -15,7 +15,10 @@ from typing import Any
 
 import orjson
 
+from recorder.journal import read_json
 from recorder.layout import TMP_PREFIX
+
+__all__ = ["dumps", "fsync_dir", "locked", "read_json", "write_bytes_atomic", "write_json"]
 
 _OPTS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
@@ -78,10 +81,6 @@ def fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def read_json(path: Path) -> Any:
-    return orjson.loads(path.read_bytes())
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ import pytest
 from store_helpers import fake_run_dir, iso, real_run
 
 from recorder import layout
-from recorder.journal import edit_run
+from recorder.user_edits import edit_run
 from viewer.cli.main import main
 from viewer.data.store import Store
 

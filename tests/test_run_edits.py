@@ -16,7 +16,8 @@ from store_helpers import real_run
 
 import recorder
 from recorder import layout
-from recorder.journal import apply_edits, edit_run, read_edits
+from recorder.journal import apply_edits, read_edits
+from recorder.user_edits import edit_run
 from viewer.cli.main import main
 from viewer.data.store import Store
 
@@ -108,7 +109,7 @@ def test_a_refresh_sees_an_edit_of_a_finished_run(runs_root):
 _EDITOR = textwrap.dedent(
     """
     import os, sys, time
-    from recorder.journal import edit_run
+    from recorder.user_edits import edit_run
     run_dir, start, who = sys.argv[1], sys.argv[2], sys.argv[3]
     while not os.path.exists(start):
         time.sleep(0.005)

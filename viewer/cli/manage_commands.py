@@ -8,7 +8,7 @@
     loupe gc --trash [--older-than DAYS] [--yes]   empty the trash for good
 
 RUN is an id, a unique id prefix, a name or project/id, as everywhere. Edits go to the
-run's edits.json (recorder.journal.edit_run), never to run.json, so they survive a live
+run's edits.json (recorder.user_edits.edit_run), never to run.json, so they survive a live
 run's rewrites and show at once in `loupe ls`, `loupe sql` and the dashboard. A running
 run is not deleted unless --force.
 """
@@ -21,7 +21,8 @@ import time
 from typing import Any
 
 from viewer.cli.output import UsageError, cell
-from viewer.cli.run_commands import fmt_size, open_store, run_roots
+from viewer.cli.run_commands import open_store, run_roots
+from viewer.data.byte_size import format_bytes
 
 __all__ = ["add_parsers", "confirm"]
 
@@ -45,7 +46,7 @@ def _fail(message: str) -> int:
 
 def _edit(args: argparse.Namespace, **change: Any) -> tuple[Any, Any]:
     """(the run before, the run after) an edit_run() with `change`."""
-    from recorder.journal import edit_run
+    from viewer.data.run_edits import edit_run
 
     store = open_store(run_roots(args.root))
     before = store.resolve(args.run)
@@ -209,7 +210,7 @@ def cmd_gc(args: argparse.Namespace) -> int:
         print("nothing deleted", file=sys.stderr)
         return 1
     freed = empty_trash(entries)
-    print(f"deleted {n} run{'s' if n != 1 else ''} from the trash ({fmt_size(freed)} freed)")
+    print(f"deleted {n} run{'s' if n != 1 else ''} from the trash ({format_bytes(freed)} freed)")
     return 0
 
 

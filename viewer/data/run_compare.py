@@ -34,7 +34,7 @@ from typing import Any
 
 import orjson
 
-from recorder.metric_definitions import MetricDefinition, MetricDefinitions
+from recorder.journal import definition_for
 from viewer.data.run_table_model import display, format_runtime
 from viewer.data.runs_table import RunInfo, summary_value
 
@@ -145,19 +145,20 @@ def run_labels(runs: Sequence[RunInfo]) -> list[str]:
     return [f"{n} (…{r.id[-6:]})" if names.count(n) > 1 else n for n, r in zip(names, runs)]
 
 
-def goal_of(key: str, definitions: MetricDefinitions | None = None) -> str | None:
-    """ "min" when lower is better for summary key `key`, "max" when higher, else None."""
+def goal_of(key: str, definitions: Sequence[Mapping[str, Any]] = ()) -> str | None:
+    """ "min" when lower is better for summary key `key`, "max" when higher, else None.
+    `definitions`: define_metric entries (metrics.json's "definitions"), in order."""
     base, _, suffix = key.rpartition(".")
     if suffix not in _AGGREGATES or not base:
         base = key
-    if definitions is not None:
-        d = definitions.for_key(base)
-        if d is not None:
-            if d.goal in ("minimize", "maximize"):
-                return "min" if d.goal == "minimize" else "max"
-            kinds = set(d.summary) & {"min", "max"}
-            if len(kinds) == 1:
-                return kinds.pop()
+    i = definition_for(base, [(d["name"], d.get("step_metric")) for d in definitions])
+    if i is not None:
+        d = definitions[i]
+        if d.get("goal") in ("minimize", "maximize"):
+            return "min" if d["goal"] == "minimize" else "max"
+        kinds = set(d.get("summary") or ()) & {"min", "max"}
+        if len(kinds) == 1:
+            return kinds.pop()
     words = set(_WORD.findall(base.lower()))
     if words & LOWER_IS_BETTER:
         return "min"
@@ -166,23 +167,24 @@ def goal_of(key: str, definitions: MetricDefinitions | None = None) -> str | Non
     return None
 
 
-def _definitions(files: Sequence[Mapping[str, Any]]) -> MetricDefinitions:
-    # Earlier runs' definitions win: they are added last (later definitions beat earlier).
-    defs = MetricDefinitions()
+def _definitions(files: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Every run's well-formed definitions, the first run's last: where two runs define
+    one metric differently, the first run's wins (later definitions beat earlier ones)."""
+    out: list[dict[str, Any]] = []
     for data in reversed(files):
         items = data.get("definitions") if isinstance(data, Mapping) else None
         for item in items if isinstance(items, list) else []:
-            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-                continue
-            summary = item.get("summary")
-            defs.add(
-                MetricDefinition(
-                    name=item["name"],
-                    summary=[s for s in summary if isinstance(s, str)] if isinstance(summary, list) else [],
-                    goal=item.get("goal") if isinstance(item.get("goal"), str) else None,
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                summary = item.get("summary")
+                out.append(
+                    {
+                        "name": item["name"],
+                        "step_metric": item.get("step_metric") if isinstance(item.get("step_metric"), str) else None,
+                        "summary": [k for k in summary if isinstance(k, str)] if isinstance(summary, list) else [],
+                        "goal": item.get("goal") if isinstance(item.get("goal"), str) else None,
+                    }
                 )
-            )
-    return defs
+    return out
 
 
 def _metadata(runs: Sequence[RunInfo]) -> list[CompareRow]:

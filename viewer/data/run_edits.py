@@ -1,20 +1,22 @@
-"""Editing a run from the dashboard: its name, tags and notes, through recorder.journal.
+"""Editing runs from the dashboard and the CLI: name, tags and notes, through recorder.user_edits.
 
-    save_edits(info, name=None, tags=None, notes=None)   # raises ValueError on a bad value
+    save_edits(info, name=None, tags=None, notes=None)   # the edit form; ValueError on a bad value
     parse_tags("a, b ,,c") -> ["a", "b", "c"]
+    edit_run(run_dir, ...)                               # recorder.user_edits.edit_run (loupe tag/...)
 
-The TUI imports no recorder module; this is its door to edit_run(), which writes the
-run's edits.json under a lock (never run.json, which a live run keeps rewriting).
+The one viewer module that imports the writer of edits.json (docs/architecture.md lists
+it): editing is writing, and edit_run() is the one locked read-modify-write, never a copy.
+The TUI imports no recorder module, so this is its door to it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from recorder.journal import edit_run
+from recorder.user_edits import edit_run
 from viewer.data.runs_table import RunInfo
 
-__all__ = ["parse_tags", "save_edits"]
+__all__ = ["edit_run", "parse_tags", "save_edits"]
 
 
 def parse_tags(text: str) -> list[str]:

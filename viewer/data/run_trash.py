@@ -12,6 +12,10 @@ and `<root>/.trash/<entry>.trash.json` records where it was: `{"id", "project", 
 "path" (relative to the root), "state", "deleted_at"}`. The record is written first, so
 a crash in between leaves a record with no run (ignored) rather than a run nobody can
 put back. The folder starts with a dot: discovery never scans it as runs.
+
+Besides the contract (recorder.layout, recorder.journal) this imports recorder.atomic_json,
+an exception docs/architecture.md lists: the record is written like every sidecar, temp
+file + fsync + rename, with the recorder's helper rather than a second copy of it.
 """
 
 from __future__ import annotations
@@ -27,8 +31,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from recorder import layout
-from recorder.atomic_json import fsync_dir, read_json, write_json
-from recorder.journal import iso_now, parse_iso
+
+# The one recorder module besides the contract this imports (docs/architecture.md): the
+# trash record is written like every sidecar, temp file + fsync + rename.
+from recorder.atomic_json import fsync_dir, write_json
+from recorder.journal import iso_now, parse_iso, read_json_object
 from viewer.data.run_lookup import resolve_run
 from viewer.data.run_state import decide_state
 from viewer.data.runs_table import RunInfo
@@ -75,7 +82,7 @@ def move_to_trash(info: RunInfo, force: bool = False, now: float | None = None) 
     if rel == Path():
         raise ValueError(f"run {info.ref} is the root {info.root} itself; it cannot be moved into its own trash")
     if not force:
-        decision = decide_state(_read_dict(path / layout.RUN_FILE))
+        decision = decide_state(read_json_object(path / layout.RUN_FILE) or {})
         if decision.state == "running":
             raise RunIsRunning(f"run {info.ref} is running ({decision.reason})")
     trash = Path(info.root) / layout.TRASH_DIR
@@ -122,7 +129,7 @@ def list_trash(roots: Iterable[Path]) -> list[TrashEntry]:
             moved = trash / name[: -len(layout.TRASH_RECORD_SUFFIX)]
             if not os.path.lexists(moved):
                 continue  # a deletion cut short before the move: nothing to restore
-            out.append(_entry(Path(root), moved, trash / name, _read_dict(trash / name)))
+            out.append(_entry(Path(root), moved, trash / name, read_json_object(trash / name) or {}))
     out.sort(key=lambda e: (e.deleted_at or 0.0, e.trash_path.name))
     return out
 
@@ -189,14 +196,6 @@ def _safe_relative(value: Any) -> str | None:
 
 def _text(v: Any) -> str | None:
     return v if isinstance(v, str) and v else None
-
-
-def _read_dict(path: Path) -> dict[str, Any]:
-    try:
-        data = read_json(path)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _size(path: Path) -> int:
