@@ -71,8 +71,8 @@ def edit_run(
         if notes is not None:
             edits["notes"] = notes
         if values:
-            kept = edits.get("summary") if isinstance(edits.get("summary"), dict) else {}
-            edits["summary"] = {**kept, **values}
+            kept = edits.get("summary")
+            edits["summary"] = {**(kept if isinstance(kept, dict) else {}), **values}
         edits["edited_at"] = iso_now()
         write_json(run_dir / layout.EDITS_FILE, edits, fsync=True)
     return edits
