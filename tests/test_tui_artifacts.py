@@ -9,7 +9,7 @@ from textual.widgets import DataTable, Input, OptionList, Static
 from tui_helpers import PaneApp, screen_text, settle, wait_until
 
 import recorder
-from recorder.artifacts import artifact_index
+from viewer.data import artifact_index
 from viewer.tui.artifacts_pane import ArtifactsPane
 
 HOSTILE = "[@click=app.quit] [/bold] \x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\"

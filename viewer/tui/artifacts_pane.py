@@ -7,7 +7,7 @@ the highlighted version's detail (description, digest, metadata, files, producer
 consumer runs; for a registry member, the version it links to), and at the bottom the
 first selected run's inputs, outputs and registry links (`[`/`]` cycle the selection).
 
-All reads go through recorder.artifacts.artifact_index in thread workers. Names, aliases,
+All reads go through viewer.data.artifact_rows in thread workers. Names, aliases,
 metadata and file paths are untrusted: shown as plain text (viewer.data.sanitize).
 """
 
@@ -23,8 +23,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from recorder.artifacts import artifact_index
-from viewer.data.artifact_rows import Entry, VersionRow, load_entries, load_versions
+from viewer.data.artifact_rows import Entry, VersionRow, load_entries, load_run_io, load_versions
 from viewer.data.sanitize import sanitize
 from viewer.tui.artifact_text import run_io_text, version_cells, version_detail
 from viewer.tui.pane import Pane
@@ -208,7 +207,7 @@ class ArtifactsPane(Pane):
             box.update(Text("select a run to see the artifacts it used and logged", style="dim"))
             return
         self.fetch(
-            artifact_index.run_artifacts,
+            load_run_io,
             run.path,
             apply=self._run_io_loaded,
             group="artifacts-run",

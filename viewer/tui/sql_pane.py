@@ -13,13 +13,12 @@ import math
 import time
 from typing import Any
 
-import duckdb
 from rich.text import Text
 from textual import on
 from textual.binding import Binding
 from textual.widgets import DataTable, Input, Static
 
-from viewer.data.limited_query import DEFAULT_LIMIT, limited_query
+from viewer.data.limited_query import DEFAULT_LIMIT, QueryCancelled, limited_query
 from viewer.data.sanitize import sanitize
 from viewer.tui.pane import Pane
 
@@ -137,7 +136,7 @@ class SqlPane(Pane):
 
     def _failed(self, error: Exception) -> None:
         elapsed = self._stopped()
-        if isinstance(error, duckdb.InterruptException):
+        if isinstance(error, QueryCancelled):
             self._set_status(f"cancelled after {elapsed:.1f} s")
             return
         self._set_status(f"failed after {elapsed:.2f} s")
