@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from tui_fixtures import STANDARD, make_runs
-from tui_helpers import settle
+from tui_helpers import settle, wait_until
 
 from viewer.tui.app import LoupeApp
 from viewer.tui.runs_pane import RunsPane
@@ -86,10 +86,9 @@ def test_compare_screen(snap_compare, tmp_path, size):
 
         await loaded(pilot, select_two=True)
         await pilot.press("d")
-        for _ in range(3):
-            await pilot.pause()
-            await pilot.app.workers.wait_for_complete()
-        assert isinstance(pilot.app.screen, CompareScreen) and pilot.app.screen.comparison is not None
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, CompareScreen), what="the compare view")
+        await wait_until(pilot, lambda: pilot.app.screen.comparison is not None, what="the comparison")
+        await settle(pilot)
+        await pilot.wait_for_scheduled_animations()
 
     assert snap_compare(app_for(tmp_path), terminal_size=size, run_before=before)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, wait
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -39,6 +40,9 @@ from viewer.tui.sql_pane import SqlPane
 from viewer.tui.styles import STYLESHEETS
 from viewer.tui.sweeps_pane import SweepsPane
 from viewer.tui.system_pane import SystemPane
+
+if TYPE_CHECKING:
+    from viewer.data.live_watch import RootWatcher
 
 TABS = ("runs", "metrics", "system", "logs", "detail", "sql", "media", "artifacts", "sweeps")
 # Live changes are coalesced: at most one refresh per interval, however many events.
@@ -90,7 +94,7 @@ class LoupeApp(FetchesLatest, App):
         self.run_colors = RunColors()
         self.store_warnings: list[str] = []
         self.watch_note: str = ""
-        self._watcher = None
+        self._watcher: RootWatcher | None = None
         self._last_refresh = 0.0
         self._refresh_pending = False
         self._notified = 0

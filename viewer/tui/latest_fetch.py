@@ -41,7 +41,8 @@ class FetchesLatest(_Node):
         # Made on first use: a mixin has no __init__ of its own to make it in.
         tokens: dict[str, object] | None = getattr(self, "_latest_fetch", None)
         if tokens is None:
-            tokens = self._latest_fetch = {}
+            tokens = {}
+            self._latest_fetch = tokens
         return tokens
 
     def fetch(

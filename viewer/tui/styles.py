@@ -25,4 +25,6 @@ STYLESHEETS: list[str | PurePath] = [
     _HERE / "sweeps_pane.tcss",
     _HERE / "help_screen.tcss",
     _HERE / "report_export.tcss",
+    _HERE / "compare_screen.tcss",
+    _HERE / "manage_dialogs.tcss",
 ]
