@@ -78,7 +78,11 @@ def test_history_system_text_and_logs_views(runs_root):
         run.log({"loss": float(20 - s), "val": {"loss": s * 0.5}, "note": f"n{s}"})
     print("hello from stdout")
     print("\x1b]0;title\x07evil", flush=True)
-    time.sleep(0.3)
+    # The system monitor samples on its own thread: wait for its first row, not a fixed time.
+    deadline = time.monotonic() + 30
+    while connect(runs_root).sql("SELECT count(*) FROM system").fetchall()[0][0] < 1:
+        assert time.monotonic() < deadline, "no system metrics sampled in 30 s"
+        time.sleep(0.05)
     run.finish()
     con = connect(runs_root)
     assert con.sql("SELECT count(*), min(_step), max(_step) FROM history").fetchall()[0] == (20, 0, 19)
@@ -263,6 +267,17 @@ def test_optional_view_providers_plug_in(runs_root, monkeypatch, tmp_path):
     store = Store([runs_root])
     assert store.query("SELECT answer FROM extra").column(0)[0].as_py() == 42
     assert store.warnings == []
+
+
+def test_every_bundled_view_provider_exists():
+    # A missing provider is skipped without a word (optional plugins), so a dead name here
+    # would never show up otherwise.
+    import importlib
+
+    import viewer.data.store as vs
+
+    for name in vs.VIEW_PROVIDERS:
+        assert callable(importlib.import_module(name).register), name
 
 
 def test_listing_runs_never_opens_history(runs_root, monkeypatch):
