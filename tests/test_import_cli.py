@@ -162,14 +162,14 @@ async def test_imported_wandb_run_in_the_dashboard(tmp_path):
     assert main(["import", "wandb", str(wandb_run_dir(tmp_path)), "--root", str(root)]) == 0
     app = LoupeApp([root], live=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         assert [(r.name, r.project, r.state) for r in app.all_runs] == [("from-wandb", "dash", "finished")]
         app.select([r.id for r in app.all_runs])
         system = await open_tab(app, pilot, "3", SystemPane)
-        await settle(app, pilot)
+        await settle(pilot)
         mem = system.series["host-mem"]
         assert mem and len(mem[0].ys) >= 2 and all(0 < y < 100 for y in mem[0].ys)
         logs = await open_tab(app, pilot, "4", LogsPane)
-        await settle(app, pilot)
+        await settle(pilot)
         text = "\n".join(ln.text for ln in logs.query_one("LogView").lines)
         assert "line 0" in text and "line 20" in text

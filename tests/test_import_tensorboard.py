@@ -17,6 +17,7 @@ from tensorboard.backend.event_processing.event_file_loader import LegacyEventFi
 from recorder import layout
 from recorder.atomic_json import read_json
 from recorder.importers import import_tensorboard
+from recorder.user_edits import edit_run
 from viewer.data.store import Store
 
 
@@ -114,11 +115,16 @@ def test_each_event_folder_is_a_run_and_reimport_updates(tmp_path):
     assert names == ["a", "b/deeper"]
     again = import_tensorboard([logs], root=root, project="tb")
     assert [o.status for o in again.outcomes] == ["unchanged", "unchanged"]
-    # Training went on in `a` (a new event file): the same Loupe run now holds every step.
+    # The user renames and tags the imported run; then training goes on in `a` (a new
+    # event file): the same Loupe run now holds every step, and keeps the user's edits.
+    a_dir = next(o.run_dir for o in report.outcomes if Path(o.source).name == "a")
+    edit_run(a_dir, name="renamed", add_tags=["keep"])
     write_run(logs / "a", steps=5, start=12, hparams=False)
     later = import_tensorboard([logs / "a"], root=root, project="tb")
-    assert [(o.status, o.steps) for o in later.outcomes] == [("updated", 17)]
+    assert [(o.status, o.steps, o.run_dir) for o in later.outcomes] == [("updated", 17, a_dir)]
     assert len(list((root / "tb").iterdir())) == 2
+    info = next(r for r in Store([root]).runs() if r.path == a_dir)
+    assert info.name == "renamed" and "keep" in info.tags
 
 
 def test_empty_corrupt_and_truncated_event_files(tmp_path):

@@ -253,12 +253,11 @@ class ImportedRun:
         """Copy the files below `source` into the run's files/ folder (below `under`); symlinks
         leading outside `source` and special files are left out and returned with the reason."""
         from recorder.artifacts.walk import walk
-        from recorder.media.media_paths import inside
 
         found, skipped = walk(source)
         files = self.dir / layout.FILES_DIR
         for f in found:
-            dest = inside(files, f"{under}/{f.rel}" if under else f.rel)
+            dest = layout.inside(files, f"{under}/{f.rel}" if under else f.rel)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(f.source, dest)
         return skipped
@@ -306,6 +305,12 @@ class ImportedRun:
         # Two renames: readers see the old run or the new one (for a moment, neither).
         old = self.target.parent / f"{STAGING_PREFIX}old-{self.id}-{os.getpid()}"
         had = self.target.exists()
+        # What the user changed on the earlier import (name, tags, notes) stays.
+        for earlier in ([self.target] if had else []) + self.replaces:
+            edits = earlier / layout.EDITS_FILE
+            if edits.is_file():
+                shutil.copyfile(edits, self.dir / layout.EDITS_FILE)
+                break
         if had:
             os.replace(self.target, old)
         os.replace(self.dir, self.target)

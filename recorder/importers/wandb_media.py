@@ -15,9 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from recorder.layout import inside
 from recorder.media.histogram import Histogram
 from recorder.media.image import Image
-from recorder.media.media_paths import inside
 
 
 def media_items(value: dict[str, Any], files: Path) -> list[Any]:
