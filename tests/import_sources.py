@@ -71,6 +71,17 @@ def tool_env(tmp: Path) -> dict[str, str]:
     return env
 
 
+def run_wandb_script(tmp: Path, code: str) -> Path:
+    """Run `code` (a wandb script taking its dir as argv[1]) in `tmp`; returns its run folder."""
+    pytest.importorskip("wandb")
+    script = tmp / "wandb_script.py"
+    script.write_text(code)
+    subprocess.run(
+        [sys.executable, str(script), str(tmp)], env=tool_env(tmp), check=True, timeout=300, capture_output=True
+    )
+    return wandb_run_dir(tmp)
+
+
 def wandb_run_dir(out: Path) -> Path:
     (found,) = [p for p in (out / "wandb").iterdir() if p.is_dir() and not p.is_symlink() and p.name != "latest-run"]
     return found
@@ -139,17 +150,20 @@ def _json(text: str) -> Any:
     return json.loads(text)  # accepts NaN / Infinity as wandb writes them
 
 
+def _put(target: dict[str, Any], item: Any) -> None:
+    keys = list(item.nested_key) or [item.key]
+    for k in keys[:-1]:
+        target = target.setdefault(k, {})
+    target[keys[-1]] = _json(item.value_json)
+
+
 def plain_history(path: Path) -> list[dict[str, Any]]:
     rows = []
     for r in plain_records(path):
         if r.WhichOneof("record_type") == "history":
             row: dict[str, Any] = {}
             for item in r.history.item:
-                keys = list(item.nested_key) or [item.key]
-                target = row
-                for k in keys[:-1]:
-                    target = target.setdefault(k, {})
-                target[keys[-1]] = _json(item.value_json)
+                _put(row, item)
             rows.append(row)
     return rows
 
@@ -159,11 +173,7 @@ def plain_summary(path: Path) -> dict[str, Any]:
     for r in plain_records(path):
         if r.WhichOneof("record_type") == "summary":
             for item in r.summary.update:
-                keys = list(item.nested_key) or [item.key]
-                target = out
-                for k in keys[:-1]:
-                    target = target.setdefault(k, {})
-                target[keys[-1]] = _json(item.value_json)
+                _put(out, item)
     out.pop("_wandb", None)
     return out
 

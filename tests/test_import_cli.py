@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from import_sources import REPO, tool_env
+from import_sources import REPO, run_wandb_script, tool_env
 from tui_helpers import open_tab, settle
 
 pytest.importorskip("tensorboard")
@@ -139,27 +139,18 @@ def test_importing_opens_no_network_connection(tmp_path):
 
 async def test_imported_wandb_run_in_the_dashboard(tmp_path):
     pytest.importorskip("wandb")
-    from import_sources import wandb_run_dir
-
-    script = tmp_path / "train.py"
-    script.write_text(
+    src = run_wandb_script(
+        tmp_path,
         "import sys, time, wandb\n"
         "run = wandb.init(project='dash', name='from-wandb', dir=sys.argv[1], settings=wandb.Settings(x_stats_sampling_interval=0.1))\n"
         "for i in range(30):\n"
         "    wandb.log({'loss': 1 / (i + 1)})\n"
         "    if i % 10 == 0: print(f'line {i}', flush=True)\n"
         "    time.sleep(0.02)\n"
-        "wandb.finish()\n"
-    )
-    subprocess.run(
-        [sys.executable, str(script), str(tmp_path)],
-        env=tool_env(tmp_path),
-        check=True,
-        timeout=300,
-        capture_output=True,
+        "wandb.finish()\n",
     )
     root = tmp_path / "runs"
-    assert main(["import", "wandb", str(wandb_run_dir(tmp_path)), "--root", str(root)]) == 0
+    assert main(["import", "wandb", str(src), "--root", str(root)]) == 0
     app = LoupeApp([root], live=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import math
 import shutil
 import struct
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from import_sources import make_wandb_runs, plain_history, plain_records, plain_stats, plain_summary, tool_env
+from import_sources import make_wandb_runs, plain_history, plain_records, plain_stats, plain_summary, run_wandb_script
 
 pytest.importorskip("wandb")
 
@@ -222,21 +221,13 @@ def test_import_again_updates_one_run_and_a_failed_reimport_keeps_it(sources, tm
 
 def test_records_split_across_blocks(tmp_path):
     # A config bigger than a 32 KiB block is written as FIRST/MIDDLE/LAST pieces.
-    script = tmp_path / "big_config.py"
-    script.write_text(
+    src = run_wandb_script(
+        tmp_path,
         "import sys, wandb\n"
         "run = wandb.init(project='big', dir=sys.argv[1], config={'blob': 'x' * 100_000, 'n': 1})\n"
         "for i in range(5):\n    wandb.log({'v': float(i)})\n"
-        "wandb.finish()\n"
+        "wandb.finish()\n",
     )
-    subprocess.run(
-        [sys.executable, str(script), str(tmp_path)],
-        env=tool_env(tmp_path),
-        check=True,
-        timeout=180,
-        capture_output=True,
-    )
-    (src,) = [p for p in (tmp_path / "wandb").iterdir() if p.name.startswith("offline-run")]
     data = log_file(src).read_bytes()
     kinds = set()
     pos = 7

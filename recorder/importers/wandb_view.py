@@ -50,13 +50,19 @@ def _all_repeated(message_type: Any, name: str) -> descriptor_pb2.DescriptorProt
         f.ClearField("oneof_index")
         f.ClearField("proto3_optional")
         f.label = _REPEATED
-        if f.type == _TYPE_MESSAGE:
-            f.type = _TYPE_BYTES
-            f.ClearField("type_name")
-        elif f.type == _TYPE_ENUM:
-            f.type = _TYPE_INT32
-            f.ClearField("type_name")
+        _plain(f)
     return proto
+
+
+def _plain(f: descriptor_pb2.FieldDescriptorProto) -> None:
+    # Sub-messages stay raw bytes (parsed with wandb's real type when needed); enums are
+    # their numbers, so the view depends on no other file's types.
+    if f.type == _TYPE_MESSAGE:
+        f.type = _TYPE_BYTES
+        f.ClearField("type_name")
+    elif f.type == _TYPE_ENUM:
+        f.type = _TYPE_INT32
+        f.ClearField("type_name")
 
 
 def _with(
@@ -70,12 +76,8 @@ def _with(
             f.type_name = f".{_PACKAGE}.{views[f.name]}"
             if f.name in merged:
                 f.label = _OPTIONAL
-        elif f.type == _TYPE_MESSAGE:
-            f.type = _TYPE_BYTES
-            f.ClearField("type_name")
-        elif f.type == _TYPE_ENUM:
-            f.type = _TYPE_INT32
-            f.ClearField("type_name")
+        else:
+            _plain(f)
     return proto
 
 
