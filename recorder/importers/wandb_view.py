@@ -87,7 +87,7 @@ class Views:
     summary: Any  # SummaryView class (a record's `summary` stays bytes in RecordView)
     fields: tuple[int, int]  # numbers of nested_key and value_json in HistoryItems
 
-    def flat_items(self, items: Any) -> tuple[Any, Any] | None:
+    def flat_items(self, items: Any) -> tuple[list[str], list[str]] | None:
         """(keys, value_jsons) of merged items when every item has one nested key and a JSON value.
 
         Each item names at least one key; when the merged items hold nothing but nested
@@ -99,7 +99,8 @@ class Views:
         (f1, keys), (f2, values) = set_fields
         if f1.number != self.fields[0] or f2.number != self.fields[1] or len(keys) != len(values):
             return None
-        return keys, values
+        # Lists: each read of a protobuf container makes its strings anew.
+        return list(keys), list(values)
 
 
 @cache
