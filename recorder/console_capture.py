@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from recorder.journal import format_log_time
+from recorder.journal import resolve_cr as _resolve_cr
 from recorder.warn import warn_once
 
 # A partial line (no '\n' yet) is logged once it is this old, so a progress bar that
@@ -30,13 +31,6 @@ STALE_PARTIAL_S = 1.0
 # A partial line larger than this is logged as it is, so output without newlines cannot
 # grow memory without bound.
 _MAX_PARTIAL = 1 << 20
-
-
-def _resolve_cr(text: str) -> str:
-    # A terminal shows what was written after the last carriage return; a '\r' that ends
-    # the text (as in "50%\r\n") returns the cursor without overwriting anything.
-    body = text.rstrip("\r")
-    return body[body.rfind("\r") + 1 :]
 
 
 class _LogFile:

@@ -144,6 +144,15 @@ def format_log_time(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{min(ms, 999):03d}Z"
 
 
+def resolve_cr(text: str) -> str:
+    """What a terminal shows of a line: the text after its last carriage return.
+
+    A '\r' that ends the text (as in "50%\r\n") returns the cursor without overwriting
+    anything, so it is ignored."""
+    body = text.rstrip("\r")
+    return body[body.rfind("\r") + 1 :]
+
+
 def parse_log_line(line: str) -> tuple[str | None, str, str]:
     """(ISO time or None, 'O' or 'E', text) of one output.log line.
 

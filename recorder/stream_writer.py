@@ -63,6 +63,7 @@ class StreamWriter:
         text_directory: Path | None = None,
         compact_after_parts: int = 16,
         rows_per_part: int = 10_000,
+        journal: bool = True,
     ) -> None:
         self.directory = directory
         self.text_directory = text_directory
@@ -81,7 +82,10 @@ class StreamWriter:
         self._fd: int | None = None
         self._appended = 0  # rows appended, and how many of them the last sync() covered
         self._synced = 0
-        self._journal_broken = False
+        # journal=False keeps rows in memory until flush(): for writers whose source can
+        # be read again (loupe import), where a journal line per row only costs time.
+        self.journal = journal
+        self._journal_broken = not journal
         self._unpublished: list[tuple[int, bytes]] = []
         self._parts: list[layout.PartName] = []
         self._text_parts: list[layout.PartName] = []
@@ -92,11 +96,19 @@ class StreamWriter:
             text_directory.mkdir(parents=True, exist_ok=True)
             clean_stale_tmp(text_directory)
 
+    @property
+    def rows_waiting(self) -> int:
+        """Rows appended since the last flush()."""
+        return len(self._rows)
+
     # -- caller thread -------------------------------------------------------------
     def append(self, row: dict[str, Any]) -> None:
         # The buffer keeps the encoded line, not the dict: a third of the memory, and
         # bytes are invisible to the garbage collector however many rows wait.
-        line = encode_row(row)
+        self.append_line(encode_row(row))
+
+    def append_line(self, line: bytes) -> None:
+        """A row already encoded as recorder.journal.encode_row encodes it."""
         with self._lock:
             rows = self._rows
             rows.append(line)
@@ -168,7 +180,7 @@ class StreamWriter:
                 seq = self._seq
                 if rows:
                     self._seq += 1
-                self._journal_broken = False
+                self._journal_broken = not self.journal
             if fd is not None:
                 try:
                     os.close(fd)

@@ -13,6 +13,7 @@
     loupe rm RUN... [--force] [--yes] / restore [RUN...] / gc --trash  [--root ROOT]
     loupe report [RUN or FILTER...] [--root ROOT] [-o report.html]   one offline HTML file
     loupe serve [ROOT...] [--host 127.0.0.1] [--port 8000] [--public]   the dashboard in a browser
+    loupe import wandb|tensorboard|mlflow PATH... [--root ROOT] [--project P] [--force]
 
 ROOT defaults to $LOUPE_DIR or ./runs; when neither exists the bundled sample_runs/ is
 used, with a one-line note. RUN is an id, a unique id prefix, a name, or project/id.
@@ -28,7 +29,8 @@ diff in viewer.cli.diff_command, tag/note/rename/rm/restore/gc in
 viewer.cli.manage_commands, the table/JSON/CSV writers in viewer.cli.output, and
 `loupe sweep` / `loupe artifacts` come from viewer.cli.sweep_commands and
 viewer.cli.artifact_commands; `loupe report` and `loupe serve` from
-viewer.cli.report_command and viewer.cli.serve_command.
+viewer.cli.report_command and viewer.cli.serve_command; `loupe import` from
+viewer.cli.import_command.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ CLI_PLUGINS = (
     "viewer.cli.artifact_commands",
     "viewer.cli.report_command",
     "viewer.cli.serve_command",
+    "viewer.cli.import_command",
 )
 
 

@@ -2,7 +2,8 @@
 
     decide_state(run_json, now=None, hostname=None, pid_alive=None) -> StateDecision
 
-- `finished` / `failed`: as written by the recorder.
+- `finished` / `failed`: as written by the recorder; `crashed` as written by `loupe import`
+  for a source run that never ended (a wandb log with no exit record).
 - `running` in the file: **crashed** when the process is gone, else **running**. The
   process is gone (recorder.journal.heartbeat_check) when `heartbeat_at` is older than
   HEARTBEAT_STALE_S (30 s: six missed 5 s heartbeats), or, when the run's `host` is this
@@ -53,7 +54,7 @@ def decide_state(
     pid_alive: Callable[[int, float | None], bool] | None = None,
 ) -> StateDecision:
     written = run_json.get("state") if isinstance(run_json, dict) else None
-    if written in ("finished", "failed"):
+    if written in ("finished", "failed", "crashed"):
         return StateDecision(written, f"recorded as {written}")
     if written != "running":
         if not run_json:
