@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future, wait
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -35,6 +36,9 @@ from viewer.tui.runs_pane import RunsPane
 from viewer.tui.sql_pane import SqlPane
 from viewer.tui.sweeps_pane import SweepsPane
 from viewer.tui.system_pane import SystemPane
+
+if TYPE_CHECKING:  # the watcher (and watchdog) load only when live updates start
+    from viewer.data.live_watch import RootWatcher
 
 TABS = ("runs", "metrics", "system", "logs", "detail", "sql", "media", "artifacts", "sweeps")
 # Live changes are coalesced: at most one refresh per interval, however many events.
@@ -77,7 +81,7 @@ class LoupeApp(App):
         self.run_colors = RunColors()
         self.store_warnings: list[str] = []
         self.watch_note: str = ""
-        self._watcher = None
+        self._watcher: RootWatcher | None = None
         self._last_refresh = 0.0
         self._refresh_pending = False
         self._notified = 0
@@ -218,7 +222,7 @@ class LoupeApp(App):
             rid for rid, sig in message.data_signatures.items() if message.force or seen.get(rid) != sig
         )
         self._data_signatures = {
-            rid: message.data_signatures.get(rid, seen.get(rid))
+            rid: message.data_signatures[rid] if rid in message.data_signatures else seen[rid]
             for rid in self.selected
             if rid in message.data_signatures or rid in seen
         }

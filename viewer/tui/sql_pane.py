@@ -11,17 +11,21 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
 from textual.widgets import DataTable, Input, Static
 
-from viewer.data.limited_query import DEFAULT_LIMIT, limited_query
+from viewer.data.limited_query import DEFAULT_LIMIT, QueryCancelled, limited_query
 from viewer.data.sanitize import sanitize
 from viewer.tui.pane import Pane
+
+if TYPE_CHECKING:
+    from textual.timer import Timer
+
+    from viewer.data.store import Store
 
 MAX_CELL = 200
 HISTORY_MAX = 200
@@ -75,7 +79,7 @@ class SqlPane(Pane):
         self._query_running = False
         self._seq = 0
         self._t0 = 0.0
-        self._timer = None
+        self._timer: Timer | None = None
         self.last_sql = ""
         self.result_rows = 0
         self.result_more = False
@@ -126,14 +130,13 @@ class SqlPane(Pane):
         self._set_status("running… 0.0 s")
         if self._timer is None:
             self._timer = self.set_interval(0.1, self._tick)
-        self._query_worker(self._seq, sql)
+        self._query_worker(self._seq, sql, store)
 
     @work(thread=True, exclusive=True, group="sql", exit_on_error=False)
-    def _query_worker(self, seq: int, sql: str) -> None:
-        store = self.store
+    def _query_worker(self, seq: int, sql: str, store: Store) -> None:
         try:
             res = limited_query(store, sql, DEFAULT_LIMIT)
-        except duckdb.InterruptException:
+        except QueryCancelled:
             self.app.call_from_thread(self._finished, seq, None, "cancelled", None)
             return
         except Exception as exc:
