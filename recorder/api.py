@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from recorder import layout
+from recorder import journal, layout
 
 
 class Api:
@@ -92,13 +92,12 @@ class Api:
 
     def artifact_collections(self, project_name: str | None = None, type_name: str | None = None) -> list[str]:
         """Artifact names in a project (those with a version of `type_name`, if given)."""
-        from recorder.artifacts import artifact_index as index
-
         project = layout.check_name(project_name or self.default_project, "project name")
-        names = index.collections(self.root, project)
+        names = layout.artifact_collections(self.root, project)
         if type_name is None:
             return names
-        return [n for n in names if any(r.get("type") == type_name for r in index.versions(self.root, project, n))]
+        cdir = layout.artifact_collections_dir(self.root, project)
+        return [n for n in names if any(r.get("type") == type_name for r in journal.read_collection(cdir / n))]
 
     # -- runs (minimal) -----------------------------------------------------------------
     def runs(
@@ -138,13 +137,7 @@ class ApiRun:
         self.metadata = info
 
     def _read(self, name: str) -> dict[str, Any]:
-        from recorder.atomic_json import read_json
-
-        try:
-            data = read_json(self.dir / name)
-        except Exception:
-            return {}
-        return data if isinstance(data, dict) else {}
+        return journal.read_json_object(self.dir / name) or {}
 
     @property
     def path(self) -> list[str]:
@@ -160,10 +153,9 @@ class ApiRun:
 
     def _artifacts(self, kind: str) -> list[Any]:
         from recorder.artifacts.artifact import Artifact
-        from recorder.artifacts.artifact_index import run_artifacts
 
         out = []
-        for item in run_artifacts(self.dir)[kind]:
+        for item in journal.read_run_artifacts(self.dir)[kind]:
             try:
                 out.append(
                     Artifact._from_disk(

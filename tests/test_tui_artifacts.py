@@ -9,10 +9,10 @@ from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Input, OptionList, Static
 
 import recorder
-from recorder.artifacts import artifact_index
+from viewer.data import artifact_index
+from viewer.data.run_colors import RunColors
 from viewer.data.store import Store
 from viewer.tui.artifacts_pane import ArtifactsPane
-from viewer.tui.run_colors import RunColors
 
 HOSTILE = "[@click=app.quit] [/bold] \x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\"
 

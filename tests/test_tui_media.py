@@ -13,12 +13,12 @@ from textual.widgets import ContentSwitcher, DataTable, Input, OptionList, Stati
 
 import recorder
 from viewer.data import media_index
+from viewer.data.run_colors import RunColors
 from viewer.data.store import Store
 from viewer.tui.media import image_view as media_image
 from viewer.tui.media import media_item
 from viewer.tui.media import table_view as media_table
 from viewer.tui.media.media_pane import MediaPane
-from viewer.tui.run_colors import RunColors
 
 HOSTILE_CAPTION = "[@click=app.quit] [/bold] \x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\ \x1b[2J"
 HOSTILE_KEY = "[/bold]w"

@@ -17,9 +17,9 @@ pytest.importorskip("optuna")
 import itertools
 
 from viewer.data import sweep_index
+from viewer.data.run_colors import RunColors
 from viewer.data.store import Store
 from viewer.tui.messages import SelectionChanged
-from viewer.tui.run_colors import RunColors
 from viewer.tui.sweeps_pane import ParamPlot, SweepsPane, importance_text
 
 HOSTILE = "[@click=app.quit] [/bold] \x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\"

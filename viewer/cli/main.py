@@ -8,6 +8,8 @@
     loupe sql "QUERY" [--root ROOT] [--format table|csv|json|parquet] [-o FILE]
     loupe tail RUN [--root ROOT] [-n LINES] [-f]
     loupe export RUN... [--root ROOT] --format csv|parquet [-o DIR]
+    loupe report [RUN or FILTER...] [--root ROOT] [-o report.html]   one offline HTML file
+    loupe serve [ROOT...] [--host 127.0.0.1] [--port 8000] [--public]   the dashboard in a browser
 
 ROOT defaults to $LOUPE_DIR or ./runs; when neither exists the bundled sample_runs/ is
 used, with a one-line note. RUN is an id, a unique id prefix, a name, or project/id.
@@ -20,7 +22,8 @@ Everything printed from a run (names, config values, log lines) is sanitised.
 
 This module parses and dispatches; the run subcommands are in viewer.cli.run_commands, the
 table/JSON/CSV writers in viewer.cli.output, and `loupe sweep` / `loupe artifacts`
-come from viewer.cli.sweep_commands and viewer.cli.artifact_commands.
+come from viewer.cli.sweep_commands and viewer.cli.artifact_commands; `loupe report` and
+`loupe serve` from viewer.cli.report_command and viewer.cli.serve_command.
 """
 
 from __future__ import annotations
@@ -39,7 +42,12 @@ __all__ = ["main"]
 
 COMMANDS = ("view", "ls", "show", "sql", "tail", "export")
 # Modules adding their own subcommands: each has add_parser(subparsers) setting func.
-CLI_PLUGINS = ("viewer.cli.sweep_commands", "viewer.cli.artifact_commands")
+CLI_PLUGINS = (
+    "viewer.cli.sweep_commands",
+    "viewer.cli.artifact_commands",
+    "viewer.cli.report_command",
+    "viewer.cli.serve_command",
+)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -6,8 +6,8 @@ A SELECT is wrapped as `SELECT * FROM (<sql>) LIMIT limit+1` so DuckDB stops pro
 rows after the probe row instead of materialising a whole `SELECT * FROM history`; the
 probe row only tells `more`. Other statements the store allows (EXPLAIN) run as typed.
 The store still checks the text (one statement, SELECT/EXPLAIN only) and runs it in its
-sandbox; its QueryError / duckdb.Error propagate to the caller, and an interrupted query
-raises QueryCancelled (so the dashboard needs no DuckDB import to tell it apart).
+sandbox; its QueryError / duckdb.Error propagate to the caller, except that a query
+stopped by Store.interrupt() raises QueryCancelled, so the console needs no duckdb import.
 
 No Textual import: this is the data layer.
 """
@@ -30,7 +30,7 @@ DEFAULT_LIMIT = 500
 
 
 class QueryCancelled(Exception):
-    """The store's interrupt() stopped the query."""
+    """The query was stopped by Store.interrupt() before it finished."""
 
 
 @dataclass
@@ -58,8 +58,8 @@ def limited_query(store: Store, sql: str, limit: int = DEFAULT_LIMIT) -> Limited
     t0 = time.perf_counter()
     try:
         table = store.query(_wrapped(sql, limit))
-    except duckdb.InterruptException:
-        raise QueryCancelled("the query was cancelled") from None
+    except duckdb.InterruptException as exc:
+        raise QueryCancelled(str(exc)) from exc
     more = table.num_rows > limit
     if more:
         table = table.slice(0, limit)

@@ -4,10 +4,10 @@
 
 - `finished` / `failed`: as written by the recorder.
 - `running` in the file: **crashed** when the process is gone, else **running**. The
-  process is gone when `heartbeat_at` is older than HEARTBEAT_STALE_S (30 s: six
-  missed 5 s heartbeats), or, when the run's `host` is this machine, when no process
-  with the run's `pid` is alive that started before `created_at` (a pid reused by a
-  newer process does not count; a zombie is not alive).
+  process is gone (recorder.journal.heartbeat_check) when `heartbeat_at` is older than
+  HEARTBEAT_STALE_S (30 s: six missed 5 s heartbeats), or, when the run's `host` is this
+  machine, when no process with the run's `pid` is alive that started before
+  `created_at` (a pid reused by a newer process does not count; a zombie is not alive).
 - `unknown`: run.json is missing or unreadable, or holds a state this reader does not
   know (a newer format).
 
@@ -16,21 +16,24 @@
 
 from __future__ import annotations
 
-import socket
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from recorder.journal import parse_iso
+from recorder.journal import HEARTBEAT_STALE_S, heartbeat_check, parse_iso, this_host
+from recorder.journal import process_alive as pid_started_before
 
-__all__ = ["HEARTBEAT_STALE_S", "STATES", "StateDecision", "decide_state", "parse_time", "pid_started_before"]
+__all__ = [
+    "HEARTBEAT_STALE_S",
+    "STATES",
+    "StateDecision",
+    "decide_state",
+    "parse_time",
+    "pid_started_before",
+    "this_host",
+]
 
 STATES = ("running", "finished", "failed", "crashed", "unknown")
-HEARTBEAT_STALE_S = 30.0
-# Process start times come from clock ticks since boot; allow this much disagreement
-# with the wall clock the recorder read at init().
-_START_SLACK_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -41,30 +44,6 @@ class StateDecision:
 
 # Times in run.json, as the recorder writes them (UTC, 'Z').
 parse_time = parse_iso
-
-
-def pid_started_before(pid: int, before: float | None) -> bool:
-    """True when a live, non-zombie process `pid` exists that started before `before`."""
-    try:
-        import psutil
-
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        # A start after `before` means the pid was reused by a newer process.
-        return before is None or proc.create_time() <= before + _START_SLACK_S
-    except Exception:  # NoSuchProcess, AccessDenied on odd platforms, psutil missing
-        return False
-
-
-_HOSTNAME: str | None = None
-
-
-def this_host() -> str:
-    global _HOSTNAME
-    if _HOSTNAME is None:
-        _HOSTNAME = socket.gethostname()
-    return _HOSTNAME
 
 
 def decide_state(
@@ -80,21 +59,6 @@ def decide_state(
         if not run_json:
             return StateDecision("unknown", "run.json is missing or unreadable")
         return StateDecision("unknown", f"run.json has state {written!r}")
-    now = time.time() if now is None else now
-    beat = parse_time(run_json.get("heartbeat_at"))
-    if beat is None:
-        beat = parse_time(run_json.get("created_at"))
-    if beat is None:
-        return StateDecision("crashed", "running, but run.json has no heartbeat time")
-    age = now - beat
-    if age > HEARTBEAT_STALE_S:
-        return StateDecision("crashed", f"running, but the last heartbeat was {age:.0f} s ago")
-    host = run_json.get("host")
-    pid = run_json.get("pid")
-    local = hostname if hostname is not None else this_host()
-    if host == local and isinstance(pid, int) and not isinstance(pid, bool):
-        check = pid_alive or pid_started_before
-        if not check(pid, parse_time(run_json.get("created_at"))):
-            return StateDecision("crashed", f"running, but process {pid} on this host is gone")
-        return StateDecision("running", f"process {pid} is alive; heartbeat {age:.0f} s ago")
-    return StateDecision("running", f"heartbeat {age:.0f} s ago")
+    # The heartbeat rule is the file contract's: sweep agents are judged by the same one.
+    gone, why = heartbeat_check(run_json, "created_at", HEARTBEAT_STALE_S, now, hostname, pid_alive)
+    return StateDecision("crashed", f"running, but {why}") if gone else StateDecision("running", why)

@@ -10,17 +10,19 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, wait
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from viewer.data.run_colors import RunColors
 from viewer.data.runs_table import RunInfo
 from viewer.data.store import Store
 from viewer.tui.artifacts_pane import ArtifactsPane
@@ -31,7 +33,7 @@ from viewer.tui.media.media_pane import MediaPane
 from viewer.tui.messages import FilesChanged, RunsLoaded, SelectionChanged, StoreFailed
 from viewer.tui.metrics_pane import MetricsPane
 from viewer.tui.pane import Pane
-from viewer.tui.run_colors import RunColors
+from viewer.tui.report_export import ask_and_write
 from viewer.tui.runs_pane import RunsPane
 from viewer.tui.sql_pane import SqlPane
 from viewer.tui.sweeps_pane import SweepsPane
@@ -67,6 +69,7 @@ class LoupeApp(App):
         Binding("9", "tab('sweeps')", "Sweeps", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("ctrl+r", "refresh", "Refresh", show=False),
+        Binding("ctrl+s", "save_report", "Report", show=False),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -340,6 +343,15 @@ class LoupeApp(App):
 
     def action_refresh(self) -> None:
         self._do_live_refresh(force=True)
+
+    def action_save_report(self) -> None:
+        ask_and_write(self)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Save an HTML report", "The selected runs as one offline HTML file (ctrl+s)", self.action_save_report
+        )
 
     def on_unmount(self) -> None:
         gc.unfreeze()

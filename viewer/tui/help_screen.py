@@ -19,6 +19,7 @@ KEYMAP: list[tuple[str, list[tuple[str, str]]]] = [
             ("?", "this help"),
             ("ctrl+p", "command palette"),
             ("ctrl+r", "rescan the run roots now"),
+            ("ctrl+s", "save an HTML report of the selected runs (one offline file)"),
             ("q", "quit"),
         ],
     ),

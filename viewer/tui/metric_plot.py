@@ -15,9 +15,9 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from viewer.data.metric_panels import Panel
+from viewer.data.run_colors import RunColors
 from viewer.data.sanitize import sanitize
 from viewer.data.series_math import finite_points, format_value, positive_only, value_at
-from viewer.tui.run_colors import RunColors
 
 # Built figures by (what is drawn, size, theme): going back to runs already shown, or a
 # repaint with nothing new, pastes the figure instead of running plotext's build again.

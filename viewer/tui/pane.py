@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from textual.widget import Widget
 
 from viewer.data.metric_panels import MAX_OVERLAID_RUNS
-from viewer.tui.run_colors import RunColors
+from viewer.data.run_colors import RunColors
 
 if TYPE_CHECKING:
     from viewer.data.runs_table import RunInfo

@@ -20,12 +20,12 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, SelectionList, Static
 
 from viewer.data import run_table_model as model
+from viewer.data.run_colors import RunColors
 from viewer.data.runs_table import RunInfo
 from viewer.data.sanitize import sanitize
 from viewer.tui.measured_table import MeasuredTable
 from viewer.tui.messages import SelectionChanged
 from viewer.tui.pane import Pane
-from viewer.tui.run_colors import RunColors
 
 if TYPE_CHECKING:
     from viewer.tui.app import LoupeApp

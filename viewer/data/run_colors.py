@@ -1,4 +1,7 @@
-"""One colour per selected run, kept everywhere (table marker, plot lines, legends)."""
+"""One colour per selected run, kept everywhere (table marker, plot lines, legends, HTML reports).
+
+Plain Python, shared by the dashboard (viewer.tui) and the HTML report (viewer.report).
+"""
 
 from __future__ import annotations
 
@@ -48,3 +51,21 @@ class RunColors:
 
     def rgb(self, run_id: str) -> tuple[int, int, int]:
         return _RGB.get(self._by_run.get(run_id, "white"), (220, 220, 220))
+
+    def hex(self, run_id: str) -> str:
+        """`#rrggbb`, for the HTML report."""
+        return "#{:02x}{:02x}{:02x}".format(*self.rgb(run_id))
+
+    def copy(self) -> RunColors:
+        """A snapshot, for a worker thread to read while the selection moves on."""
+        other = RunColors()
+        other._by_run = dict(self._by_run)
+        return other
+
+    @classmethod
+    def in_order(cls, run_ids: list[str]) -> RunColors:
+        """The colours the dashboard gives runs selected in this order."""
+        colors = cls()
+        for rid in run_ids:
+            colors.assign(rid)
+        return colors
