@@ -24,18 +24,20 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("recorder", "viewer")
 VIEWER_MAY_USE = ("recorder.layout", "recorder.journal")
 
-# Viewer modules that may import more of the recorder, and what. Shrink it as code moves
-# behind recorder.layout / recorder.journal; a stale entry fails test_allow_list_is_current.
-ALLOWED_RECORDER_IMPORTS: dict[str, set[str]] = {
-    # `loupe sweep` / `loupe agent` drive the recorder's own sweep store and agent.
-    "viewer.cli.sweep_commands": {"recorder.sweeps.agent_loop", "recorder.sweeps.config", "recorder.sweeps.sweep_store"},
-    # `loupe artifact get/verify/gc` use the recorder's artifact store.
-    "viewer.cli.artifact_commands": {"recorder.artifacts", "recorder.artifacts.collect_garbage"},
-    # `loupe sync`/run writing (the recorder writes runs; the command only drives it).
-    "viewer.cli.run_commands": {"recorder.api"},
-    # Not moved yet (issue #13, other half): readers that still reach into recorder modules.
-    "viewer.data.sweep_index": {"recorder.sweeps.sweep_store"},
-    "viewer.data.artifact_rows": {"recorder.artifacts.artifact_index"},
+# Viewer modules that may import more of the recorder: module -> recorder modules (a package
+# covers its submodules). docs/architecture.md gives the same table. Shrink it as code moves
+# behind recorder.layout / recorder.journal; an entry nothing uses fails test_allow_list_is_current.
+ALLOWED_RECORDER_IMPORTS: dict[str, tuple[str, ...]] = {
+    # The live host monitor reads GPUs through the recorder's NVML reader (one implementation,
+    # same keys); it reads hardware, not run files.
+    "viewer.data.host_sampler": ("recorder.gpu_stats",),
+    # `loupe artifact download/gc` act on the store as the writer does (hash-checked copies,
+    # the garbage collector); `show`/`download` resolve specs with the recorder's own lookup.
+    "viewer.cli.artifact_commands": ("recorder.artifacts",),
+    # `loupe sweep` creates sweeps and runs the recorder's sweep agent: it is the writer.
+    "viewer.cli.sweep_commands": ("recorder.sweeps",),
+    # The report is an output file, written with the recorder's temp-file + rename helper.
+    "viewer.report.html_page": ("recorder.atomic_json",),
 }
 
 
@@ -111,7 +113,7 @@ def _textual(name: str) -> bool:
     return top in ("textual", "rich") or top.startswith("textual_")
 
 
-def violations(imports: list[Import], allowed: dict[str, set[str]]) -> list[str]:
+def violations(imports: list[Import], allowed: dict[str, tuple[str, ...]]) -> list[str]:
     """One line per broken rule: where, what, and which rule."""
     out = []
     for imp in imports:
@@ -120,12 +122,7 @@ def violations(imports: list[Import], allowed: dict[str, set[str]]) -> list[str]
             out.append(f"{imp.where()} imports {t}: viewer.data must not import Textual/Rich, viewer.tui or viewer.cli")
         if _under(m, "viewer.tui") and _under(t, "duckdb", "recorder"):
             out.append(f"{imp.where()} imports {t}: viewer.tui must not import duckdb or the recorder")
-        elif (
-            _under(m, "viewer")
-            and _under(t, "recorder")
-            and not _under(t, *VIEWER_MAY_USE)
-            and t not in allowed.get(m, ())
-        ):
+        elif _under(m, "viewer") and _under(t, "recorder") and not _under(t, *VIEWER_MAY_USE, *allowed.get(m, ())):
             out.append(
                 f"{imp.where()} imports {t}: the viewer may use only {' and '.join(VIEWER_MAY_USE)} of the recorder"
             )
@@ -159,8 +156,13 @@ def test_layer_rules_hold():
 
 def test_allow_list_is_current():
     """An allowance nothing uses any more is removed, so the list only shrinks."""
-    used = {(i.module, i.target) for i in all_imports(REPO)}
-    stale = [f"{m}: {t}" for m, targets in ALLOWED_RECORDER_IMPORTS.items() for t in targets if (m, t) not in used]
+    imports = all_imports(REPO)
+    stale = [
+        f"{m}: {allowed}"
+        for m, prefixes in ALLOWED_RECORDER_IMPORTS.items()
+        for allowed in prefixes
+        if not any(i.module == m and _under(i.target, allowed) for i in imports)
+    ]
     assert not stale, "allow-list entries no longer needed:\n" + "\n".join(stale)
 
 
@@ -170,20 +172,23 @@ def test_no_two_modules_share_a_file_name():
 
 
 def test_recorder_and_data_layer_load_no_textual():
+    """Importing them for real (lazy imports included) loads no Textual; names the first that does."""
     data_modules = sorted(m for m in module_files(REPO) if _under(m, "viewer.data"))
     code = textwrap.dedent(
         f"""
         import importlib, sys
         for name in ["recorder", "viewer", "viewer.cli.main", *{data_modules!r}]:
             importlib.import_module(name)
-        import viewer
-        viewer.connect
-        print(sorted(m for m in sys.modules if m.split(".")[0] == "textual"))
+            if name == "viewer":
+                importlib.import_module("viewer").connect  # the lazy attribute loads the store
+            if "textual" in sys.modules:
+                print(name)
+                break
         """
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]", f"Textual loaded by the recorder or viewer.data: {out.stdout}"
+    assert out.stdout.strip() == "", f"importing {out.stdout.strip()} loaded Textual"
 
 
 # -- the checker itself, on a planted tree ------------------------------------------------------
@@ -239,16 +244,16 @@ def test_checker_finds_each_planted_violation(planted):
     assert "viewer/cli/main.py:2 (viewer.cli.main) imports recorder.run_api" in text
     # Allowed: recorder.layout from the viewer, a relative import inside viewer.data,
     # viewer.tui reading viewer.data.
-    assert "recorder.layout" not in text and "imports viewer.data.sql" not in text
+    assert "imports recorder.layout" not in text and "imports viewer.data.sql" not in text
     assert not any("viewer/tui/app.py:1 " in p for p in problems)
     assert len(problems) == 7, text
 
 
 def test_allow_list_lets_a_listed_import_through(planted):
-    problems = violations(all_imports(planted), {"viewer.cli.main": {"recorder.run_api"}})
+    problems = violations(all_imports(planted), {"viewer.cli.main": ("recorder.run_api",)})
     assert not any(p.startswith("viewer/cli/main.py") for p in problems)
     # A viewer.tui module is never let through, listed or not.
-    problems = violations(all_imports(planted), {"viewer.tui.app": {"recorder.run_api"}})
+    problems = violations(all_imports(planted), {"viewer.tui.app": ("recorder",)})
     assert any("viewer/tui/app.py:5" in p for p in problems)
 
 
