@@ -298,7 +298,7 @@ def _open_study(info: SweepInfo) -> Any:
         try:
             from optuna.storages.journal import JournalFileBackend
         except ImportError:  # optuna < 4.0
-            from optuna.storages import JournalFileStorage as JournalFileBackend  # type: ignore[attr-defined,no-redef]
+            from optuna.storages import JournalFileStorage as JournalFileBackend
         storage = optuna.storages.JournalStorage(JournalFileBackend(str(info.path / layout.SWEEP_JOURNAL_FILE)))
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(max(verbosity, optuna.logging.WARNING))
