@@ -119,14 +119,17 @@ class Api:
 
 
 class ApiRun:
-    """A recorded run, read from its JSON sidecars (no history: use the viewer or DuckDB)."""
+    """A recorded run, read from its JSON sidecars (no history: use the viewer or DuckDB).
+
+    Name, tags, notes and summary are as the user last edited them (edits.json over
+    run.json and summary.json; see recorder.user_edits.edit_run)."""
 
     def __init__(self, root: Path, project: str, run_id: str) -> None:
         self._root = Path(root)
         self.project = project
         self.id = run_id
         self.dir = self._root / project / run_id
-        info = self._read(layout.RUN_FILE)
+        info, _ = journal.apply_edits(self._read(layout.RUN_FILE), {}, journal.read_edits(self.dir))
         self.name = info.get("name") or run_id
         self.state = info.get("state")
         self.tags = info.get("tags") or []
@@ -149,7 +152,7 @@ class ApiRun:
 
     @property
     def summary(self) -> dict[str, Any]:
-        return self._read(layout.SUMMARY_FILE)
+        return journal.apply_edits({}, self._read(layout.SUMMARY_FILE), journal.read_edits(self.dir))[1]
 
     def _artifacts(self, kind: str) -> list[Any]:
         from recorder.artifacts.artifact import Artifact

@@ -10,8 +10,9 @@ it is called; this one says how lines and values inside them are encoded:
 - ISO-8601 times in the JSON sidecars: UTC, microseconds, Z;
 - what the JSON sidecars' fields mean where a reader must decide something: which
   define_metric definition governs a key, metrics.json's key -> column map, when a
-  heartbeat says its process is gone, and the artifact store's version, alias and
-  usage records.
+  heartbeat says its process is gone, the artifact store's version, alias and
+  usage records, and what the user's edits.json changes of run.json and summary.json
+  (written by recorder.user_edits).
 
 Only the standard library and orjson at import time, so training code and the viewer import
 it cheaply.
@@ -311,6 +312,41 @@ def read_json_object(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+# -- user edits (edits.json) -------------------------------------------------------------------
+
+
+def read_edits(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """The run's edits.json; {} when there is none or it cannot be read."""
+    return read_json_object(Path(run_dir) / layout.EDITS_FILE) or {}
+
+
+def apply_edits(
+    run: dict[str, Any], summary: dict[str, Any], edits: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """run.json and summary.json as the user sees them: `edits` over copies of them (the
+    same objects when there are no edits: callers never mutate them). A field of the wrong
+    type (a hand edit) is ignored; a summary key edited to null is removed."""
+    if not edits:
+        return run, summary
+    run = dict(run)
+    if isinstance(edits.get("name"), str) and edits["name"]:
+        run["name"] = edits["name"]
+    if isinstance(edits.get("tags"), list):
+        run["tags"] = [t for t in edits["tags"] if isinstance(t, str)]
+    if isinstance(edits.get("notes"), str):
+        run["notes"] = edits["notes"]
+    changed = edits.get("summary")
+    if not isinstance(changed, dict) or not changed:
+        return run, summary
+    summary = dict(summary)
+    for key, value in changed.items():
+        if value is None:
+            summary.pop(key, None)
+        else:
+            summary[key] = value
+    return run, summary
 
 
 # -- artifact records (docs/artifacts.md) ------------------------------------------------------

@@ -13,16 +13,19 @@ from typing import TYPE_CHECKING, cast
 from rich.cells import cell_len
 from rich.markup import escape
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, Input, SelectionList, Static
+from textual.timer import Timer
+from textual.widgets import DataTable, Input, Static
 
 from viewer.data import run_table_model as model
 from viewer.data.run_colors import RunColors
 from viewer.data.runs_table import RunInfo
 from viewer.data.sanitize import sanitize
+from viewer.tui.column_chooser import ColumnChooser
+from viewer.tui.compare_screen import CompareScreen
+from viewer.tui.manage_dialogs import RunEditScreen, TrashScreen
 from viewer.tui.measured_table import MeasuredTable
 from viewer.tui.messages import SelectionChanged
 from viewer.tui.pane import Pane
@@ -50,27 +53,6 @@ def _value_cell(column: str, value: object) -> tuple[str, int]:
     return text, width
 
 
-class ColumnChooser(ModalScreen[list[str] | None]):
-    """Pick which config/summary columns the table shows."""
-
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("enter", "apply", "Apply")]
-    DEFAULT_CSS = """
-    ColumnChooser { align: center middle; }
-    ColumnChooser > SelectionList { width: 70%; height: 70%; border: round $accent; }
-    """
-
-    def __init__(self, available: list[str], chosen: list[str]) -> None:
-        super().__init__()
-        self.available = available
-        self.chosen = chosen
-
-    def compose(self) -> ComposeResult:
-        yield SelectionList[str](*[(Text(sanitize(c)), c, c in self.chosen) for c in self.available], id="columns")
-
-    def action_apply(self) -> None:
-        self.dismiss(list(self.query_one(SelectionList).selected))
-
-
 class RunsPane(Pane):
     BINDINGS = [
         Binding("space", "toggle_select", "Select"),
@@ -82,12 +64,10 @@ class RunsPane(Pane):
         Binding("g", "group", "Group"),
         Binding("c", "columns", "Columns"),
         Binding("slash", "focus_filter", "Filter"),
+        Binding("d", "compare", "Compare"),
+        Binding("e", "edit", "Edit"),
+        Binding("delete", "trash", "Delete"),
     ]
-    DEFAULT_CSS = """
-    RunsPane { height: 1fr; }
-    RunsPane #runs-status { height: 1; color: $text-muted; padding: 0 1; }
-    RunsPane DataTable { height: 1fr; }
-    """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -108,9 +88,9 @@ class RunsPane(Pane):
         self._drawn_layout: tuple | None = None
         self._auto_columns: list[str] = []
         self._auto_for: list[model.TableRow] | None = None
-        # How many of `shown` are in the table yet, and which fill is current.
+        # How many of `shown` are in the table yet, and the timer that adds the next rows.
         self._filled = 0
-        self._fill_gen = 0
+        self._fill_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Input(
@@ -203,17 +183,18 @@ class RunsPane(Pane):
                 arrow = " ▼" if self.sort_desc else " ▲"
             table.add_column(Text(sanitize(col) + arrow), key=col)
         self.shown = ordered
-        self._fill_gen += 1
+        if self._fill_timer is not None:
+            self._fill_timer.stop()  # the rows still to come were for the table just cleared
+            self._fill_timer = None
         self._filled = 0
         widths = dict.fromkeys(columns, 0)
         widths["__group"] = 0
         group_of = {row.run.id: group for group, members in groups for row in members} if self.grouping else {}
-        self._fill(self._fill_gen, columns, widths, group_of, cursor_key)
+        self._fill(columns, widths, group_of, cursor_key)
         self._update_status()
 
     def _fill(
         self,
-        gen: int,
         columns: list[str],
         widths: dict[str, int],
         group_of: dict[str, str | None],
@@ -223,8 +204,7 @@ class RunsPane(Pane):
 
         Building a row costs ~90 µs: 20,000 runs in one go would freeze keys and repaint
         for ~2 s. Past the first FIRST_ROWS, rows go in by MORE_ROWS per turn."""
-        if gen != self._fill_gen:
-            return  # a newer redraw replaced this table
+        self._fill_timer = None
         table = self.table
         start = self._filled
         end = min(len(self.shown), start + (FIRST_ROWS if start == 0 else MORE_ROWS))
@@ -249,7 +229,7 @@ class RunsPane(Pane):
                 pass
             cursor_key = None
         if end < len(self.shown):
-            self.set_timer(0.001, partial(self._fill, gen, columns, widths, group_of, cursor_key))
+            self._fill_timer = self.set_timer(0.001, partial(self._fill, columns, widths, group_of, cursor_key))
 
     def _repaint_changed(self, rows: list[model.TableRow], columns: list[str]) -> None:
         """Same rows in the same order: update the cells of rows whose content changed."""
@@ -329,27 +309,28 @@ class RunsPane(Pane):
         self.expr_ids = None
         if self.filter_text and model.looks_like_expression(self.filter_text):
             self._apply_expression(self.filter_text)
+        else:
+            self.drop_fetches("runs-filter")  # an expression typed before this must not land
         self.redraw()
 
     @on(Input.Submitted, "#runs-filter")
     def _filter_submitted(self) -> None:
         self.table.focus()
 
-    @work(thread=True, exclusive=True, group="runs-filter", exit_on_error=False)
     def _apply_expression(self, text: str) -> None:
         store = self.store
         if store is None:
             return
-        try:
-            table = store.list_runs(filter=text, columns=["id"])
-            ids, error = set(table.column("id").to_pylist()), ""
-        except Exception as exc:
-            ids, error = set(), str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        self.app.call_from_thread(self._expression_done, text, ids, error)
 
-    def _expression_done(self, text: str, ids: set[str], error: str) -> None:
-        if text != self.filter_text:
-            return  # the user typed on; a newer worker is coming
+        def matching(expression: str) -> set[str]:
+            return set(store.list_runs(filter=expression, columns=["id"]).column("id").to_pylist())
+
+        def failed(exc: Exception) -> None:
+            self._expression_done(set(), str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+        self.fetch(matching, text, apply=self._expression_done, group="runs-filter", failed=failed)
+
+    def _expression_done(self, ids: set[str], error: str = "") -> None:
         self.expr_ids = ids  # empty on error: a filter that cannot run matches nothing
         self.filter_error = error
         self.redraw()
@@ -422,3 +403,28 @@ class RunsPane(Pane):
                 self.redraw()
 
         self.app.push_screen(ColumnChooser(available, chosen), done)
+
+    # -- compare and manage (the dialogs do the work: viewer.tui.manage_dialogs) ----------
+    def _runs_by_id(self) -> dict[str, RunInfo]:
+        return {row.run.id: row.run for row in self.rows}
+
+    def action_compare(self) -> None:
+        runs = [r for i in self.selected if (r := self._runs_by_id().get(i)) is not None]
+        if len(runs) < 2:
+            self.notify("select two or more runs (space) to compare them", markup=False)
+            return
+        self.app.push_screen(CompareScreen(runs))
+
+    def action_edit(self) -> None:
+        run = self._runs_by_id().get(self._cursor_run() or "")
+        if run is not None:
+            self.app.push_screen(RunEditScreen(run))
+
+    def action_trash(self) -> None:
+        """The selected runs when the cursor is on one of them, else the run under it."""
+        rid = self._cursor_run()
+        if rid is None:
+            return
+        ids = self.selected if rid in self.selected else [rid]
+        by_id = self._runs_by_id()
+        self.app.push_screen(TrashScreen([by_id[i] for i in ids if i in by_id]))
