@@ -70,7 +70,7 @@ def main() -> None:
     class WithoutEdits(MetadataCache):
         """The cache as it read runs before edits.json existed: the baseline."""
 
-        def read(self, run_dir):  # type: ignore[override]
+        def read(self, run_dir):
             base = os.fspath(run_dir) + os.sep
             run, mtime, s1 = self._read_file(base + layout.RUN_FILE)
             config, _, s2 = self._read_file(base + layout.CONFIG_FILE)

@@ -15,7 +15,9 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -29,9 +31,9 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def percentile(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(q * len(xs)))]
+def percentile(xs: Sequence[float], q: float) -> float:
+    ordered = sorted(xs)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def curves(steps: int):
@@ -57,7 +59,7 @@ def floor_loop(values) -> tuple[float, float, float]:
     return percentile(times, 0.5) / 1000, percentile(times, 0.99) / 1000, time.perf_counter() - t_start
 
 
-def logged_run(root: Path, values, sample: bool) -> dict[str, float]:
+def logged_run(root: Path, values, sample: bool) -> dict[str, Any]:
     steps = len(values)
     run = recorder.init(dir=root, project="bench", system_interval=0, capture_console=False, reinit="create_new")
     times = []

@@ -58,7 +58,7 @@ class _Tee:
     def write(self, s: str) -> int:
         if not isinstance(s, str):
             # Not ours to judge: the original raises exactly what it would have raised.
-            return self._original.write(s)  # type: ignore[union-attr]
+            return self._original.write(s)
         n = len(s)
         orig = self._original
         if orig is not None:
@@ -208,8 +208,8 @@ class ConsoleCapture:
         self._log = _LogFile(fd)
         self._out = _Tee(sys.stdout, "O", self._log)
         self._err = _Tee(sys.stderr, "E", self._log)
-        sys.stdout = self._out  # type: ignore[assignment]
-        sys.stderr = self._err  # type: ignore[assignment]
+        sys.stdout = self._out
+        sys.stderr = self._err
 
     def stop(self) -> None:
         log, out, err = self._log, self._out, self._err

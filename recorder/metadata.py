@@ -47,7 +47,7 @@ def collect_static() -> dict[str, Any]:
     info["python_executable"] = sys.executable
     # platform.platform() takes ~6 ms on first call (it reads libc's version from the
     # interpreter binary); uname answers the same question in microseconds.
-    _try(info, "platform", lambda: "{0.sysname}-{0.release}-{0.machine}".format(os.uname()))  # type: ignore[attr-defined]
+    _try(info, "platform", lambda: "{0.sysname}-{0.release}-{0.machine}".format(os.uname()))
     if "platform" not in info:
         info["platform"] = sys.platform
     info["argv"] = list(sys.argv)

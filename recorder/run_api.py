@@ -12,7 +12,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from recorder import layout
 from recorder.metric_definitions import MetricDefinition, MetricDefinitions, parse_goal, parse_summary
@@ -159,8 +159,9 @@ class Run:
         last = self._summary_state.last
         columns = self._builder.columns
         for col in list(nums):
-            sm = self._step_metric_of.get(col, 0)
-            if sm == 0:
+            try:
+                sm = self._step_metric_of[col]
+            except KeyError:
                 d = self._definitions.for_key(self._logical(col))
                 sm = d.step_metric if d is not None else None
                 self._step_metric_of[col] = sm
@@ -201,7 +202,7 @@ class Run:
             goal=parse_goal(goal),
             hidden=bool(hidden),
         )
-        if self.disabled:
+        if self._files is None:  # disabled
             return d
         with self._lock:
             self._definitions.add(d)
@@ -264,7 +265,7 @@ class Run:
     # -- files --------------------------------------------------------------------------
     def save(self, glob_str: str | Path, base_path: str | Path | None = None, policy: str = "live") -> list[str]:
         """Copy files into the run's files/ folder; 'end' waits for finish, 'live' keeps them fresh."""
-        if self.disabled:
+        if self._files is None:  # disabled
             return []
         if policy not in ("now", "end", "live"):
             raise ValueError(f"save policy {policy!r} must be 'now', 'end' or 'live'")
@@ -287,7 +288,7 @@ class Run:
                     self._commit()
                 except Exception as exc:
                     warn(f"finish(): the last row could not be recorded: {exc!r}")
-        if not self.disabled:
+        if self._files is not None:  # not disabled
             self._files.close(exit_code if exit_code is not None else 0)
         _active.forget(self)
 
@@ -305,7 +306,7 @@ class Run:
     def __enter__(self) -> Run:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         if exc is not None and not isinstance(exc, KeyboardInterrupt):
             self._record_exception(exc)
             self.finish(exit_code=1)

@@ -23,8 +23,10 @@ from recorder.journal import iso_now
 from recorder.stream_writer import StreamWriter
 from recorder.warn import warn, warn_once
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # both are imported only when the run's settings turn them on
+    from recorder.console_capture import ConsoleCapture
     from recorder.run_api import Run
+    from recorder.system_monitor import SystemMonitor
 
 HEARTBEAT_S = 5.0
 TICK_S = 1.0
@@ -50,8 +52,8 @@ class RunFiles:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._meta_thread: threading.Thread | None = None
-        self._monitor = None
-        self._console = None
+        self._monitor: SystemMonitor | None = None
+        self._console: ConsoleCapture | None = None
         self._slow_meta: dict[str, Any] = {}
         self._slow_meta_pending = False
         self._state_lock = threading.Lock()

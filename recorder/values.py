@@ -113,7 +113,7 @@ class RowBuilder:
                 self.add(extra, nums, texts)
                 return
         item = getattr(v, "item", None)
-        if (callable(item) and getattr(v, "ndim", 0) == 0) or _is_single_element(v):
+        if callable(item) and (getattr(v, "ndim", 0) == 0 or _is_single_element(v)):
             try:
                 value = item()
             except Exception:

@@ -43,17 +43,19 @@ def kill_once(
         stderr=subprocess.PIPE,
         env=env,
     )
+    stderr = proc.stderr
+    assert stderr is not None  # stderr=PIPE
     # Wait until the child is logging, then let it run for `delay` more seconds.
     deadline = time.time() + 30
     while struct.unpack("<q", counter.read_bytes())[0] < 0:
         if proc.poll() is not None or time.time() > deadline:
-            raise AssertionError(f"child did not start: {proc.stderr.read().decode()[-2000:]}")
+            raise AssertionError(f"child did not start: {stderr.read().decode()[-2000:]}")
         time.sleep(0.01)
     run_dir = root / "crash" / "victim"
     while ready is not None and not ready(run_dir):
         if proc.poll() is not None or time.time() > deadline:
             proc.kill()
-            raise AssertionError(f"child never reached the state to kill it in: {proc.stderr.read().decode()[-2000:]}")
+            raise AssertionError(f"child never reached the state to kill it in: {stderr.read().decode()[-2000:]}")
         time.sleep(0.005)
     time.sleep(delay)
     os.kill(proc.pid, signal.SIGKILL)

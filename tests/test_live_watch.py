@@ -275,11 +275,3 @@ def test_missing_root_does_not_raise(tmp_path):
     w.start()
     wait_mode_settled(w)
     w.stop()
-
-
-def test_no_textual_import():
-    import subprocess
-
-    code = "import sys, viewer.data.live_watch; print('textual' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"

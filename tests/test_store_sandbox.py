@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 
@@ -112,17 +110,3 @@ def test_runaway_query_is_interrupted_within_a_second(con_and_store):
     assert time.perf_counter() - t0 < 1.0
     assert "exc" in result and "nterrupt" in type(result["exc"]).__name__ + str(result["exc"])
     assert store.query("SELECT 1 AS one").column("one")[0].as_py() == 1  # usable afterwards
-
-
-def test_no_textual_in_the_query_layer():
-    code = (
-        "import sys\n"
-        "import viewer, viewer.data.store, viewer.cli.main, viewer.data.sql, viewer.data.discovery, viewer.data.run_state,\\\n"
-        "    viewer.data.log_tail, viewer.data.sanitize, viewer.data.filter_expr, viewer.data.runs_table, viewer.data.stream_files\n"
-        "viewer.connect\n"
-        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
-        "print(bad)\n"
-        "sys.exit(1 if bad else 0)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.returncode == 0, out.stdout + out.stderr

@@ -174,7 +174,7 @@ class Artifact(DraftFiles, Downloads):
         from recorder.journal import read_usage
 
         seen: list[str] = []
-        for ev in read_usage(artifacts_dir(self._root, self._project)):
+        for ev in read_usage(artifacts_dir(*self._location())):
             if (
                 ev["name"] == self._name
                 and ev["version"] == self._version
@@ -280,18 +280,19 @@ class Artifact(DraftFiles, Downloads):
         if self._link:
             from recorder.artifacts.registry import set_link_aliases
 
-            set_link_aliases(self._root, self._link, self._link.get("aliases", []))
+            set_link_aliases(self._location()[0], self._link, self._link.get("aliases", []))
             return self
         add = [a for a in self._aliases if a not in self._saved_aliases and a != _versions.LATEST]
         remove = [a for a in self._saved_aliases if a not in self._aliases and a != _versions.LATEST]
-        cdir = collection_dir(self._root, self._project, self._name)
+        cdir = collection_dir(*self._location(), self._name)
         _versions.set_aliases(cdir, self._version, add=add, remove=remove)
         self._aliases = _versions.aliases_by_version(cdir).get(self._version, [])
         self._saved_aliases = list(self._aliases)
         return self
 
-    def link(self, target_path: str, aliases: list[str] | None = None) -> Artifact:
-        """Add this version to a registry collection (see recorder.artifacts.registry)."""
+    def link(self, target_path: str, aliases: list[str] | None = None) -> Artifact | None:
+        """Add this version to a registry collection (see recorder.artifacts.registry); None
+        when the active run is disabled (as wandb)."""
         from recorder import _active
         from recorder.artifacts.run_artifacts import link_artifact
 

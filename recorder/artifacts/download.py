@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from recorder.artifacts.artifact_names import check_entry_path, make_parents_inside, safe_join
+from recorder.artifacts.artifact_names import check_digest, check_entry_path, make_parents_inside, safe_join
 from recorder.artifacts.locations import artifacts_dir, default_download_root
 from recorder.artifacts.object_store import (
     ArtifactCorruptedError,
@@ -39,6 +39,22 @@ class Downloads:
     _root: Path | None
     _project: str | None
     _entries: dict[str, ArtifactManifestEntry]
+
+    if TYPE_CHECKING:  # defined by Artifact, the one class that mixes this in
+
+        @property
+        def collection_name(self) -> str: ...
+        @property
+        def version(self) -> str | None: ...
+        @property
+        def qualified_name(self) -> str: ...
+        def _require_committed(self, what: str) -> None: ...
+
+    def _location(self) -> tuple[Path, str]:
+        """(root, project) of a logged version: Artifact._load sets both with the version."""
+        if self._root is None or self._project is None:
+            raise ValueError(f"artifact {self.collection_name!r} has not been logged yet")
+        return self._root, self._project
 
     def _default_root(self) -> Path:
         return default_download_root() / f"{self.collection_name}:{self.version}"
@@ -78,7 +94,7 @@ class Downloads:
     checkout = download
 
     def _store(self) -> ObjectStore:
-        return ObjectStore(artifacts_dir(self._root, self._project))
+        return ObjectStore(artifacts_dir(*self._location()))
 
     def _materialise(self, entry: ArtifactManifestEntry, base: Path, link: bool) -> Path:
         target = safe_join(base, entry.path)
@@ -91,7 +107,8 @@ class Downloads:
         if entry.ref is not None:
             self._fetch_reference(entry, target, what)
             return target
-        self._store().copy_out(entry.digest, target, link=link, what=what)
+        # an entry that is neither a reference nor has a digest is a bad manifest: refused there
+        self._store().copy_out(check_digest(entry.digest), target, link=link, what=what)
         return target
 
     def _fetch_reference(self, entry: ArtifactManifestEntry, target: Path, what: str) -> None:
@@ -125,7 +142,7 @@ class Downloads:
         if root is None:
             for e in self._entries.values():
                 if e.ref is None:
-                    self._store().verify(e.digest)
+                    self._store().verify(check_digest(e.digest))
             return
         for e in self._entries.values():
             if e.digest is None:

@@ -18,13 +18,16 @@ import tempfile
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlparse
 
 from recorder.artifacts.artifact_names import _bad_char, check_entry_path
 from recorder.artifacts.manifest_entry import ArtifactManifestEntry
 from recorder.artifacts.walk import walk
 from recorder.warn import warn
+
+if TYPE_CHECKING:
+    from recorder.artifacts.artifact import Artifact
 
 
 class DraftFiles:
@@ -37,8 +40,15 @@ class DraftFiles:
     _staging: str | None
     _staging_finalizer: Any
 
+    if TYPE_CHECKING:  # defined by Artifact, the one class that mixes this in
+
+        def _require_draft(self, what: str) -> None: ...
+
     def _pending_entry(self, path: str, item: dict[str, Any]) -> ArtifactManifestEntry:
-        return ArtifactManifestEntry(self, path, None, item.get("size"), item.get("ref"), item.get("src"))
+        # DraftFiles is only ever the adding half of an Artifact
+        return ArtifactManifestEntry(
+            cast("Artifact", self), path, None, item.get("size"), item.get("ref"), item.get("src")
+        )
 
     def _add_pending(self, path: str, item: dict[str, Any], overwrite: bool) -> ArtifactManifestEntry:
         old = self._pending.get(path)

@@ -36,9 +36,9 @@ def link(art: Artifact, target_path: str, aliases: list[str], run: Run | None) -
     """Add committed `art` to the collection named by target_path; returns it as seen through
     the collection (name `collection:v<K>`, the collection's aliases)."""
     art._require_committed("link")
-    default_project = run.project if run is not None else art._project
+    root, art_project = art._location()
+    default_project = run.project if run is not None else art_project
     registry, collection = parse_target(target_path, default_project)
-    root = art._root
     cdir = collection_dir(root, registry, collection)
     source = {"project": art._project, "name": art._name, "version": art._version, "digest": art.digest}
     record = {
@@ -67,9 +67,9 @@ def link(art: Artifact, target_path: str, aliases: list[str], run: Run | None) -
 def load_link(root: Path, registry: str, collection: str, version: int) -> Artifact:
     cdir = collection_dir(root, registry, collection)
     record = _versions.read_version(cdir, version)
-    src = record.get("source") or {}
+    src: dict[str, Any] = record.get("source") or {}
     art = Artifact._from_disk(
-        root, check_name(src.get("project", ""), "project name"), src.get("name", ""), int(src.get("version"))
+        root, check_name(src.get("project", ""), "project name"), src.get("name", ""), int(src["version"])
     )
     art._link = {
         "registry": registry,

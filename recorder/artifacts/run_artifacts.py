@@ -50,7 +50,7 @@ def _item(art: Artifact, **extra: Any) -> dict[str, Any]:
 
 def _record_usage(run: Run, art: Artifact, role: str) -> None:
     append_usage(
-        artifacts_dir(art._root, art._project),
+        artifacts_dir(*art._location()),
         {
             "name": art._name,
             "version": art._version,
@@ -133,9 +133,6 @@ def link_artifact(run: Run, artifact: Artifact, target_path: str, aliases: list[
         record_in_run(
             Path(run.dir),
             "links",
-            _item(
-                artifact,
-                target=f"{linked._link['registry']}/{linked._link['collection']}:v{linked._link['version']}",
-            ),
+            _item(artifact, target=linked.qualified_name),  # "<registry>/<collection>:v<K>"
         )
     return linked

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -108,11 +108,11 @@ def _move_aliases(cdir: Path, version: int, aliases: list[str]) -> None:
         write_json(Path(cdir) / ALIASES_FILE, dict(sorted(current.items())), fsync=True)
 
 
-def set_aliases(cdir: Path, version: int, add: list[str] = (), remove: list[str] = ()) -> None:
+def set_aliases(cdir: Path, version: int, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
     """Point `add` aliases at `version` (moving them from wherever they were); drop `remove` from it."""
-    add = [check_alias(a) if a != LATEST else a for a in add]
+    checked = [check_alias(a) if a != LATEST else a for a in add]
     with locked(cdir):
-        _move_aliases(cdir, version, add)
+        _move_aliases(cdir, version, checked)
         if remove:
             current = read_aliases(cdir)
             kept = {a: v for a, v in current.items() if not (a in remove and v == version)}

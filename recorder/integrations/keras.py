@@ -35,6 +35,8 @@ keras = require(
     "keras",
     hint="Keras 3 also needs a backend: install torch, jax or tensorflow and set KERAS_BACKEND",
 )
+# Imported by name at run time, so the checker cannot see the class: it is typed as Any.
+_KerasCallback: Any = keras.callbacks.Callback
 
 import recorder
 
@@ -48,7 +50,7 @@ def _number(value: Any) -> Any:
         return value
 
 
-class Callback(keras.callbacks.Callback):
+class Callback(_KerasCallback):
     """Record a Keras `fit` with Loupe.
 
     Args:

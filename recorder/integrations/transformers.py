@@ -33,6 +33,8 @@ from typing import Any
 from recorder.integrations._optional import require
 
 _transformers = require("transformers", "transformers", "Hugging Face Transformers", "transformers")
+# Imported by name at run time, so the checker cannot see the class: it is typed as Any.
+_TrainerCallback: Any = _transformers.TrainerCallback
 
 import recorder
 
@@ -79,7 +81,7 @@ def _log_model_mode(value: Any) -> str:
     raise ValueError(f"log_model={value!r} must be 'end', 'checkpoint' or False")
 
 
-class Callback(_transformers.TrainerCallback):
+class Callback(_TrainerCallback):
     """Record a Trainer run with Loupe.
 
     Args:

@@ -36,7 +36,7 @@ def to_row_values(run: Run, key: str, value: Any, step: int) -> dict[str, Any] |
         if not refs:
             return {}
         kind = refs[0]["_type"].split("-")[0]
-        ref_value: dict[str, Any] = {"_type": f"{kind}s", "count": len(refs), "items": refs}
+        ref_value: dict[str, Any] | None = {"_type": f"{kind}s", "count": len(refs), "items": refs}
     else:
         ref_value = store.log_item(key, step, 0, value, now)
         if ref_value is None:

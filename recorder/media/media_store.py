@@ -42,9 +42,12 @@ def get_store(run: Run) -> MediaStore:
         with _create_lock:
             store = run.__dict__.get("_media_store")
             if store is None:
-                store = MediaStore(run.id, run._files.dir, run._files.writer_id)
-                run._files.extra_streams.append(store)
-                run._media_store = store
+                files = run._files
+                if files is None:  # log() drops a disabled run's values before media is stored
+                    raise RuntimeError("a disabled run stores no media")
+                store = MediaStore(run.id, files.dir, files.writer_id)
+                files.extra_streams.append(store)
+                run.__dict__["_media_store"] = store
     return store
 
 

@@ -161,7 +161,7 @@ def after_init(ctx: TrialContext, run: Any) -> None:
     if files is not None:
         files.write_run_json("running")  # say sweep_id now, not at the next heartbeat
     if ctx.reporter is not None and ctx.metric and not getattr(run, "disabled", False):
-        _wrap_log(ctx, run)  # a disabled run (e.g. rank > 0 under torchrun) reports nothing
+        _wrap_log(ctx, run, ctx.metric, ctx.reporter)  # a disabled run (e.g. rank > 0 under torchrun) reports nothing
 
 
 def _metric_value(data: Any, name: str) -> float | None:
@@ -185,21 +185,21 @@ def _metric_value(data: Any, name: str) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _wrap_log(ctx: TrialContext, run: Any) -> None:
+def _wrap_log(ctx: TrialContext, run: Any, metric: str, reporter: Callable[[float, int], bool]) -> None:
     original = run.log
 
     def log(data: dict[str, Any], step: int | None = None, commit: bool | None = None) -> None:
         original(data, step=step, commit=commit)
-        value = _metric_value(data, ctx.metric)
+        value = _metric_value(data, metric)
         if value is None:
             return
         ctx.reports += 1
         if ctx.max_report_step is not None and ctx.reports >= ctx.max_report_step:
             return
         try:
-            stop = ctx.reporter(value, ctx.reports)
+            stop = reporter(value, ctx.reports)
         except Exception as exc:  # pruning must never break training
-            warn_once(f"sweep-report:{type(exc).__name__}", f"sweep: could not report {ctx.metric}: {exc!r}")
+            warn_once(f"sweep-report:{type(exc).__name__}", f"sweep: could not report {metric}: {exc!r}")
             return
         if stop:
             ctx.early_terminated = True

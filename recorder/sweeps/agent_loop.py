@@ -63,16 +63,18 @@ def summary_metric(summary: dict[str, Any], name: str, goal: str) -> float | Non
     return float(v)
 
 
-def make_sampler(cfg: SweepConfig, sweep_id: str, agent_no: int) -> optuna.samplers.BaseSampler:
-    """grid: the claimed point; random: RandomSampler; bayes: multivariate TPE. Seeded per agent."""
+def make_sampler(
+    cfg: SweepConfig, sweep_id: str, agent_no: int, claimed: dict[str, Any]
+) -> optuna.samplers.BaseSampler:
+    """grid: the point in `claimed` (filled before each study.ask); random: RandomSampler; bayes: multivariate TPE. Seeded per agent."""
     import optuna
 
     base = cfg.seed if cfg.seed is not None else zlib.crc32(sweep_id.encode())
     seed = (base + agent_no) % (2**32)
     if cfg.method == "grid":
-        from recorder.sweeps.grid import FixedSampler
+        from recorder.sweeps.grid import fixed_sampler
 
-        return FixedSampler()
+        return fixed_sampler(claimed)
     if cfg.method == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     import warnings
@@ -106,6 +108,7 @@ class Agent:
         self.agent_id = secrets.token_hex(6)
         self.results: list[TrialResult] = []
         self._grid_points: list[dict[str, Any]] | None = None
+        self._claimed: dict[str, Any] = {}  # the grid point the fixed sampler hands out next
 
     # -- main loop ----------------------------------------------------------------------
     def run(self) -> list[TrialResult]:
@@ -120,7 +123,7 @@ class Agent:
         beat.start()
         try:
             agent_no = self.store.claim_agent_number(self.agent_id)
-            self.sampler = make_sampler(self.cfg, self.store.id, agent_no)
+            self.sampler = make_sampler(self.cfg, self.store.id, agent_no, self._claimed)
             self.study = self.store.study(self.sampler, make_pruner(self.cfg))
             self.dists = space.distributions(self.cfg)
             if self.cfg.method == "grid":
@@ -138,12 +141,14 @@ class Agent:
                     if grid_index is None:
                         self._say("grid exhausted")
                         break
-                    self.sampler.next_params = self._grid_points[grid_index]
+                    self._claimed.clear()
+                    self._claimed.update(self._grid_points[grid_index])
                 trial = self.study.ask(self.dists)
                 beat.trial = trial.number
                 result = self._run(trial, grid_index)
                 self.results.append(result)
                 if self._target_reached(result):
+                    assert self.cfg.metric is not None  # a target is reached only when there is a metric
                     self._say(f"metric target {self.cfg.metric.target} reached")
                     break
         finally:

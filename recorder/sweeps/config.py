@@ -13,10 +13,11 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 METHODS = ("grid", "random", "bayes")
-GOALS = ("minimize", "maximize")
+Goal = Literal["minimize", "maximize"]
+GOALS: tuple[Goal, ...] = ("minimize", "maximize")
 DISTRIBUTIONS = (
     "constant",
     "categorical",
@@ -94,7 +95,7 @@ class ParamSpec:
 @dataclass(frozen=True)
 class Metric:
     name: str
-    goal: str = "minimize"
+    goal: Goal = "minimize"
     target: float | None = None
 
 

@@ -7,10 +7,13 @@ exactly one agent wins each point, on one machine or across NFS clients, with no
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recorder.sweeps.config import SweepConfig, grid_values
 from recorder.sweeps.space import _encode_choice
+
+if TYPE_CHECKING:  # optuna is imported only when a sweep runs
+    from optuna.samplers import BaseSampler
 
 
 def points(cfg: SweepConfig) -> list[dict[str, Any]]:
@@ -21,23 +24,18 @@ def points(cfg: SweepConfig) -> list[dict[str, Any]]:
     return [dict(zip(names, combo)) for combo in itertools.product(*axes)]
 
 
-class FixedSampler:
-    """An Optuna sampler that returns the params the agent claimed (set before study.ask)."""
+def fixed_sampler(claimed: dict[str, Any]) -> BaseSampler:
+    """An Optuna sampler that returns the params in `claimed` (the agent fills it before study.ask)."""
+    from optuna.samplers import BaseSampler
 
-    def __new__(cls):
-        from optuna.samplers import BaseSampler
+    class _Fixed(BaseSampler):
+        def infer_relative_search_space(self, study, trial):
+            return {}
 
-        class _Fixed(BaseSampler):
-            def __init__(self) -> None:
-                self.next_params: dict[str, Any] = {}
+        def sample_relative(self, study, trial, search_space):
+            return {}
 
-            def infer_relative_search_space(self, study, trial):
-                return {}
+        def sample_independent(self, study, trial, param_name, param_distribution):
+            return claimed[param_name]
 
-            def sample_relative(self, study, trial, search_space):
-                return {}
-
-            def sample_independent(self, study, trial, param_name, param_distribution):
-                return self.next_params[param_name]
-
-        return _Fixed()
+    return _Fixed()

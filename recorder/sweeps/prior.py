@@ -57,10 +57,12 @@ def add_prior_runs(store: SweepStore, run_ids: list[str]) -> int:
                 break
             params[p.name] = v
         else:
-            value = summary_metric(summary, cfg.metric.name, cfg.metric.goal) if cfg.metric else 0.0
-            if value is None:
-                warn(f"prior run {rid}: no {cfg.metric.name!r} in its summary; skipped")
-                continue
+            value: float | None = 0.0
+            if cfg.metric is not None:
+                value = summary_metric(summary, cfg.metric.name, cfg.metric.goal)
+                if value is None:
+                    warn(f"prior run {rid}: no {cfg.metric.name!r} in its summary; skipped")
+                    continue
             study.add_trial(
                 optuna.trial.create_trial(
                     params=params,

@@ -68,8 +68,8 @@ def _journal_storage(path: Path):
         try:
             from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
         except ImportError:  # optuna < 4.0
-            from optuna.storages import JournalFileOpenLock  # type: ignore[attr-defined,no-redef]
-            from optuna.storages import JournalFileStorage as JournalFileBackend  # type: ignore[attr-defined,no-redef]
+            from optuna.storages import JournalFileOpenLock
+            from optuna.storages import JournalFileStorage as JournalFileBackend
         backend = JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path)))
         return optuna.storages.JournalStorage(backend)
 

@@ -216,7 +216,7 @@ def cmd_show(args: argparse.Namespace, out=None) -> int:
 
     out = out or sys.stdout
     art = load_artifact(_root(args), args.spec, _default_project())
-    info = {
+    info: dict[str, Any] = {
         "name": art.qualified_name,
         "source": f"{art.source_project}/{art.source_name}",
         "type": art.type,

@@ -167,6 +167,7 @@ def locate(roots: Any) -> list[tuple[Path, str | None]]:
         roots = [roots]
     out: list[tuple[Path, str | None]] = []
     for r in map(Path, roots):
+        found: tuple[Path, str | None]
         if layout.is_run_dir(r):
             found = (r.parent.parent, r.parent.name)
         elif (r / layout.ARTIFACTS_DIR).is_dir() or _holds_runs(r):

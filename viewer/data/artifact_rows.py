@@ -13,6 +13,7 @@ from typing import Any
 
 from recorder import journal
 from viewer.data import artifact_index
+from viewer.data.discovery import json_object
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def load_versions(
                     except Exception as exc:  # a hostile source name in a damaged link record
                         errors.append(f"{sp}/{sn}: {exc}")
                         cache[(sp, sn)] = {}
-                source = cache[(sp, sn)].get(sv)
+                source = cache[(sp, sn)].get(sv) if isinstance(sv, int) else None
             row = _row_from_record(source or {"type": link.get("type")}, link["version"], link.get("aliases") or [])
             row.source = f"{sp}/{sn}:v{sv}"
             row.linked_at = link.get("linked_at")
@@ -123,7 +124,7 @@ def load_versions(
 
 def _row_from_record(rec: dict, version: int, aliases: list[str]) -> VersionRow:
     entries = [e for e in rec.get("entries") or [] if isinstance(e, dict)]
-    producer = rec.get("producer") if isinstance(rec.get("producer"), dict) else {}
+    producer = json_object(rec.get("producer"))
     return VersionRow(
         version=version,
         aliases=[str(a) for a in aliases],

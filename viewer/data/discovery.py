@@ -31,7 +31,7 @@ import orjson
 from recorder import layout
 from recorder.journal import apply_edits
 
-__all__ = ["MetadataCache", "RunDir", "RunMeta", "Warn", "find_runs", "read_json_tolerant"]
+__all__ = ["MetadataCache", "RunDir", "RunMeta", "Warn", "find_runs", "json_object", "read_json_tolerant"]
 
 Warn = Callable[[str, str], None]  # (key, message): the caller dedupes by key
 
@@ -136,7 +136,12 @@ def _walk(
 _TRAILING_COMMA = re.compile(rb",(\s*[}\]])")
 
 
-def read_json_tolerant(path: Path, data: bytes, warn: Warn | None, key: str) -> dict[str, Any]:
+def json_object(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else {}: a field of a damaged file may hold anything."""
+    return value if isinstance(value, dict) else {}
+
+
+def read_json_tolerant(path: str | Path, data: bytes, warn: Warn | None, key: str) -> dict[str, Any]:
     """Parse a JSON object; salvage what a lenient parse allows; warn once on any problem."""
     try:
         value = orjson.loads(data)

@@ -82,6 +82,7 @@ def _tokenize(text: str) -> list[_Tok]:
         if m is None:
             raise FilterError(f"unexpected character {text[pos]!r} at position {pos + 1}")
         kind = m.lastgroup
+        assert kind is not None  # every alternative of _TOKEN_RE is a named group
         raw = m.group(kind)
         if kind == "number":
             toks.append(_Tok("number", float(raw) if any(c in raw for c in ".eE") else int(raw), pos))

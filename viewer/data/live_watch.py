@@ -36,6 +36,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # watchdog is imported only when inotify is chosen
+    from watchdog.observers.api import BaseObserver
 
 from recorder import layout
 
@@ -304,7 +308,7 @@ class RootWatcher:
         self._mounts = _mounts
         self._watch_limit = _watch_limit
         self._coalescer = _Coalescer(on_change)
-        self._observer = None
+        self._observer: BaseObserver | None = None
         self._poller: _Poller | None = None
         self._lock = threading.Lock()
         self._started = False
@@ -371,7 +375,7 @@ class RootWatcher:
         kick = self._coalescer.kick
 
         class Handler(FileSystemEventHandler):
-            def on_any_event(self, event):  # type: ignore[no-untyped-def]
+            def on_any_event(self, event):
                 # opened / closed-without-write are filtered at the inotify level already;
                 # drop them here too in case a backend delivers them anyway.
                 if event.event_type in ("opened", "closed_no_write"):

@@ -213,8 +213,8 @@ def load_image_rgb(
     """
     from PIL import Image as PILImage
 
-    with PILImage.open(path) as im:
-        im = im.convert("RGB")
+    with PILImage.open(path) as opened:
+        im = opened.convert("RGB")
         if max_size is not None:
             mw, mh = max(1, int(max_size[0])), max(1, int(max_size[1]))
             if upscale and im.width < mw and im.height < mh:

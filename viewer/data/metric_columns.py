@@ -57,8 +57,8 @@ def locate_keys(keys: Iterable[str], runs: Mapping[str, Mapping[str, str]]) -> l
     """
     lowered: dict[str, set[str]] = {}  # lower-case column -> runs with such a column
     for rid, mapping in runs.items():
-        for col in mapping.values():
-            lowered.setdefault(col.lower(), set()).add(rid)
+        for name in mapping.values():
+            lowered.setdefault(name.lower(), set()).add(rid)
     out = []
     for key in dict.fromkeys(keys):
         holders: dict[str, list[str]] = {}

@@ -32,7 +32,7 @@ def overlay_note(selected: int) -> str:
 class Series:
     run_id: str
     xs: list[float]
-    ys: list[float]  # bucket means, smoothed when asked
+    ys: list[float | None]  # bucket means, smoothed when asked; None where a bucket had no finite value
     lows: list[float]  # bucket minimum (raw): spikes a mean would hide
     highs: list[float]
     last_x: float | None = None

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from recorder import journal, layout
+from viewer.data.discovery import json_object
 from viewer.data.runs_table import flatten
 from viewer.data.sanitize import sanitize
 
@@ -111,7 +112,7 @@ def load_details(store: Store, run_id: str, files_limit: int = 200) -> RunDetail
     add("python", rj.get("python"))
     add("executable", rj.get("python_executable"))
     add("platform", rj.get("platform"))
-    git = rj.get("git") if isinstance(rj.get("git"), dict) else {}
+    git = json_object(rj.get("git"))
     add("git commit", git.get("commit"))
     add("git branch", git.get("branch"))
     add("git remote", git.get("remote"))

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from viewer.data.discovery import RunDir, RunMeta
+from viewer.data.discovery import RunDir, RunMeta, json_object
 from viewer.data.run_state import decide_state, parse_time
 
 __all__ = ["BASE_COLUMNS", "RunInfo", "flatten", "runs_arrow", "summary_value"]
@@ -84,7 +84,7 @@ class RunInfo:
         run_id = _str(r.get("id")) or dir_name
         project = _str(r.get("project")) or rd.path.parent.name
         decision = decide_state(r, now=now)
-        git = r.get("git") if isinstance(r.get("git"), dict) else {}
+        git = json_object(r.get("git"))
         err = r.get("error")
         error = None
         if isinstance(err, dict):

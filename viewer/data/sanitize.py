@@ -95,7 +95,8 @@ class _SgrState:
         self.reset()
 
     def reset(self) -> None:
-        self.fg = self.bg = None
+        self.fg: str | None = None
+        self.bg: str | None = None
         self.bold = self.dim = self.italic = self.underline = self.reverse = self.strike = False
 
     def segment(self, text: str) -> Segment:

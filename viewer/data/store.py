@@ -107,7 +107,7 @@ class Store:
         self._streams = StreamCache(self._warn)
         self._runs: list[RunInfo] = []
         self._by_id: dict[str, RunInfo] = {}
-        self._runs_table: pa.Table | None = None
+        self._runs_table: pa.Table = runs_arrow([])  # replaced whenever the run list changes
         # VIEW_PROVIDERS is read once per store: whoever changes it (tests, a plugin host)
         # does so before opening one.
         self._views = ViewConnection(self.roots, self._streams, self._warn, VIEW_PROVIDERS)
@@ -152,7 +152,7 @@ class Store:
             changed = self._signature(infos) != self._signature(self._runs)
             self._runs = infos
             self._by_id = by_id
-            if changed or self._runs_table is None:
+            if changed:
                 self._runs_table = runs_arrow(infos)
             self._views.show(infos, self._runs_table)
             return changed

@@ -71,7 +71,7 @@ class StreamCache:
     # -- listing --------------------------------------------------------------------------
     def _listing(self, run_dir: Path) -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
         dirs = {s: run_dir / s for s in layout.STREAM_DIRS}
-        sig = []
+        sig: list[int | None] = []
         now = time.time()
         fresh = False
         for s in layout.STREAM_DIRS:

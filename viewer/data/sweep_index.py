@@ -21,10 +21,15 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from viewer.data.discovery import json_object
+
+if TYPE_CHECKING:  # optuna is imported only when importance is asked for
+    from optuna.importance import BaseImportanceEvaluator
 
 from recorder import journal, layout
 
@@ -87,12 +92,13 @@ class Sweep:
 
     def best_so_far(self) -> list[tuple[int, float | None, float]]:
         """In completion order: (trial number, completed_at, best finished value up to then)."""
-        done = [t for t in self.trials if t.value is not None and t.state == "finished"]
-        done.sort(key=lambda t: (t.completed_at or 0.0, t.number))
-        out, best = [], None
-        for t in done:
-            if best is None or (t.value > best if self.goal == "maximize" else t.value < best):
-                best = t.value
+        done = [(t, t.value) for t in self.trials if t.value is not None and t.state == "finished"]
+        done.sort(key=lambda d: (d[0].completed_at or 0.0, d[0].number))
+        out: list[tuple[int, float | None, float]] = []
+        best: float | None = None
+        for t, value in done:
+            if best is None or (value > best if self.goal == "maximize" else value < best):
+                best = value
             out.append((t.number, t.completed_at, best))
         return out
 
@@ -117,7 +123,7 @@ def _sweep_info(path: Path) -> SweepInfo | None:
     if meta is None:
         return None
     metric = meta.get("metric") if isinstance(meta.get("metric"), dict) else None
-    config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
+    config = json_object(meta.get("config"))
     return SweepInfo(
         id=path.name,
         project=path.parent.parent.name,
@@ -238,7 +244,7 @@ def load_sweep(info: SweepInfo) -> Sweep:
     trials = []
     for t in frozen:
         loupe = t.user_attrs.get("loupe") or {}
-        config = loupe.get("config") if isinstance(loupe.get("config"), dict) else {}
+        config = json_object(loupe.get("config"))
         run_id = loupe.get("run_id")
         outcome = t.user_attrs.get("outcome")
         value = None
@@ -292,7 +298,7 @@ def _open_study(info: SweepInfo) -> Any:
         try:
             from optuna.storages.journal import JournalFileBackend
         except ImportError:  # optuna < 4.0
-            from optuna.storages import JournalFileStorage as JournalFileBackend  # type: ignore[attr-defined,no-redef]
+            from optuna.storages import JournalFileStorage as JournalFileBackend
         storage = optuna.storages.JournalStorage(JournalFileBackend(str(info.path / layout.SWEEP_JOURNAL_FILE)))
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(max(verbosity, optuna.logging.WARNING))
@@ -338,7 +344,7 @@ def param_importance(sweep: Sweep, min_trials: int = 4) -> Importance:
         return Importance([], f"cannot read the sweep's journal: {exc}")
     import warnings
 
-    evaluators = []
+    evaluators: list[tuple[str, Callable[[], BaseImportanceEvaluator]]] = []
     try:
         from optuna.importance import FanovaImportanceEvaluator
 

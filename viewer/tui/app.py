@@ -234,7 +234,7 @@ class LoupeApp(FetchesLatest, App):
             rid for rid, sig in message.data_signatures.items() if message.force or seen.get(rid) != sig
         )
         self._data_signatures = {
-            rid: message.data_signatures.get(rid, seen.get(rid))
+            rid: message.data_signatures[rid] if rid in message.data_signatures else seen[rid]
             for rid in self.selected
             if rid in message.data_signatures or rid in seen
         }

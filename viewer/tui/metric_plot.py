@@ -173,5 +173,6 @@ class MetricPlot(Vertical, can_focus=True):
         if self.cursor_x is None:
             self.cursor_x = xs[-1] if direction < 0 else xs[0]
             return
-        i = min(range(len(xs)), key=lambda k: abs(xs[k] - self.cursor_x))
+        cursor = self.cursor_x
+        i = min(range(len(xs)), key=lambda k: abs(xs[k] - cursor))
         self.cursor_x = xs[max(0, min(len(xs) - 1, i + direction))]

@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
 from viewer.data.metric_columns import hidden_keys
@@ -224,18 +225,18 @@ class MetricsPane(Pane):
             self._layout_key = layout_key
             scroll.remove_children()
             self.remove_class("has-maximized")
-            widgets = []
+            widgets: list[Widget] = []
             sections: dict[str, list[MetricPlot]] = {}
             for panel in panels:
                 sections.setdefault(panel.section, []).append(
                     MetricPlot(panel, self.run_colors, names, self.log_y, x_label, self.envelope)
                 )
             columns = self._grid_columns()
-            for section, plots in sections.items():
+            for section, section_plots in sections.items():
                 widgets.append(Label(Text(sanitize(section)), classes="section"))
-                grid = Grid(*plots)
+                grid = Grid(*section_plots)
                 # A section with fewer plots than columns uses the whole width.
-                grid.styles.grid_size_columns = max(1, min(columns, len(plots)))
+                grid.styles.grid_size_columns = max(1, min(columns, len(section_plots)))
                 widgets.append(grid)
             if widgets:
                 scroll.mount(*widgets)

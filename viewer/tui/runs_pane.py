@@ -8,6 +8,7 @@ just text.
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING, cast
 
 from rich.cells import cell_len
 from rich.markup import escape
@@ -29,6 +30,9 @@ from viewer.tui.measured_table import MeasuredTable
 from viewer.tui.messages import SelectionChanged
 from viewer.tui.pane import Pane
 
+if TYPE_CHECKING:
+    from viewer.tui.app import LoupeApp
+
 # Rows put into the table at once (all of them up to this many runs), then per turn of
 # the event loop while the rest go in.
 FIRST_ROWS = 1_000
@@ -39,7 +43,7 @@ MARK = "●"
 
 def _value_cell(column: str, value: object) -> tuple[str, int]:
     if column == "runtime":
-        text = model.format_runtime(value).rjust(8)
+        text = model.format_runtime(value if isinstance(value, (int, float)) else None).rjust(8)
         return text, cell_len(text)
     plain = sanitize(model.display(value))
     width = cell_len(plain)
@@ -354,7 +358,7 @@ class RunsPane(Pane):
             return
         if rid not in self.selected:
             self.post_message(SelectionChanged(self.selected + [rid]))
-        self.app.action_tab("metrics")
+        cast("LoupeApp", self.app).action_tab("metrics")  # panes live in LoupeApp, which owns the tabs
 
     def action_sort(self) -> None:
         """Sort by the next column (row cursor: no column to point at; headers take clicks)."""

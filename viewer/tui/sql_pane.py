@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -21,6 +21,11 @@ from textual.widgets import DataTable, Input, Static
 from viewer.data.limited_query import DEFAULT_LIMIT, QueryCancelled, limited_query
 from viewer.data.sanitize import sanitize
 from viewer.tui.pane import Pane
+
+if TYPE_CHECKING:
+    from textual.timer import Timer
+
+    from viewer.data.store import Store
 
 MAX_CELL = 200
 HISTORY_MAX = 200
@@ -64,7 +69,7 @@ class SqlPane(Pane):
         self._hist_pos = 0
         self._query_running = False
         self._t0 = 0.0
-        self._timer = None
+        self._timer: Timer | None = None
         self.last_sql = ""
         self.result_rows = 0
         self.result_more = False
@@ -117,7 +122,7 @@ class SqlPane(Pane):
         self.fetch(self._run_sql, store, sql, apply=self._finished, group="sql", failed=self._failed)
 
     @staticmethod
-    def _run_sql(store, sql: str) -> tuple[list[Text], list[list[Text]], bool, float]:
+    def _run_sql(store: Store, sql: str) -> tuple[list[Text], list[list[Text]], bool, float]:
         """In a worker: the query's columns and cells as plain Text, whether more rows exist, seconds."""
         res = limited_query(store, sql, DEFAULT_LIMIT)
         table = res.table

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.binding import Binding
@@ -28,6 +28,9 @@ from viewer.data.host_sampler import HostSampler
 from viewer.data.metric_panels import overlay_note
 from viewer.data.sanitize import sanitize
 from viewer.tui.pane import Pane
+
+if TYPE_CHECKING:
+    from textual.timer import Timer
 
 HOST_SAMPLE_S = 2.0
 HOST_HISTORY = 60
@@ -152,7 +155,7 @@ class SystemPane(Pane, can_focus=True):
         self.points = 0
         self.host_monitor = False
         self.host_samples: deque[dict[str, float]] = deque(maxlen=HOST_HISTORY)
-        self._host_timer = None
+        self._host_timer: Timer | None = None
         self._sampling = False
         self._host_sampler = HostSampler()
 

@@ -50,8 +50,8 @@ def heatmap_text(
     norm = []
     for i in picks:
         row = rows[i]
-        top = max(row) if row else 0.0
-        norm.append([(c / top) if top > 0 else 0.0 for c in row])
+        peak = max(row) if row else 0.0
+        norm.append([(c / peak) if peak > 0 else 0.0 for c in row])
     empty = (0, 0, 0)
     label_w = max(len(str(s)) for s in steps) + 2
     for r in range(0, len(picks), 2):

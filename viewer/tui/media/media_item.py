@@ -78,15 +78,14 @@ def load_item(
         step = pick_step(steps, wanted_step)
         at = [i for i in items if i.step == step]
         view = ItemView("image", mk.key, steps, step, image_count=len(at))
-        if not at:
+        if step is None or not at:
             view.body = Text("no images logged under this key", style="dim")
             return view
         idx = image_idx % len(at)
         item = at[idx]
         view.image_idx = idx
         view.caption = sanitize(item.caption or "")
-        pos = steps.index(step) + 1
-        view.info = f"step {step}  ({pos}/{len(steps)})"
+        view.info = f"step {step}  ({steps.index(step) + 1}/{len(steps)})"
         if len(at) > 1:
             view.info += f"  ·  image {idx + 1}/{len(at)} (v)"
         view.info += f"  ·  {item.width}×{item.height}px"
@@ -97,7 +96,7 @@ def load_item(
         steps = list(series.steps)
         step = pick_step(sorted(set(steps)), wanted_step)
         view = ItemView("histogram", mk.key, sorted(set(steps)), step)
-        if not steps:
+        if step is None:  # nothing logged
             view.body = Text("no histograms logged under this key", style="dim")
             return view
         label_w = max(len(str(s)) for s in steps) + 2
@@ -126,10 +125,10 @@ def load_item(
             f"{fmt(total)} values"
         )
         return view
-    items = media_index.tables(run_dir, mk.key)
-    steps = sorted({t.step for t in items})
+    tables = media_index.tables(run_dir, mk.key)
+    steps = sorted({t.step for t in tables})
     step = pick_step(steps, wanted_step)
-    pos = f"step {step}  ({steps.index(step) + 1}/{len(steps)})" if steps else "nothing logged"
+    pos = f"step {step}  ({steps.index(step) + 1}/{len(steps)})" if step is not None else "nothing logged"
     if kind == "confusion":
         cm = media_index.confusion_matrix(run_dir, mk.key, step)
         view = ItemView("confusion", mk.key, steps, step, body=confusion_text(cm))
@@ -148,9 +147,9 @@ def load_item(
     if total > TABLE_LOAD_CAP:
         table = table.slice(0, TABLE_LOAD_CAP)
     columns = [sanitize(c) for c in table.column_names]
-    data = [table.column(i).to_pylist() for i in range(table.num_columns)]
-    rows = list(zip(*data)) if data else []
-    view = ItemView("table", mk.key, steps, step, columns=columns, rows=rows, total_rows=total)
+    values = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    table_rows = list(zip(*values)) if values else []
+    view = ItemView("table", mk.key, steps, step, columns=columns, rows=table_rows, total_rows=total)
     view.info = f"{pos}  ·  {total} rows × {len(columns)} columns"
     if total > TABLE_LOAD_CAP:
         view.info += f" (first {TABLE_LOAD_CAP} loaded)"
