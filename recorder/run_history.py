@@ -1,0 +1,154 @@
+"""`ApiRun.history()` and `ApiRun.scan_history()`: wandb's two ways of reading history.
+
+    history(streams, samples=500, keys=None, x_axis="_step", stream="default") -> pyarrow.Table
+    scan_history(streams, keys=None, page_size=1000, min_step=None, max_step=None) -> iterator of dicts
+
+As in wandb: with `keys`, only rows where every key (and the x axis) has a value, with
+just those columns; without, every column. history() samples: when more rows qualify
+than `samples`, it keeps `samples` of them evenly spaced in step order, the first and
+the last always among them. scan_history() gives every row (steps `min_step` to
+`max_step - 1`), each dict holding only the keys logged at that step, reading
+`page_size` rows at a time.
+
+Values are what the files hold: numbers as float64, `_step` as int, strings logged
+with log() (and media references, as their JSON text) from the text stream. Columns
+renamed because of a case clash (`Loss#2`, docs/format.md) come back under the key
+as logged.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from recorder import layout
+from recorder.atomic_json import read_json
+from recorder.stream_reader import RunStreams
+
+STREAMS = {"default": layout.HISTORY_DIR, "system": layout.SYSTEM_DIR}
+
+
+def stream_dir(stream: str) -> str:
+    if stream not in STREAMS:
+        raise ValueError(f"stream {stream!r}: use 'default' (history) or 'system' (system metrics)")
+    return STREAMS[stream]
+
+
+def check_keys(keys: Any) -> list[str] | None:
+    if keys is None:
+        return None
+    if not isinstance(keys, (list, tuple)) or not all(isinstance(k, str) for k in keys):
+        raise ValueError("keys must be a list of metric names (strings)")
+    return list(keys)
+
+
+def column_of(streams: RunStreams) -> dict[str, str]:
+    """key -> column for keys whose column was renamed (metrics.json "columns")."""
+    try:
+        columns = read_json(streams.run_dir / layout.METRICS_FILE).get("columns")
+    except Exception:  # no metrics.json yet, or a damaged one: no renames
+        return {}
+    return (
+        {k: v for k, v in columns.items() if isinstance(k, str) and isinstance(v, str)}
+        if isinstance(columns, dict)
+        else {}
+    )
+
+
+def sample_positions(n: int, samples: int) -> list[int]:
+    """`samples` row positions out of `n`, evenly spaced, first and last included."""
+    if n <= samples:
+        return list(range(n))
+    if samples == 1:
+        return [n - 1]
+    span = samples - 1
+    # Rounded exactly in integers: position i of `samples` lies at i * (n - 1) / span.
+    return [(2 * i * (n - 1) + span) // (2 * span) for i in range(samples)]
+
+
+def history(
+    streams: RunStreams, samples: int = 500, keys: Any = None, x_axis: str = layout.STEP, stream: str = "default"
+) -> pa.Table:
+    keys = check_keys(keys)
+    if not isinstance(samples, int) or isinstance(samples, bool) or samples < 1:
+        raise ValueError(f"samples must be a positive integer, not {samples!r}")
+    directory = stream_dir(stream)
+    if directory == layout.SYSTEM_DIR and x_axis == layout.STEP:
+        x_axis = layout.TIMESTAMP  # system samples have no step
+    renamed = column_of(streams) if directory == layout.HISTORY_DIR else {}
+    if keys:
+        wanted = list(dict.fromkeys([x_axis, *keys]))
+        columns = [renamed.get(k, k) for k in wanted]
+        table = streams.table(directory, list(dict.fromkeys([*columns, layout.STEP])))
+        table = _with_text(streams, table, dict(zip(wanted, columns)), directory)
+        mask = functools.reduce(pc.and_, [pc.is_valid(table.column(c)) for c in columns])
+        table = table.filter(mask).select(columns).rename_columns(wanted)
+        return table.take(sample_positions(table.num_rows, samples))
+    table = streams.table(directory)
+    table = table.take(sample_positions(table.num_rows, samples))
+    logical = {c: k for k, c in renamed.items()}
+    table = table.rename_columns([logical.get(c, c) for c in table.column_names])
+    if directory == layout.HISTORY_DIR and layout.STEP in table.column_names:
+        steps = table.column(layout.STEP).to_pylist()
+        texts = streams.texts()
+        for key in sorted({k for step in steps for k in texts.get(step, {})} - set(table.column_names)):
+            table = table.append_column(key, pa.array([texts.get(s, {}).get(key) for s in steps], pa.string()))
+    return table
+
+
+def _with_text(streams: RunStreams, table: pa.Table, column_for: dict[str, str], directory: str) -> pa.Table:
+    """Fill a wanted column that holds no number from the strings logged under its key."""
+    if directory != layout.HISTORY_DIR:
+        return table
+    empty = {k: c for k, c in column_for.items() if c != layout.STEP and table.column(c).null_count == table.num_rows}
+    if not empty:
+        return table
+    texts = streams.texts(set(empty))
+    steps = table.column(layout.STEP).to_pylist()
+    for key, col in empty.items():
+        values = pa.array([texts.get(s, {}).get(key) for s in steps], pa.string())
+        table = table.set_column(table.column_names.index(col), col, values)
+    return table
+
+
+def scan_history(
+    streams: RunStreams,
+    keys: Any = None,
+    page_size: int = 1000,
+    min_step: int | None = None,
+    max_step: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    keys = check_keys(keys)
+    renamed = column_of(streams)
+    columns = None if keys is None else list(dict.fromkeys([layout.STEP, *(renamed.get(k, k) for k in keys)]))
+    rows = streams.rows(layout.HISTORY_DIR, columns, min_step, max_step, page_size)
+    return _scan(streams, rows, keys, renamed)
+
+
+def _scan(
+    streams: RunStreams, rows: Iterator[dict[str, Any]], keys: list[str] | None, renamed: dict[str, str]
+) -> Iterator[dict[str, Any]]:
+    texts = streams.texts(None if keys is None else set(keys))
+    logical = {c: k for k, c in renamed.items()}
+    for row in rows:
+        logged = texts.get(row.get(layout.STEP), {})
+        if keys is None:
+            out = {logical.get(c, c): v for c, v in row.items() if v is not None}
+            for k, v in logged.items():
+                out.setdefault(k, v)
+            yield out
+            continue
+        picked = {}
+        for k in keys:
+            v = row.get(renamed.get(k, k))
+            if v is None:
+                v = logged.get(k)
+                if v is None:
+                    break
+            picked[k] = v
+        else:
+            yield picked

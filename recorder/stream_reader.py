@@ -1,0 +1,247 @@
+"""A run's history, system and text rows read back with pyarrow, each row exactly once.
+
+    streams = RunStreams(run_dir)
+    streams.table("history", ["_step", "loss"])         # all rows, in step order
+    for row in streams.rows("history", None, 100, 200): ...  # lazily, page by page
+    streams.texts()                                      # {step: {key: string}}
+
+Which files to read is `recorder.layout.live_stream_files()` (covered parts and
+journals skipped), journal lines become rows through the same function the writer
+uses to build parts from them (`recorder.parquet_parts.journal_to_tables`), so a live
+or crashed run reads exactly as it will once its journals are published. A file that
+vanishes while it is read (compaction, a journal being published) makes the reader
+list the directory again and carry on; a damaged Parquet file is skipped with one
+warning.
+
+This is the recorder's own reader (`recorder.Api`): the recorder may not import the
+viewer, whose read layer (viewer/data/stream_files.py) follows the same two rules.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from recorder import layout
+from recorder.parquet_parts import journal_to_tables
+from recorder.warn import warn_once
+
+_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One file of one writer, in that writer's order (a part's first segment, or a journal's)."""
+
+    seq: int
+    path: Path
+    journal: bool
+
+
+class RunStreams:
+    def __init__(self, run_dir: str | os.PathLike[str]) -> None:
+        self.run_dir = Path(run_dir)
+        self.run_id = self.run_dir.name
+
+    # -- listing ----------------------------------------------------------------------
+    def _writers(self, stream: str) -> list[list[_Source]]:
+        """Files per writer, each list in the order that writer wrote its rows."""
+        directory = self.run_dir / stream
+        if stream == layout.TEXT_DIR:
+            files = layout.live_stream_files(directory, journal_dir=self.run_dir / layout.HISTORY_DIR)
+        else:
+            files = layout.live_stream_files(directory)
+        by_writer: dict[str, list[_Source]] = {}
+        for path in files.parts:
+            part = layout.parse_part(path.name)
+            if part is not None:
+                by_writer.setdefault(part.writer, []).append(_Source(part.lo, path, False))
+        for path in files.journals:
+            parsed = layout.parse_journal(path.name)
+            if parsed is not None:
+                by_writer.setdefault(parsed[0], []).append(_Source(parsed[1], path, True))
+        return [sorted(sources, key=lambda s: (s.seq, s.journal)) for _, sources in sorted(by_writer.items())]
+
+    # -- one file -----------------------------------------------------------------------
+    def _journal_table(self, stream: str, path: Path) -> pa.Table | None:
+        with open(path, "rb") as f:  # FileNotFoundError: published meanwhile; the caller lists again
+            data = f.read()
+        numeric, text = journal_to_tables(data, self.run_id)
+        return text if stream == layout.TEXT_DIR else numeric
+
+    def _part_file(self, f: Any, path: Path) -> pq.ParquetFile | None:
+        try:
+            return pq.ParquetFile(f)
+        except Exception as exc:  # truncated, zero-byte or garbage: pyarrow's errors vary
+            detail = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+            warn_once(f"api-part:{path}", f"skipping {path}: not a readable Parquet file ({detail})")
+            return None
+
+    def _batches(
+        self, stream: str, src: _Source, columns: list[str] | None, lo: int | None, hi: int | None, size: int
+    ) -> Iterator[pa.Table]:
+        """Rows of one file with `lo <= _step < hi`, `columns` only (those it has)."""
+        if src.journal:
+            table = self._journal_table(stream, src.path)
+            if table is None or table.num_rows == 0:
+                return
+            yield from _slices(_in_range(_select(table, columns), lo, hi), size)
+            return
+        # Opened first, so a compaction that unlinks it meanwhile cannot pull it away;
+        # FileNotFoundError (already gone) makes the caller list again.
+        with open(src.path, "rb") as f:
+            pf = self._part_file(f, src.path)
+            if pf is None:
+                return
+            names = pf.schema_arrow.names
+            wanted = (
+                [c for c in names if c != layout.RUN_ID_COLUMN]
+                if columns is None
+                else [c for c in columns if c in names]
+            )
+            for batch in pf.iter_batches(batch_size=size, row_groups=_row_groups_in_range(pf, lo, hi), columns=wanted):
+                table = _in_range(pa.Table.from_batches([batch]), lo, hi)
+                if table.num_rows:
+                    yield table
+
+    # -- whole streams ----------------------------------------------------------------------
+    def table(self, stream: str, columns: list[str] | None = None) -> pa.Table:
+        """Every row of `stream` (`columns` only; a column a file lacks reads as null),
+        sorted by `_step` (system: by `_timestamp`). `run_id` is left out."""
+        for attempt in range(_RETRIES):
+            try:
+                tables = [
+                    t
+                    for sources in self._writers(stream)
+                    for src in sources
+                    for t in self._batches(stream, src, columns, None, None, 1 << 30)
+                ]
+                break
+            except FileNotFoundError:
+                if attempt == _RETRIES - 1:
+                    raise
+        if not tables:
+            return _empty(columns)
+        table = pa.concat_tables(tables, promote_options="default")
+        if columns is not None:
+            table = _with_columns(table, columns)
+        order = layout.TIMESTAMP if stream == layout.SYSTEM_DIR else layout.STEP
+        if order in table.column_names:
+            table = table.sort_by([(order, "ascending")])
+        return table
+
+    def rows(
+        self,
+        stream: str,
+        columns: list[str] | None,
+        min_step: int | None,
+        max_step: int | None,
+        page_size: int = 1000,
+    ) -> Iterator[dict[str, Any]]:
+        """Rows with `min_step <= _step < max_step` as dicts (a missing value is None), in
+        step order, read `page_size` rows at a time. `columns`, when given, must include
+        `_step` (a vanished file is read again from the step after the last one given)."""
+        size = max(1, int(page_size))
+        next_step = min_step
+        for attempt in range(_RETRIES):
+            try:
+                for row in self._merged_rows(stream, columns, next_step, max_step, size):
+                    step = row.get(layout.STEP)
+                    yield row
+                    if isinstance(step, int):
+                        next_step = step + 1
+                return
+            except FileNotFoundError:
+                if attempt == _RETRIES - 1:
+                    raise
+
+    def _merged_rows(
+        self, stream: str, columns: list[str] | None, lo: int | None, hi: int | None, size: int
+    ) -> Iterator[dict[str, Any]]:
+        def one_writer(sources: list[_Source]) -> Iterator[dict[str, Any]]:
+            for src in sources:
+                for table in self._batches(stream, src, columns, lo, hi, size):
+                    yield from table.to_pylist()
+
+        writers = [one_writer(s) for s in self._writers(stream)]
+        if len(writers) == 1:
+            yield from writers[0]
+        elif writers:
+            # A resumed run has one writer per process, each in step order.
+            yield from heapq.merge(*writers, key=lambda r: r.get(layout.STEP) or 0)
+
+    def texts(self, keys: set[str] | None = None) -> dict[int, dict[str, str]]:
+        """Strings logged with log(), by step and key (the text stream is small: loaded whole)."""
+        table = self.table(layout.TEXT_DIR, [layout.STEP, "key", "value"])
+        out: dict[int, dict[str, str]] = {}
+        for step, key, value in zip(*(table.column(c).to_pylist() for c in (layout.STEP, "key", "value"))):
+            if step is not None and key is not None and (keys is None or key in keys):
+                out.setdefault(step, {})[key] = value
+        return out
+
+
+def _select(table: pa.Table, columns: list[str] | None) -> pa.Table:
+    if columns is None:
+        return table.drop_columns([c for c in (layout.RUN_ID_COLUMN,) if c in table.column_names])
+    return table.select([c for c in columns if c in table.column_names])
+
+
+def _with_columns(table: pa.Table, columns: list[str]) -> pa.Table:
+    """`columns` in that order; one no file had is all null (float64, or int64 for `_step`)."""
+    arrays = []
+    for c in columns:
+        if c in table.column_names:
+            arrays.append(table.column(c))
+        else:
+            arrays.append(pa.nulls(table.num_rows, pa.int64() if c == layout.STEP else pa.float64()))
+    return pa.table(dict(zip(columns, arrays)))
+
+
+def _empty(columns: list[str] | None) -> pa.Table:
+    return _with_columns(pa.table({}), columns or [])
+
+
+def _in_range(table: pa.Table, lo: int | None, hi: int | None) -> pa.Table:
+    if (lo is None and hi is None) or layout.STEP not in table.column_names:
+        return table
+    step = table.column(layout.STEP)
+    mask = None
+    if lo is not None:
+        mask = pc.greater_equal(step, lo)
+    if hi is not None:
+        upper = pc.less(step, hi)
+        mask = upper if mask is None else pc.and_(mask, upper)
+    return table.filter(pc.fill_null(mask, False))
+
+
+def _slices(table: pa.Table, size: int) -> Iterator[pa.Table]:
+    for start in range(0, table.num_rows, size):
+        yield table.slice(start, size)
+
+
+def _row_groups_in_range(pf: pq.ParquetFile, lo: int | None, hi: int | None) -> list[int]:
+    """Row groups whose `_step` statistics overlap [lo, hi) (all when unknown)."""
+    groups = list(range(pf.num_row_groups))
+    if lo is None and hi is None:
+        return groups
+    try:
+        index = pf.schema_arrow.get_field_index(layout.STEP)
+    except KeyError:
+        return groups
+    if index < 0:
+        return groups
+    kept = []
+    for g in groups:
+        stats = pf.metadata.row_group(g).column(index).statistics
+        unknown = stats is None or not stats.has_min_max
+        if unknown or ((lo is None or stats.max >= lo) and (hi is None or stats.min < hi)):
+            kept.append(g)
+    return kept
