@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from recorder import layout
+from recorder import journal, layout
 from recorder.api_run import ApiRun
 from recorder.run_filters import matches, order_key, sort_value
 
@@ -100,13 +100,12 @@ class Api:
 
     def artifact_collections(self, project_name: str | None = None, type_name: str | None = None) -> list[str]:
         """Artifact names in a project (those with a version of `type_name`, if given)."""
-        from recorder.artifacts import artifact_index as index
-
         project = layout.check_name(project_name or self.default_project, "project name")
-        names = index.collections(self.root, project)
+        names = layout.artifact_collections(self.root, project)
         if type_name is None:
             return names
-        return [n for n in names if any(r.get("type") == type_name for r in index.versions(self.root, project, n))]
+        cdir = layout.artifact_collections_dir(self.root, project)
+        return [n for n in names if any(r.get("type") == type_name for r in journal.read_collection(cdir / n))]
 
     # -- runs ------------------------------------------------------------------------------
     def _project(self, path: str | None) -> str:

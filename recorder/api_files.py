@@ -22,9 +22,8 @@ from typing import IO
 from recorder import layout
 from recorder.artifacts.artifact_names import check_entry_path
 from recorder.artifacts.walk import walk
-from recorder.media.media_paths import INDEX_DIR, MEDIA_DIR
 
-_NOT_FILES = {*layout.STREAM_DIRS, f"{MEDIA_DIR}/{INDEX_DIR}"}
+_NOT_FILES = {*layout.STREAM_DIRS, layout.MEDIA_INDEX}
 
 
 class ApiFile:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from recorder import layout, run_history
-from recorder.journal import decide_state
+from recorder.journal import decide_state, read_json_object, read_run_artifacts
 from recorder.run_filters import MISSING, lookup
 from recorder.warn import warn_once
 
@@ -60,13 +60,7 @@ class ApiRun:
 
     # -- reading -----------------------------------------------------------------------
     def _read(self, name: str) -> dict[str, Any]:
-        from recorder.atomic_json import read_json
-
-        try:
-            data = read_json(self.dir / name)
-        except Exception:
-            return {}
-        return data if isinstance(data, dict) else {}
+        return read_json_object(self.dir / name) or {}
 
     def load(self, force: bool = True) -> dict[str, Any]:
         """Read run.json, config.json and summary.json (again); returns run.json's contents."""
@@ -213,10 +207,9 @@ class ApiRun:
 
     def _artifacts(self, kind: str) -> list[Any]:
         from recorder.artifacts.artifact import Artifact
-        from recorder.artifacts.artifact_index import run_artifacts
 
         out = []
-        for item in run_artifacts(self.dir)[kind]:
+        for item in read_run_artifacts(self.dir)[kind]:
             try:
                 out.append(
                     Artifact._from_disk(

@@ -13,7 +13,10 @@ from typing import Any
 
 import orjson
 
+from recorder.journal import read_json
 from recorder.layout import TMP_PREFIX
+
+__all__ = ["dumps", "fsync_dir", "read_json", "write_bytes_atomic", "write_json"]
 
 _OPTS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
@@ -76,7 +79,3 @@ def fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def read_json(path: Path) -> Any:
-    return orjson.loads(path.read_bytes())

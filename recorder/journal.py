@@ -5,22 +5,29 @@ it is called; this one says how lines and values inside them are encoded:
 
 - journal rows (history, system, text, media index): one JSON object per line, NaN
   and +-inf kept apart under `_nf` because JSON has neither;
+- the media index's columns and Arrow types (pyarrow is imported only when a table is built);
 - console log lines: `2026-11-29T14:08:12.123Z O text` (UTC with milliseconds, O/E);
 - ISO-8601 times in the JSON sidecars: UTC, microseconds, Z;
-- a run's state as readers decide it from run.json (docs/format.md), for the viewer
-  and `recorder.Api` alike.
+- what the JSON sidecars' fields mean where a reader must decide something: which
+  define_metric definition governs a key, metrics.json's key -> column map, when a
+  heartbeat says its process is gone (and so a run's state, for the viewer and
+  `recorder.Api` alike), and the artifact store's version, alias and usage records.
 
-Only the standard library and orjson, so training code and the viewer import it cheaply.
+Only the standard library and orjson at import time, so training code and the viewer import
+it cheaply.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import fnmatch
 import math
+import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -72,6 +79,61 @@ def decode_journal(data: bytes) -> list[dict[str, Any]]:
     return rows
 
 
+# -- the media index ----------------------------------------------------------------
+
+# column -> Arrow type name; docs/format.md "media" documents each one.
+MEDIA_INDEX_COLUMNS = {
+    "run_id": "dictionary<string>",
+    "_step": "int64",
+    "_timestamp": "double",
+    "key": "string",
+    "kind": "string",
+    "idx": "int64",
+    "path": "string",
+    "format": "string",
+    "width": "int64",
+    "height": "int64",
+    "caption": "string",
+    "bins": "list<double>",
+    "counts": "list<double>",
+    "nrows": "int64",
+    "columns": "list<string>",
+    "chart": "string",
+    "spec": "string",
+}
+
+
+def media_index_schema() -> Any:
+    """The media index's pyarrow schema (as written in its Parquet parts)."""
+    import pyarrow as pa
+
+    types = {
+        "int64": pa.int64(),
+        "double": pa.float64(),
+        "string": pa.string(),
+        "list<double>": pa.list_(pa.float64()),
+        "list<string>": pa.list_(pa.string()),
+        "dictionary<string>": pa.dictionary(pa.int32(), pa.string()),
+    }
+    return pa.schema([pa.field(name, types[t]) for name, t in MEDIA_INDEX_COLUMNS.items()])
+
+
+def media_index_table(records: list[dict[str, Any]], run_id: str) -> Any:
+    """Media index records (decoded journal rows) as a pyarrow Table of the index schema;
+    raises pyarrow's errors when a record holds a value its column cannot take."""
+    import pyarrow as pa
+
+    s = media_index_schema()
+    n = len(records)
+    arrays = []
+    for field in s:
+        if field.name == layout.RUN_ID_COLUMN:
+            arrays.append(pa.DictionaryArray.from_arrays(pa.array([0] * n, pa.int32()), pa.array([run_id])))
+        else:
+            arrays.append(pa.array([r.get(field.name) for r in records], field.type))
+    return pa.Table.from_arrays(arrays, schema=s)
+
+
 # -- console log lines ----------------------------------------------------------
 
 _LINE_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) ([OE]) (.*)$", re.DOTALL)
@@ -121,13 +183,103 @@ def parse_iso(value: Any) -> float | None:
     return t.timestamp()
 
 
-# -- run state, decided from run.json -------------------------------------------------
+# -- metrics.json -------------------------------------------------------------------------
 
-STATES = ("running", "finished", "failed", "crashed", "unknown")
+
+def definition_for(key: str, definitions: Sequence[tuple[str, str | None]]) -> int | None:
+    """Index of the define_metric definition, as (name, step_metric) in the order given,
+    that applies to logged `key`, or None.
+
+    The one rule for writers and readers: an exact name wins; else the latest glob
+    (`*`, `?`, `[`) that matches, except that a step metric is never governed by the
+    glob it is the x-axis of (that would plot it against itself).
+    """
+    for i, (name, _) in enumerate(definitions):
+        if name == key:
+            return i
+    for i in range(len(definitions) - 1, -1, -1):
+        name, step_metric = definitions[i]
+        if any(ch in name for ch in "*?[") and fnmatch.fnmatchcase(key, name):
+            return None if step_metric == key else i
+    return None
+
+
+def metric_columns(metrics_json: Any) -> dict[str, str]:
+    """The `"columns"` map of a metrics.json (logged key -> Parquet column, only where they
+    differ, e.g. `Loss` -> `Loss#2`); {} for anything else."""
+    columns = metrics_json.get("columns") if isinstance(metrics_json, dict) else None
+    if not isinstance(columns, dict):
+        return {}
+    return {k: c for k, c in columns.items() if isinstance(k, str) and isinstance(c, str) and k and c}
+
+
+# -- heartbeats (run.json, sweep agents) ---------------------------------------------------------
+
+# Seconds after which a heartbeat written every 5 s counts as stopped (six missed beats).
 HEARTBEAT_STALE_S = 30.0
 # Process start times come from clock ticks since boot; allow this much disagreement
-# with the wall clock the recorder read at init().
+# with the wall clock the writer read when it started.
 _START_SLACK_S = 2.0
+_HOSTNAME: str | None = None
+
+
+def this_host() -> str:
+    """The name writers put under "host" and readers compare it with."""
+    global _HOSTNAME
+    if _HOSTNAME is None:
+        # uname's nodename is gethostname() without importing socket.
+        _HOSTNAME = os.uname().nodename if hasattr(os, "uname") else __import__("socket").gethostname()
+    return _HOSTNAME
+
+
+def process_alive(pid: int, started_before: float | None) -> bool:
+    """True when a live, non-zombie process `pid` exists that started before `started_before`
+    (a pid reused by a newer process does not count)."""
+    try:
+        import psutil
+
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return started_before is None or proc.create_time() <= started_before + _START_SLACK_S
+    except Exception:  # NoSuchProcess, AccessDenied on odd platforms, psutil missing
+        return False
+
+
+def heartbeat_check(
+    record: dict[str, Any],
+    started_key: str,
+    stale_s: float = HEARTBEAT_STALE_S,
+    now: float | None = None,
+    hostname: str | None = None,
+    pid_alive: Callable[[int, float | None], bool] | None = None,
+) -> tuple[bool, str]:
+    """(gone, why) for the process that keeps `record` beating (`heartbeat_at`, `host`, `pid`,
+    and its start time under `started_key`).
+
+    Gone when the heartbeat (or, lacking one, the start time) is older than `stale_s`, or,
+    when `host` is this machine, when no process `pid` that started before it is alive.
+    """
+    now = time.time() if now is None else now
+    started = parse_iso(record.get(started_key))
+    beat = parse_iso(record.get("heartbeat_at"))
+    if beat is None:
+        beat = started
+    if beat is None:
+        return True, "no heartbeat time"
+    age = now - beat
+    if age > stale_s:
+        return True, f"the last heartbeat was {age:.0f} s ago"
+    pid = record.get("pid")
+    local = hostname if hostname is not None else this_host()
+    if record.get("host") == local and isinstance(pid, int) and not isinstance(pid, bool):
+        if not (pid_alive or process_alive)(pid, started):
+            return True, f"process {pid} on this host is gone"
+        return False, f"process {pid} is alive; heartbeat {age:.0f} s ago"
+    return False, f"heartbeat {age:.0f} s ago"
+
+
+STATES = ("running", "finished", "failed", "crashed", "unknown")
 
 
 @dataclass(frozen=True)
@@ -136,42 +288,16 @@ class StateDecision:
     reason: str
 
 
-def pid_started_before(pid: int, before: float | None) -> bool:
-    """True when a live, non-zombie process `pid` exists that started before `before`."""
-    try:
-        import psutil
-
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        # A start after `before` means the pid was reused by a newer process.
-        return before is None or proc.create_time() <= before + _START_SLACK_S
-    except Exception:  # NoSuchProcess, AccessDenied on odd platforms, psutil missing
-        return False
-
-
-_HOSTNAME: str | None = None
-
-
-def this_host() -> str:
-    global _HOSTNAME
-    if _HOSTNAME is None:
-        import socket
-
-        _HOSTNAME = socket.gethostname()
-    return _HOSTNAME
-
-
 def decide_state(
     run_json: dict[str, Any],
     now: float | None = None,
     hostname: str | None = None,
     pid_alive: Callable[[int, float | None], bool] | None = None,
 ) -> StateDecision:
-    """`finished` / `failed` as written; `running` in the file is **crashed** once the
-    process is gone (heartbeat older than HEARTBEAT_STALE_S, or, on this host, no live
-    process `pid` that started before `created_at`), else **running**; `unknown` when
-    run.json is missing, unreadable or holds a state this reader does not know."""
+    """A run's state from its run.json, for the viewer and recorder.Api alike:
+    `finished` / `failed` as written; `running` becomes **crashed** once its process
+    is gone (heartbeat_check); `unknown` when run.json is missing, unreadable or
+    holds a state this reader does not know."""
     written = run_json.get("state") if isinstance(run_json, dict) else None
     if written in ("finished", "failed"):
         return StateDecision(written, f"recorded as {written}")
@@ -179,21 +305,120 @@ def decide_state(
         if not run_json:
             return StateDecision("unknown", "run.json is missing or unreadable")
         return StateDecision("unknown", f"run.json has state {written!r}")
-    now = time.time() if now is None else now
-    beat = parse_iso(run_json.get("heartbeat_at"))
-    if beat is None:
-        beat = parse_iso(run_json.get("created_at"))
-    if beat is None:
-        return StateDecision("crashed", "running, but run.json has no heartbeat time")
-    age = now - beat
-    if age > HEARTBEAT_STALE_S:
-        return StateDecision("crashed", f"running, but the last heartbeat was {age:.0f} s ago")
-    host = run_json.get("host")
-    pid = run_json.get("pid")
-    local = hostname if hostname is not None else this_host()
-    if host == local and isinstance(pid, int) and not isinstance(pid, bool):
-        check = pid_alive or pid_started_before
-        if not check(pid, parse_iso(run_json.get("created_at"))):
-            return StateDecision("crashed", f"running, but process {pid} on this host is gone")
-        return StateDecision("running", f"process {pid} is alive; heartbeat {age:.0f} s ago")
-    return StateDecision("running", f"heartbeat {age:.0f} s ago")
+    # The heartbeat rule is the file contract's: sweep agents are judged by the same one.
+    gone, why = heartbeat_check(run_json, "created_at", HEARTBEAT_STALE_S, now, hostname, pid_alive)
+    return StateDecision("crashed", f"running, but {why}") if gone else StateDecision("running", why)
+
+
+def sweep_agent_stale_s() -> float:
+    """A sweep agent whose heartbeat is older than this is dead (LOUPE_SWEEP_STALE_S, default 30 s)."""
+    try:
+        return float(os.environ.get("LOUPE_SWEEP_STALE_S", str(HEARTBEAT_STALE_S)))
+    except ValueError:
+        return HEARTBEAT_STALE_S
+
+
+def sweep_agent_gone(record: Any, now: float | None = None) -> bool:
+    """Whether the sweep agent of heartbeat `record` (agents/<id>.json; None when missing or
+    unreadable) is gone: stopped, stale, or its process on this host has exited."""
+    if not isinstance(record, dict):
+        return True
+    if record.get("state") == "stopped":
+        return True
+    return heartbeat_check(record, "started_at", sweep_agent_stale_s(), now)[0]
+
+
+# -- JSON files ------------------------------------------------------------------------------
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file's value; raises OSError or ValueError (orjson's error is one)."""
+    return orjson.loads(Path(path).read_bytes())
+
+
+def read_json_object(path: Path) -> dict[str, Any] | None:
+    """A JSON file holding an object, or None when it is missing, damaged or not an object."""
+    try:
+        data = read_json(path)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+# -- artifact records (docs/artifacts.md) ------------------------------------------------------
+
+ARTIFACT_ROLES = ("input", "output")
+
+
+def read_version_record(collection_dir: Path, version: int) -> dict[str, Any]:
+    """One version's record (manifest or registry link); raises OSError or ValueError when
+    it is missing or damaged, so a garbage collector never guesses."""
+    path = layout.version_file(collection_dir, version)
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is not a JSON object")
+    return data
+
+
+def read_aliases(collection_dir: Path) -> dict[str, int]:
+    """A collection's custom aliases (alias -> version); {} when none or damaged."""
+    data = read_json_object(Path(collection_dir) / layout.ARTIFACT_ALIASES_FILE) or {}
+    return {str(k): v for k, v in data.items() if isinstance(v, int) and not isinstance(v, bool)}
+
+
+def aliases_by_version(collection_dir: Path, versions: list[int] | None = None) -> dict[int, list[str]]:
+    """Version -> its aliases, `latest` (never stored: the highest version) first."""
+    versions = layout.listed_versions(collection_dir) if versions is None else versions
+    out: dict[int, list[str]] = {v: [] for v in versions}
+    if versions:
+        out[max(versions)].append(layout.ARTIFACT_LATEST)
+    for alias, v in sorted(read_aliases(collection_dir).items()):
+        if v in out:
+            out[v].append(alias)
+    return out
+
+
+def read_collection(collection_dir: Path, errors: list[str] | None = None) -> list[dict[str, Any]]:
+    """Every readable version record of a collection, oldest first, each with `version` and
+    `aliases` set; a damaged record is left out and described in `errors` if given."""
+    nums = layout.listed_versions(collection_dir)
+    aliases = aliases_by_version(collection_dir, nums)
+    out = []
+    for v in nums:
+        try:
+            rec = read_version_record(collection_dir, v)
+        except (OSError, ValueError) as exc:
+            if errors is not None:
+                errors.append(f"{layout.version_file(collection_dir, v)}: {exc}")
+            continue
+        out.append({**rec, "version": v, "aliases": aliases.get(v, [])})
+    return out
+
+
+def read_usage(artifacts_dir: Path) -> list[dict[str, Any]]:
+    """usage.jsonl's events `{name, version, role, run_id, run_project, at}`; lines torn by a
+    crash or missing a field are skipped."""
+    try:
+        data = (Path(artifacts_dir) / layout.ARTIFACT_USAGE_FILE).read_bytes()
+    except OSError:
+        return []
+    return [
+        ev
+        for ev in decode_journal(data)
+        if isinstance(ev.get("name"), str)
+        and isinstance(ev.get("version"), int)
+        and ev.get("role") in ARTIFACT_ROLES
+        and isinstance(ev.get("run_id"), str)
+    ]
+
+
+def read_run_artifacts(run_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    """A run's artifacts.json: {"inputs", "outputs", "links"}, each a list of items
+    `{project, name, version, type, digest, at}`; empty lists when none or damaged."""
+    out: dict[str, list[dict[str, Any]]] = {"inputs": [], "outputs": [], "links": []}
+    data = read_json_object(Path(run_dir) / layout.RUN_ARTIFACTS_FILE) or {}
+    for key in out:
+        items = data.get(key)
+        if isinstance(items, list):
+            out[key] = [i for i in items if isinstance(i, dict)]
+    return out

@@ -7,13 +7,14 @@ the old layout would misread the new one.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 FORMAT_VERSION = 1
 
@@ -231,10 +232,143 @@ def is_run_dir(path: Path) -> bool:
     return (path / RUN_FILE).is_file()
 
 
-# Project-level directories beside the runs (their names cannot be run ids: a run id
-# starts with a letter or digit).
+# -- media (docs/format.md, "media") ---------------------------------------------------
+#
+#     <run>/media/images/<key-dir>/<step>-<n>-<writer>.png
+#     <run>/media/tables/<key-dir>/<step>-<n>-<writer>.parquet
+#     <run>/media/tables/<key-dir>/<step>-<n>-<writer>.files/<row>-<col>.png   images in table cells
+#     <run>/media/index/part-<w>-<lo>-<hi>.parquet, journal-<w>-<seq>.jsonl
+MEDIA_DIR = "media"
+MEDIA_IMAGES_DIR = "images"
+MEDIA_TABLES_DIR = "tables"
+MEDIA_INDEX_DIR = "index"
+# The media index stream, relative to a run directory.
+MEDIA_INDEX = f"{MEDIA_DIR}/{MEDIA_INDEX_DIR}"
+
+MEDIA_KIND_IMAGE = "image"
+MEDIA_KIND_HISTOGRAM = "histogram"
+MEDIA_KIND_TABLE = "table"
+MEDIA_KIND_PLOT = "plot"
+MEDIA_KINDS = (MEDIA_KIND_IMAGE, MEDIA_KIND_HISTOGRAM, MEDIA_KIND_TABLE, MEDIA_KIND_PLOT)
+
+_SAFE_SEGMENT = re.compile(r"[^A-Za-z0-9_.\-]")
+_MAX_SEGMENT = 80
+_MAX_SEGMENTS = 8
+
+
+def media_key_dir(key: str) -> str:
+    """A relative POSIX path for a logged media key: safe characters only, no '.', '..' or
+    empty segments, so a key ("../../etc", "a b", markup) can never leave the media directory.
+
+    Keys that needed changing get a short hash of the original appended, so two keys
+    never share a directory ("a b" and "a_b" stay apart).
+    """
+    segments = []
+    for raw in key.split("/"):
+        seg = _SAFE_SEGMENT.sub("_", raw)[:_MAX_SEGMENT].lstrip(".")
+        if seg:
+            segments.append(seg)
+    if len(segments) > _MAX_SEGMENTS:
+        segments = segments[: _MAX_SEGMENTS - 1] + ["_".join(segments[_MAX_SEGMENTS - 1 :])[:_MAX_SEGMENT]]
+    clean = "/".join(segments)
+    if clean != key or not clean:
+        digest = hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        clean = f"{clean}-{digest}" if clean else f"key-{digest}"
+    return clean
+
+
+def media_file_stem(step: int, n: int, writer: str) -> str:
+    return f"{step}-{n}-{writer}"
+
+
+def inside(base: Path, rel: str) -> Path:
+    """`base / rel` for a relative path read from a record, refusing any that would leave `base`."""
+    p = PurePosixPath(rel)
+    if p.is_absolute() or any(part in ("..", "") for part in p.parts) or "\\" in rel:
+        raise ValueError(f"media path {rel!r} escapes the run directory")
+    return base.joinpath(*p.parts)
+
+
+# -- project-level directories -------------------------------------------------------------
+# Beside the runs; their names cannot be run ids (a run id starts with a letter or digit).
 ARTIFACTS_DIR = "_artifacts"
 SWEEPS_DIR = "_sweeps"
 # Root-level registry of linked artifact versions, and a run's artifact inputs/outputs.
 REGISTRY_DIR = "_registry"
 RUN_ARTIFACTS_FILE = "artifacts.json"
+
+# -- artifacts (docs/artifacts.md) ------------------------------------------------------------
+#
+#     <root>/<project>/_artifacts/collections/<name>/v<N>.json, aliases.json
+#     <root>/<project>/_artifacts/usage.jsonl
+#     <root>/_registry/<registry>/<collection>/v<N>.json, aliases.json
+ARTIFACT_COLLECTIONS_DIR = "collections"
+ARTIFACT_USAGE_FILE = "usage.jsonl"
+ARTIFACT_ALIASES_FILE = "aliases.json"
+# The alias every collection's highest version has; never stored.
+ARTIFACT_LATEST = "latest"
+_VERSION_FILE_RE = re.compile(r"^v(\d+)\.json$")
+
+
+def artifacts_dir(root: Path, project: str) -> Path:
+    return Path(root) / project / ARTIFACTS_DIR
+
+
+def artifact_collections_dir(root: Path, project: str) -> Path:
+    return artifacts_dir(root, project) / ARTIFACT_COLLECTIONS_DIR
+
+
+def registry_dir(root: Path) -> Path:
+    return Path(root) / REGISTRY_DIR
+
+
+def _safe_name(name: str) -> None:
+    check_name(name, "name")
+
+
+def artifact_projects(root: Path) -> list[str]:
+    """Projects under `root` that have an `_artifacts` folder."""
+    return listed_names(root, _safe_name, lambda p: (p / ARTIFACTS_DIR).is_dir())
+
+
+def artifact_collections(root: Path, project: str) -> list[str]:
+    """Artifact names (collection folders) of one project."""
+    return listed_names(artifact_collections_dir(root, project), _safe_name, Path.is_dir)
+
+
+def registry_collections(root: Path) -> list[tuple[str, str]]:
+    """(registry, collection) pairs under `<root>/_registry`."""
+    base = registry_dir(root)
+    return [
+        (reg, col)
+        for reg in listed_names(base, _safe_name)
+        for col in listed_names(base / reg, _safe_name, Path.is_dir)
+    ]
+
+
+def version_file(collection_dir: Path, version: int) -> Path:
+    """The record of one version of an artifact or registry collection."""
+    return Path(collection_dir) / f"v{int(version)}.json"
+
+
+def listed_versions(collection_dir: Path) -> list[int]:
+    """Version numbers present in a collection directory, ascending ([] when there is none)."""
+    try:
+        names = os.listdir(collection_dir)
+    except OSError:
+        return []
+    return sorted(int(m.group(1)) for m in map(_VERSION_FILE_RE.match, names) if m)
+
+
+# -- sweeps (docs/sweeps.md) --------------------------------------------------------------------
+#
+#     <root>/<project>/_sweeps/<sweep_id>/sweep.json, journal.log, claims/, agents/<agent>.json
+SWEEP_FILE = "sweep.json"
+SWEEP_JOURNAL_FILE = "journal.log"
+SWEEP_CLAIMS_DIR = "claims"
+SWEEP_AGENTS_DIR = "agents"
+
+
+def sweep_agent_file(sweep_dir: Path, agent_id: str) -> Path:
+    """An agent's heartbeat record; `agent_id` comes from the journal, so it is checked."""
+    return Path(sweep_dir) / SWEEP_AGENTS_DIR / f"{check_name(agent_id, 'agent id')}.json"

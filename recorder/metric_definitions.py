@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from recorder.journal import definition_for
 
 SUMMARY_KINDS = ("min", "max", "mean", "last", "first", "best", "none")
 
@@ -43,7 +44,8 @@ def parse_goal(goal: str | None) -> str | None:
 
 
 class MetricDefinitions:
-    """Definitions in the order given; exact names beat globs, later globs beat earlier ones."""
+    """Definitions in the order given; which one governs a key is recorder.journal.definition_for
+    (exact names beat globs, later globs beat earlier ones), the rule the viewer applies too."""
 
     def __init__(self) -> None:
         self.items: list[MetricDefinition] = []
@@ -58,18 +60,8 @@ class MetricDefinitions:
             return self._cache[key]
         except KeyError:
             pass
-        found = None
-        for d in self.items:
-            if d.name == key:
-                found = d
-                break
-        else:
-            for d in reversed(self.items):
-                if any(ch in d.name for ch in "*?[") and fnmatch.fnmatchcase(key, d.name):
-                    # A step metric is never plotted against itself.
-                    if d.step_metric != key:
-                        found = d
-                    break
+        i = definition_for(key, [(d.name, d.step_metric) for d in self.items])
+        found = None if i is None else self.items[i]
         self._cache[key] = found
         return found
 

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recorder import layout
-from recorder.atomic_json import read_json
+from recorder.journal import metric_columns, read_json_object
 from recorder.stream_reader import RunStreams
 
 STREAMS = {"default": layout.HISTORY_DIR, "system": layout.SYSTEM_DIR}
@@ -48,15 +48,7 @@ def check_keys(keys: Any) -> list[str] | None:
 
 def column_of(streams: RunStreams) -> dict[str, str]:
     """key -> column for keys whose column was renamed (metrics.json "columns")."""
-    try:
-        columns = read_json(streams.run_dir / layout.METRICS_FILE).get("columns")
-    except Exception:  # no metrics.json yet, or a damaged one: no renames
-        return {}
-    return (
-        {k: v for k, v in columns.items() if isinstance(k, str) and isinstance(v, str)}
-        if isinstance(columns, dict)
-        else {}
-    )
+    return metric_columns(read_json_object(streams.run_dir / layout.METRICS_FILE))
 
 
 def sample_positions(n: int, samples: int) -> list[int]:

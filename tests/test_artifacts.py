@@ -19,7 +19,7 @@ from recorder.artifacts import (
     ArtifactMissingError,
     ArtifactNotFoundError,
 )
-from recorder.artifacts.artifact_index import run_artifacts
+from recorder.journal import read_run_artifacts as run_artifacts
 
 
 def write(path: Path, data: str | bytes) -> Path:

@@ -15,7 +15,7 @@ from conftest import make_run
 from media_helpers import finished, text_values
 
 import recorder
-from recorder.media import media_paths as paths
+from recorder import layout
 from recorder.media.media_store import get_store
 from viewer.data import media_index as mi
 
@@ -153,15 +153,15 @@ def test_hostile_keys_stay_inside_the_run(runs_root):
 
 def test_key_dir_is_safe():
     for key in HOSTILE_KEYS + ["a" * 500, "/".join(["x"] * 50)]:
-        rel = paths.key_dir(key)
+        rel = layout.media_key_dir(key)
         base = Path("/run/media/images")
-        p = paths.inside(base, rel)
+        p = layout.inside(base, rel)
         assert p.is_relative_to(base) and ".." not in Path(rel).parts and not rel.startswith("/")
         assert all(len(seg) <= 90 for seg in rel.split("/"))
-    assert paths.key_dir("train/examples") == "train/examples"
-    assert paths.key_dir("a b") != paths.key_dir("a_b")
+    assert layout.media_key_dir("train/examples") == "train/examples"
+    assert layout.media_key_dir("a b") != layout.media_key_dir("a_b")
     with pytest.raises(ValueError):
-        paths.inside(Path("/run"), "../x")
+        layout.inside(Path("/run"), "../x")
 
 
 def test_reader_refuses_paths_outside_the_run(runs_root, tmp_path):

@@ -265,6 +265,17 @@ def test_optional_view_providers_plug_in(runs_root, monkeypatch, tmp_path):
     assert store.warnings == []
 
 
+def test_every_bundled_view_provider_exists():
+    # A missing provider is skipped without a word (optional plugins), so a dead name here
+    # would never show up otherwise.
+    import importlib
+
+    import viewer.data.store as vs
+
+    for name in vs.VIEW_PROVIDERS:
+        assert callable(importlib.import_module(name).register), name
+
+
 def test_listing_runs_never_opens_history(runs_root, monkeypatch):
     real_run(runs_root, steps=3)
     import viewer.data.stream_files as sf

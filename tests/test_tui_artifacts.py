@@ -9,7 +9,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Input, OptionList, Static
 
 import recorder
-from recorder.artifacts import artifact_index
+from viewer.data import artifact_index
 from viewer.data.run_colors import RunColors
 from viewer.data.store import Store
 from viewer.tui.artifacts_pane import ArtifactsPane

@@ -171,7 +171,7 @@ class Artifact(DraftFiles, Downloads):
     def used_by(self) -> list[str]:
         """Ids of the runs that used this version (from the project's usage log)."""
         self._require_committed("list the users of")
-        from recorder.artifacts.lineage import read_usage
+        from recorder.journal import read_usage
 
         seen: list[str] = []
         for ev in read_usage(artifacts_dir(self._root, self._project)):

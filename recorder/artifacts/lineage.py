@@ -10,6 +10,8 @@ Two records, both written by the process that logs or uses the artifact:
 * `<run dir>/artifacts.json`: `{"inputs": [...], "outputs": [...], "links": [...]}` for the
   viewer's run detail, each item `{project, name, version, type, digest, at}`; rewritten
   whole (temp file + rename) under a lock, so ranks of one run do not lose each other's.
+
+Both are read with recorder.journal.read_usage / read_run_artifacts (the viewer's too).
 """
 
 from __future__ import annotations
@@ -20,49 +22,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from recorder import layout
-from recorder.atomic_json import read_json, write_json
+from recorder.atomic_json import write_json
+from recorder.journal import encode_row, read_run_artifacts
 
-USAGE_FILE = "usage.jsonl"
-RUN_ARTIFACTS_FILE = layout.RUN_ARTIFACTS_FILE
 _RUN_LOCK = ".artifacts.lock"
-ROLES = ("input", "output")
 
 
 def append_usage(artifacts_dir: Path, event: dict[str, Any]) -> None:
     artifacts_dir.mkdir(parents=True, exist_ok=True)
-    line = b"\n" + orjson.dumps(event)
-    fd = os.open(artifacts_dir / USAGE_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    line = encode_row(event)
+    fd = os.open(artifacts_dir / layout.ARTIFACT_USAGE_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         os.write(fd, line)  # one write: concurrent appenders never interleave inside a line
     finally:
         os.close(fd)
-
-
-def read_usage(artifacts_dir: Path) -> list[dict[str, Any]]:
-    try:
-        data = (artifacts_dir / USAGE_FILE).read_bytes()
-    except OSError:
-        return []
-    out = []
-    for line in data.split(b"\n"):
-        if not line.strip():
-            continue
-        try:
-            ev = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue  # torn by a crash
-        if (
-            isinstance(ev, dict)
-            and isinstance(ev.get("name"), str)
-            and isinstance(ev.get("version"), int)
-            and ev.get("role") in ROLES
-            and isinstance(ev.get("run_id"), str)
-        ):
-            out.append(ev)
-    return out
 
 
 @contextlib.contextmanager
@@ -80,21 +54,6 @@ def _run_lock(run_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def read_run_artifacts(run_dir: Path) -> dict[str, list[dict[str, Any]]]:
-    """The run's inputs/outputs/links; empty lists when the run logged none or the file is damaged."""
-    out: dict[str, list[dict[str, Any]]] = {"inputs": [], "outputs": [], "links": []}
-    try:
-        data = read_json(Path(run_dir) / RUN_ARTIFACTS_FILE)
-    except Exception:
-        return out
-    if isinstance(data, dict):
-        for key in out:
-            items = data.get(key)
-            if isinstance(items, list):
-                out[key] = [i for i in items if isinstance(i, dict)]
-    return out
-
-
 def record_in_run(run_dir: Path, kind: str, item: dict[str, Any]) -> None:
     """Add `item` to the run's `kind` list ('inputs', 'outputs' or 'links') once."""
     run_dir = Path(run_dir)
@@ -107,4 +66,4 @@ def record_in_run(run_dir: Path, kind: str, item: dict[str, Any]) -> None:
         if any(all(i.get(k) == item.get(k) for k in key) for i in items):
             return
         items.append(item)
-        write_json(run_dir / RUN_ARTIFACTS_FILE, data, fsync=True)
+        write_json(run_dir / layout.RUN_ARTIFACTS_FILE, data, fsync=True)

@@ -9,17 +9,14 @@ import os
 from pathlib import Path
 
 from recorder.artifacts.artifact_names import check_name
-from recorder.layout import ARTIFACTS_DIR
+from recorder.layout import artifact_collections_dir, artifacts_dir
 
-COLLECTIONS_DIR = "collections"
-
-
-def artifacts_dir(root: Path, project: str) -> Path:
-    return Path(root) / project / ARTIFACTS_DIR
+__all__ = ["artifacts_dir", "collection_dir", "default_download_root"]
 
 
 def collection_dir(root: Path, project: str, name: str) -> Path:
-    return artifacts_dir(root, project) / COLLECTIONS_DIR / check_name(name)
+    """A collection's folder, for a name given by a user (checked: it may not escape)."""
+    return artifact_collections_dir(root, project) / check_name(name)
 
 
 def default_download_root() -> Path:

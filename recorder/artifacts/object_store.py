@@ -17,6 +17,7 @@ import stat
 import time
 from pathlib import Path
 
+from recorder import journal, layout
 from recorder.artifacts.artifact_names import check_digest
 from recorder.atomic_json import fsync_dir
 from recorder.layout import TMP_PREFIX
@@ -262,3 +263,17 @@ def _unlink(path: Path) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+def referenced_digests(root: Path, project: str) -> set[str]:
+    """Every store object a manifest of `project` references. Raises if any manifest is
+    unreadable: a garbage collector must not guess."""
+    out: set[str] = set()
+    for name in layout.artifact_collections(root, project):
+        cdir = layout.artifact_collections_dir(root, project) / name
+        for v in layout.listed_versions(cdir):
+            rec = journal.read_version_record(cdir, v)  # raises on damage, on purpose
+            for e in rec.get("entries") or []:
+                if isinstance(e, dict) and e.get("digest") and not e.get("ref"):
+                    out.add(e["digest"])
+    return out

@@ -25,17 +25,11 @@ from recorder.artifacts.naming import parse_target
 from recorder.journal import iso_now
 
 if TYPE_CHECKING:
-    from recorder.run import Run
-
-REGISTRY_DIR = layout.REGISTRY_DIR
-
-
-def registry_dir(root: Path) -> Path:
-    return Path(root) / REGISTRY_DIR
+    from recorder.run_api import Run
 
 
 def collection_dir(root: Path, registry: str, collection: str) -> Path:
-    return registry_dir(root) / check_name(registry, "registry name") / check_name(collection, "collection name")
+    return layout.registry_dir(root) / check_name(registry, "registry name") / check_name(collection, "collection name")
 
 
 def link(art: Artifact, target_path: str, aliases: list[str], run: Run | None) -> Artifact:
@@ -105,13 +99,3 @@ def set_link_aliases(root: Path, link_info: dict[str, Any], aliases: list[str]) 
         add=[a for a in aliases if a not in current],
         remove=[a for a in current if a not in aliases],
     )
-
-
-def list_registries(root: Path) -> list[tuple[str, str]]:
-    """(registry, collection) pairs under <root>/_registry."""
-    base = registry_dir(root)
-    return [
-        (reg, col)
-        for reg in layout.listed_names(base, check_name)
-        for col in layout.listed_names(base / reg, check_name, Path.is_dir)
-    ]

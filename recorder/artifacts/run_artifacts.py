@@ -19,7 +19,7 @@ from recorder.artifacts.naming import safe_default_name
 from recorder.journal import iso_now
 
 if TYPE_CHECKING:
-    from recorder.run import Run
+    from recorder.run_api import Run
 
 
 def _coerce(artifact_or_path: Any, name: str | None, type: str | None) -> Artifact:

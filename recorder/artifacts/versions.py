@@ -11,6 +11,9 @@ the same N cannot overwrite each other; the loser takes N+1. The flock serialise
 "is the content equal to the latest version?" check and alias moves; the exclusive link
 is what keeps versions whole even where locks do not work. `latest` is not stored: it
 is always the highest version.
+
+The names and readers of these files are the file contract's (recorder.layout,
+recorder.journal), shared with the viewer; this module adds publishing and alias moves.
 """
 
 from __future__ import annotations
@@ -18,72 +21,40 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from recorder.artifacts.artifact_names import check_alias, parse_version
 from recorder.artifacts.object_store import _unlink, fsync_dir
-from recorder.atomic_json import dumps, read_json, write_json
-from recorder.layout import TMP_PREFIX
+from recorder.atomic_json import dumps, write_json
+from recorder.journal import aliases_by_version, read_aliases
+from recorder.journal import read_version_record as read_version
+from recorder.layout import ARTIFACT_ALIASES_FILE as ALIASES_FILE
+from recorder.layout import ARTIFACT_LATEST as LATEST
+from recorder.layout import TMP_PREFIX, version_file
+from recorder.layout import listed_versions as list_versions
 
-ALIASES_FILE = "aliases.json"
+__all__ = [
+    "ALIASES_FILE",
+    "LATEST",
+    "aliases_by_version",
+    "content_digest",
+    "list_versions",
+    "locked",
+    "publish",
+    "read_aliases",
+    "read_version",
+    "resolve",
+    "set_aliases",
+    "version_file",
+]
 LOCK_FILE = ".lock"
-LATEST = "latest"
-_VERSION_FILE_RE = re.compile(r"^v(\d+)\.json$")
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: the exclusive link still protects versions
     fcntl = None  # type: ignore[assignment]
-
-
-def version_file(cdir: Path, version: int) -> Path:
-    return Path(cdir) / f"v{int(version)}.json"
-
-
-def list_versions(cdir: Path) -> list[int]:
-    try:
-        names = os.listdir(cdir)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    out = []
-    for n in names:
-        m = _VERSION_FILE_RE.match(n)
-        if m:
-            out.append(int(m.group(1)))
-    return sorted(out)
-
-
-def read_version(cdir: Path, version: int) -> dict[str, Any]:
-    data = read_json(version_file(cdir, version))
-    if not isinstance(data, dict):
-        raise ValueError(f"{version_file(cdir, version)} is not a JSON object")
-    return data
-
-
-def read_aliases(cdir: Path) -> dict[str, int]:
-    try:
-        data = read_json(Path(cdir) / ALIASES_FILE)
-    except FileNotFoundError:
-        return {}
-    except Exception:
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    return {str(k): int(v) for k, v in data.items() if isinstance(v, int) and not isinstance(v, bool)}
-
-
-def aliases_by_version(cdir: Path, versions: list[int] | None = None) -> dict[int, list[str]]:
-    versions = list_versions(cdir) if versions is None else versions
-    out: dict[int, list[str]] = {v: [] for v in versions}
-    if versions:
-        out[max(versions)].append(LATEST)
-    for alias, v in sorted(read_aliases(cdir).items()):
-        if v in out:
-            out[v].append(alias)
-    return out
 
 
 def resolve(cdir: Path, alias_or_version: str) -> int | None:

@@ -11,7 +11,7 @@ from recorder.media.media_store import get_store
 from recorder.warn import warn_once
 
 if TYPE_CHECKING:
-    from recorder.run import Run
+    from recorder.run_api import Run
 
 
 def to_row_values(run: Run, key: str, value: Any, step: int) -> dict[str, Any] | None:

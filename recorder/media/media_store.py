@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from recorder import layout
 from recorder.atomic_json import write_bytes_atomic
-from recorder.media import media_paths as paths
 from recorder.media.histogram import Histogram
 from recorder.media.image import Image
 from recorder.media.media_index_writer import MediaIndexWriter
@@ -26,7 +26,7 @@ from recorder.media.table import Table
 from recorder.warn import warn, warn_once
 
 if TYPE_CHECKING:
-    from recorder.run import Run
+    from recorder.run_api import Run
 
 MAX_QUEUED_ITEMS = 256
 MAX_QUEUED_BYTES = 64 * 1024 * 1024
@@ -53,8 +53,7 @@ class MediaStore:
         self.run_id = run_id
         self.run_dir = Path(run_dir)
         self.writer_id = writer_id
-        media = self.run_dir / paths.MEDIA_DIR
-        self.index = MediaIndexWriter(media / paths.INDEX_DIR, run_id, writer_id)
+        self.index = MediaIndexWriter(self.run_dir / layout.MEDIA_INDEX, run_id, writer_id)
         self.dropped = 0
         self.failed = 0
         self._counters: dict[str, tuple[int, int]] = {}  # key -> (step, next n)
@@ -79,7 +78,9 @@ class MediaStore:
         if isinstance(item, Image):
             return self._log_image(key, step, item, base)
         if isinstance(item, Histogram):
-            self.index.append({**base, "kind": paths.KIND_HISTOGRAM, "bins": item.bins, "counts": item.histogram})
+            self.index.append(
+                {**base, "kind": layout.MEDIA_KIND_HISTOGRAM, "bins": item.bins, "counts": item.histogram}
+            )
             return {"_type": "histogram", "num_bins": len(item.histogram)}
         chart = getattr(item, "chart", None)
         if isinstance(item, Table) or (chart is not None and isinstance(getattr(item, "table", None), Table)):
@@ -88,11 +89,11 @@ class MediaStore:
         return None
 
     def _log_image(self, key: str, step: int, image: Image, base: dict[str, Any]) -> dict[str, Any] | None:
-        stem = paths.file_stem(step, self.next_n(key, step), self.writer_id)
-        rel = f"{paths.MEDIA_DIR}/{paths.IMAGES_DIR}/{paths.key_dir(key)}/{stem}.{image.format}"
+        stem = layout.media_file_stem(step, self.next_n(key, step), self.writer_id)
+        rel = f"{layout.MEDIA_DIR}/{layout.MEDIA_IMAGES_DIR}/{layout.media_key_dir(key)}/{stem}.{image.format}"
         record = {
             **base,
-            "kind": paths.KIND_IMAGE,
+            "kind": layout.MEDIA_KIND_IMAGE,
             "path": rel,
             "format": image.format,
             "width": image.width,
@@ -118,13 +119,13 @@ class MediaStore:
     def _log_table(self, key: str, step: int, item: Any, base: dict[str, Any]) -> dict[str, Any] | None:
         is_plot = not isinstance(item, Table)
         table: Table = (item.table if is_plot else item).snapshot()
-        stem = paths.file_stem(step, self.next_n(key, step), self.writer_id)
-        folder = f"{paths.MEDIA_DIR}/{paths.TABLES_DIR}/{paths.key_dir(key)}"
+        stem = layout.media_file_stem(step, self.next_n(key, step), self.writer_id)
+        folder = f"{layout.MEDIA_DIR}/{layout.MEDIA_TABLES_DIR}/{layout.media_key_dir(key)}"
         rel = f"{folder}/{stem}.parquet"
         spec = dict(item.spec) if is_plot else {}
         record = {
             **base,
-            "kind": paths.KIND_PLOT if is_plot else paths.KIND_TABLE,
+            "kind": layout.MEDIA_KIND_PLOT if is_plot else layout.MEDIA_KIND_TABLE,
             "path": rel,
             "format": "parquet",
             "nrows": len(table.data),
@@ -192,7 +193,7 @@ class MediaStore:
                     self._cond.notify_all()
 
     def _write_bytes(self, rel: str, data: bytes) -> None:
-        path = paths.inside(self.run_dir, rel)
+        path = layout.inside(self.run_dir, rel)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(path, data)
 
@@ -221,7 +222,7 @@ class MediaStore:
         arrow = pa.Table.from_arrays([column_array(v) for v in columns], names=table.columns)
         if image_columns:
             arrow = arrow.replace_schema_metadata({"loupe.image_columns": json.dumps(image_columns)})
-        path = paths.inside(self.run_dir, rel)
+        path = layout.inside(self.run_dir, rel)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_parquet_atomic(arrow, path)
         return image_columns

@@ -16,7 +16,7 @@ from recorder.media.histogram import MAX_BINS, Histogram
 from recorder.warn import warn_once
 
 if TYPE_CHECKING:
-    from recorder.run import Run
+    from recorder.run_api import Run
 
 LOG_CHOICES = ("gradients", "parameters", "all", None)
 NUM_BINS = 64

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from recorder.layout import SWEEP_CLAIMS_DIR as CLAIMS_DIR
 from recorder.sweeps.sweep_store import SweepStore, stale_after_s
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def release_dead_grid_claims(study: optuna.Study, store: SweepStore, agent_id: s
     """Give back grid points held by dead agents whose trial did not end; True if any."""
     from optuna.trial import TrialState
 
-    lock = store.path / "claims" / REAP_LOCK
+    lock = store.path / CLAIMS_DIR / REAP_LOCK
     try:
         fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         os.close(fd)
@@ -84,7 +85,7 @@ def release_dead_grid_claims(study: optuna.Study, store: SweepStore, agent_id: s
             info = store.read_claim(name)
             if info is None:
                 try:
-                    age = time.time() - (store.path / "claims" / name).stat().st_mtime
+                    age = time.time() - (store.path / CLAIMS_DIR / name).stat().st_mtime
                 except OSError:
                     continue
                 if age < stale_after_s():

@@ -28,32 +28,23 @@ from typing import Any
 
 from recorder import layout
 from recorder.atomic_json import read_json, write_json
-from recorder.journal import iso_now, parse_iso
+from recorder.journal import iso_now, sweep_agent_gone, sweep_agent_stale_s, this_host
+from recorder.layout import SWEEP_AGENTS_DIR as AGENTS_DIR
+from recorder.layout import SWEEP_CLAIMS_DIR as CLAIMS_DIR
+from recorder.layout import SWEEP_FILE
+from recorder.layout import SWEEP_JOURNAL_FILE as JOURNAL_FILE
 from recorder.sweeps import config as sweep_config
 
-SWEEP_FILE = "sweep.json"
-JOURNAL_FILE = "journal.log"
-CLAIMS_DIR = "claims"
-AGENTS_DIR = "agents"
 AGENT_HEARTBEAT_S = 5.0
-
-
-def stale_after_s() -> float:
-    """An agent whose heartbeat is older than this is dead (LOUPE_SWEEP_STALE_S, default 30 s)."""
-    try:
-        return float(os.environ.get("LOUPE_SWEEP_STALE_S", "30"))
-    except ValueError:
-        return 30.0
+# The rule for a dead agent is the file contract's (the viewer applies it too).
+stale_after_s = sweep_agent_stale_s
+hostname = this_host
 
 
 def new_sweep_id() -> str:
     """8 characters like wandb's sweep ids, starting with a letter (never a run id)."""
     alphabet = string.ascii_lowercase + string.digits
     return secrets.choice(string.ascii_lowercase) + "".join(secrets.choice(alphabet) for _ in range(7))
-
-
-def hostname() -> str:
-    return os.uname().nodename if hasattr(os, "uname") else __import__("socket").gethostname()
 
 
 def resolve_root(dir: Any = None) -> Path:
@@ -228,7 +219,7 @@ class SweepStore:
 
     # -- agents -------------------------------------------------------------------------
     def agent_file(self, agent_id: str) -> Path:
-        return self.path / AGENTS_DIR / f"{agent_id}.json"
+        return layout.sweep_agent_file(self.path, agent_id)
 
     def agent_info(self, agent_id: str) -> dict[str, Any] | None:
         try:
@@ -238,33 +229,7 @@ class SweepStore:
 
     def agent_is_dead(self, agent_id: str, now: float | None = None) -> bool:
         """Gone when stopped, its heartbeat is stale, or (same host) its process no longer exists."""
-        info = self.agent_info(agent_id)
-        if info is None:
-            return True
-        if info.get("state") == "stopped":
-            return True
-        now = time.time() if now is None else now
-        beat = parse_iso(info.get("heartbeat_at"))
-        if beat is None or now - beat > stale_after_s():
-            return True
-        if info.get("host") == hostname():
-            return not _process_alive(info.get("pid"), parse_iso(info.get("started_at")))
-        return False
-
-
-def _process_alive(pid: Any, started_at: float | None) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        import psutil
-
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        # A pid reused by a process that started after the agent does not count.
-        return started_at is None or proc.create_time() <= started_at + 1.0
-    except Exception:
-        return False
+        return sweep_agent_gone(self.agent_info(agent_id), now)
 
 
 class AgentHeartbeat:

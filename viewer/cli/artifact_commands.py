@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from viewer.cli.text_rows import write_rows
+from viewer.data.byte_size import format_bytes
 
 GRACE_S = 3600.0
 
@@ -36,16 +37,6 @@ def _root(args: argparse.Namespace) -> Path:
     if isinstance(root, (list, tuple)):
         root = root[0] if root else None
     return Path(root or os.environ.get("LOUPE_DIR") or "runs")
-
-
-def _size(n: Any) -> str:
-    if not isinstance(n, int):
-        return "-"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -128,7 +119,7 @@ def handle(args: argparse.Namespace) -> int:
 
 def cmd_ls(args: argparse.Namespace, out=None) -> int:
     from recorder import layout
-    from recorder.artifacts import artifact_index as index
+    from viewer.data import artifact_index as index
 
     out = out or sys.stdout
     root = _root(args)
@@ -154,10 +145,6 @@ def cmd_ls(args: argparse.Namespace, out=None) -> int:
     target = args.target
     if target and "/" in target:
         project, name = target.split("/", 1)
-        layout.check_name(project, "project name")
-        from recorder.artifacts.artifact_names import check_name
-
-        check_name(name.split(":")[0])
         records = index.versions(root, project, name.split(":")[0])
         rows = [r for r in index.artifact_rows(root, records=records) if not args.type or r["type"] == args.type]
         if args.json:
@@ -170,7 +157,7 @@ def cmd_ls(args: argparse.Namespace, out=None) -> int:
                 [
                     f"v{r['version']}",
                     _safe(",".join(r["aliases"])),
-                    _size(r["size"]),
+                    format_bytes(r["size"], "-"),
                     str(r["file_count"]),
                     _safe(r["created_at"]),
                     _safe(r["producer_run_id"] or "-"),
@@ -212,7 +199,7 @@ def cmd_ls(args: argparse.Namespace, out=None) -> int:
                 _safe(r["type"]),
                 str(r["versions"]),
                 r["latest"],
-                _size(r["size"]),
+                format_bytes(r["size"], "-"),
                 _safe(",".join(r["aliases"])),
             ]
         )
@@ -263,7 +250,7 @@ def cmd_show(args: argparse.Namespace, out=None) -> int:
         if isinstance(value, list):
             value = ", ".join(value) or "-"
         elif key == "size":
-            value = _size(value)
+            value = format_bytes(value, "-")
         out.write(f"{key:12} {_safe(value if value is not None else '-')}\n")
     out.write(f"{'metadata':12} {_safe(json.dumps(info['metadata'], default=str))}\n")
     if info["skipped"]:
@@ -271,7 +258,10 @@ def cmd_show(args: argparse.Namespace, out=None) -> int:
         for s in info["skipped"]:
             out.write(f"  {_safe(s.get('path'))}  ({_safe(s.get('reason'))})\n")
     out.write(f"files ({len(info['files'])}):\n")
-    table = [[_safe(f["path"]), _size(f["size"]), _safe(f["ref"] or (f["digest"] or "")[:12])] for f in info["files"]]
+    table = [
+        [_safe(f["path"]), format_bytes(f["size"], "-"), _safe(f["ref"] or (f["digest"] or "")[:12])]
+        for f in info["files"]
+    ]
     write_rows([["  " + r[0], r[1], r[2]] for r in table], out)
     return 0
 
@@ -288,19 +278,19 @@ def cmd_download(args: argparse.Namespace, out=None) -> int:
 
 def cmd_gc(args: argparse.Namespace, out=None) -> int:
     from recorder import layout
-    from recorder.artifacts import artifact_index as index
-    from recorder.artifacts.locations import artifacts_dir
-    from recorder.artifacts.object_store import ObjectStore
+    from recorder.artifacts.object_store import ObjectStore, referenced_digests
 
     out = out or sys.stdout
     root = _root(args)
-    projects = [layout.check_name(p, "project name") for p in args.project] if args.project else index.projects(root)
+    projects = (
+        [layout.check_name(p, "project name") for p in args.project] if args.project else layout.artifact_projects(root)
+    )
     now = time.time()
     total_n = total_bytes = 0
     for project in projects:
-        store = ObjectStore(artifacts_dir(root, project))
+        store = ObjectStore(layout.artifacts_dir(root, project))
         try:
-            referenced = index.referenced_digests(root, project)
+            referenced = referenced_digests(root, project)
         except Exception as exc:
             print(
                 f"loupe artifacts gc: {project}: a manifest is unreadable ({_safe(exc)}); "
@@ -320,7 +310,7 @@ def cmd_gc(args: argparse.Namespace, out=None) -> int:
         if args.yes:
             # Re-read the manifests right before deleting: a version published meanwhile wins.
             try:
-                referenced = index.referenced_digests(root, project)
+                referenced = referenced_digests(root, project)
             except Exception:
                 print(f"loupe artifacts gc: {project}: a manifest became unreadable; nothing removed", file=sys.stderr)
                 continue
@@ -340,12 +330,12 @@ def cmd_gc(args: argparse.Namespace, out=None) -> int:
                 except OSError as exc:
                     print(f"loupe artifacts gc: cannot remove {_safe(path)}: {_safe(exc)}", file=sys.stderr)
                     continue
-                out.write(f"removed {_safe(label)} ({_size(size)})\n")
+                out.write(f"removed {_safe(label)} ({format_bytes(size)})\n")
             else:
-                out.write(f"would remove {_safe(label)} ({_size(size)})\n")
+                out.write(f"would remove {_safe(label)} ({format_bytes(size)})\n")
     verb = "removed" if args.yes else "would remove"
     out.write(
-        f"{verb} {total_n} object(s), {_size(total_bytes)}"
+        f"{verb} {total_n} object(s), {format_bytes(total_bytes)}"
         + ("" if args.yes or not total_n else "; run with --yes to delete")
         + "\n"
     )

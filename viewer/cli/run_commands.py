@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from viewer.cli.output import UsageError, cell, emit, print_table, write_csv, write_json
+from viewer.data.byte_size import format_bytes
 
 if TYPE_CHECKING:
     from viewer.data.store import Store
@@ -95,14 +96,6 @@ def _split_columns(cols: list[str] | None) -> list[str]:
     return out
 
 
-def _fmt_size(n: int) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return str(n)
-
-
 def cmd_show(args: argparse.Namespace) -> int:
     from viewer.data.runs_table import flatten
     from viewer.data.sanitize import sanitize
@@ -163,7 +156,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     out.write(f"\nmetrics ({len(metrics)}): {cell(', '.join(metrics), 2000)}\n")
     out.write(f"\nfiles ({len(files)})\n")
     for p, s in files:
-        out.write(f"  {cell(p, 120)}  {_fmt_size(s)}\n")
+        out.write(f"  {cell(p, 120)}  {format_bytes(s)}\n")
     out.write(f"\nlast {len(page.lines)} log lines\n")
     for ln in page.lines:
         out.write(f"  {sanitize(ln.time or ''):<24} {ln.stream} {ln.text}\n")

@@ -1,6 +1,6 @@
 """What the artifacts pane shows, read from disk: collections and their versions.
 
-Pure functions over recorder.artifacts.artifact_index, called from the pane's thread workers.
+Pure functions over viewer.data.artifact_index, called from the pane's thread workers.
 Records are untrusted, so every field is read defensively and nothing here draws.
 """
 
@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recorder.artifacts import artifact_index
+from recorder import journal
+from viewer.data import artifact_index
 
 
 @dataclass(frozen=True)
@@ -137,3 +138,9 @@ def _row_from_record(rec: dict, version: int, aliases: list[str]) -> VersionRow:
         skipped=list(rec.get("skipped") or []),
         producer=(producer["run_id"], producer.get("project")) if producer.get("run_id") else None,
     )
+
+
+def load_run_io(run_dir: Path) -> dict[str, list[dict]]:
+    """A run's artifact inputs, outputs and registry links ({"inputs", "outputs", "links"});
+    empty lists when it has none or its artifacts.json is damaged."""
+    return journal.read_run_artifacts(run_dir)

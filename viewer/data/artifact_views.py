@@ -13,7 +13,7 @@ settings are locked, since nothing is read by DuckDB itself):
 * artifact_links(registry, collection, version, aliases, type, source_project, source_name,
   source_version, source_digest, linked_at, run_id)
 
-Rows come from recorder.artifacts.artifact_index (pure Python), which never raises on damaged
+Rows come from viewer.data.artifact_index (pure Python), which never raises on damaged
 files; register() returns nothing and leaves unreadable versions out.
 """
 
@@ -25,7 +25,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from recorder.artifacts import artifact_index as index
+from viewer.data import artifact_index as index
 
 _TS = pa.timestamp("us", tz="UTC")
 

@@ -6,8 +6,8 @@ A SELECT is wrapped as `SELECT * FROM (<sql>) LIMIT limit+1` so DuckDB stops pro
 rows after the probe row instead of materialising a whole `SELECT * FROM history`; the
 probe row only tells `more`. Other statements the store allows (EXPLAIN) run as typed.
 The store still checks the text (one statement, SELECT/EXPLAIN only) and runs it in its
-sandbox; its QueryError / duckdb.Error (duckdb.InterruptException when interrupted)
-propagate to the caller.
+sandbox; its QueryError / duckdb.Error propagate to the caller, except that a query
+stopped by Store.interrupt() raises QueryCancelled, so the console needs no duckdb import.
 
 No Textual import: this is the data layer.
 """
@@ -24,9 +24,13 @@ import pyarrow as pa
 if TYPE_CHECKING:
     from viewer.data.store import Store
 
-__all__ = ["DEFAULT_LIMIT", "LimitedResult", "limited_query"]
+__all__ = ["DEFAULT_LIMIT", "LimitedResult", "QueryCancelled", "limited_query"]
 
 DEFAULT_LIMIT = 500
+
+
+class QueryCancelled(Exception):
+    """The query was stopped by Store.interrupt() before it finished."""
 
 
 @dataclass
@@ -52,7 +56,10 @@ def _wrapped(sql: str, limit: int) -> str:
 
 def limited_query(store: Store, sql: str, limit: int = DEFAULT_LIMIT) -> LimitedResult:
     t0 = time.perf_counter()
-    table = store.query(_wrapped(sql, limit))
+    try:
+        table = store.query(_wrapped(sql, limit))
+    except duckdb.InterruptException as exc:
+        raise QueryCancelled(str(exc)) from exc
     more = table.num_rows > limit
     if more:
         table = table.slice(0, limit)

@@ -37,6 +37,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from recorder import layout
+
 __all__ = ["COALESCE_S", "NETWORK_FS", "POLL_S", "RootWatcher", "estimate_watch_dirs", "max_user_watches", "network_fs"]
 
 COALESCE_S = 0.2
@@ -75,9 +77,7 @@ NETWORK_FS = frozenset(
     }
 )
 
-_RUN_FILES = ("run.json",)
-_LIVE_FILES = ("summary.json", "output.log", "config.json", "metrics.json")
-_STREAM_DIRS = ("history", "system", "text")
+_LIVE_FILES = (layout.SUMMARY_FILE, layout.OUTPUT_LOG, layout.CONFIG_FILE, layout.METRICS_FILE)
 
 
 def _unescape_mount(path: str) -> str:
@@ -256,20 +256,20 @@ class _Poller:
                 runs = sorted(_subdirs(project))
                 sig[project] = tuple(os.path.basename(r) for r in runs)
                 for run in runs:
-                    st = self._stat(os.path.join(run, "run.json"))
+                    st = self._stat(os.path.join(run, layout.RUN_FILE))
                     sig[run] = (st,)
                     if st is None or now - st[0] / 1e9 > LIVE_WINDOW_S:
                         continue
                     # A live run: what a reader would show changes in these files.
                     extra: list[tuple] = [(name, self._stat(os.path.join(run, name))) for name in _LIVE_FILES]
-                    for d in _STREAM_DIRS:
+                    for d in layout.STREAM_DIRS:
                         dpath = os.path.join(run, d)
                         try:
                             with os.scandir(dpath) as it:
                                 for e in it:
-                                    if e.name.startswith(".tmp-"):
+                                    if e.name.startswith(layout.TMP_PREFIX):
                                         continue
-                                    if e.name.startswith("journal-"):
+                                    if layout.parse_journal(e.name) is not None:
                                         try:
                                             s = e.stat()
                                             extra.append((d, e.name, s.st_mtime_ns, s.st_size))

@@ -28,9 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from recorder import layout
-from recorder.journal import decode_journal
-from recorder.media import media_paths as paths
-from recorder.media.media_index_writer import records_to_table, schema
+from recorder.journal import decode_journal, media_index_schema, media_index_table
 
 __all__ = [
     "Chart",
@@ -59,7 +57,7 @@ def read_index(run_dir: Path | str) -> pa.Table:
     """Every media record of one run (parts, then journal tails), sorted by step, key, idx."""
     run_dir = Path(run_dir)
     s = _plain_schema()
-    files = layout.live_stream_files(run_dir / paths.MEDIA_DIR / paths.INDEX_DIR)
+    files = layout.live_stream_files(run_dir / layout.MEDIA_INDEX)
     pieces = []
     for part in files.parts:
         try:
@@ -73,9 +71,9 @@ def read_index(run_dir: Path | str) -> pa.Table:
             continue
         if records:
             try:
-                pieces.append(_conform(records_to_table(records, run_dir.name), s))
+                pieces.append(_conform(media_index_table(records, run_dir.name), s))
             except (pa.ArrowException, TypeError, ValueError):
-                pieces.append(_conform(records_to_table([_clean(r) for r in records], run_dir.name), s))
+                pieces.append(_conform(media_index_table([_clean(r) for r in records], run_dir.name), s))
     if not pieces:
         return s.empty_table()
     table = pa.concat_tables(pieces)
@@ -84,7 +82,9 @@ def read_index(run_dir: Path | str) -> pa.Table:
 
 def _plain_schema() -> pa.Schema:
     # run_id as a plain string: tables from many runs concatenate without unifying dictionaries.
-    return pa.schema([pa.field(f.name, pa.string()) if f.name == layout.RUN_ID_COLUMN else f for f in schema()])
+    return pa.schema(
+        [pa.field(f.name, pa.string()) if f.name == layout.RUN_ID_COLUMN else f for f in media_index_schema()]
+    )
 
 
 def _conform(table: pa.Table, s: pa.Schema) -> pa.Table:
@@ -131,7 +131,7 @@ def resolve(run_dir: Path | str, rel: str | None) -> Path | None:
         return None
     base = Path(run_dir).absolute()
     try:
-        p = paths.inside(base, rel)
+        p = layout.inside(base, rel)
         p.resolve().relative_to(base.resolve())
     except (ValueError, OSError):
         return None
@@ -184,7 +184,7 @@ class ImageItem:
 def images(run_dir: Path | str, key: str, step: int | None = None) -> list[ImageItem]:
     """Images of `key`, in step then list order; only `step`'s when given."""
     out = []
-    for r in _records(run_dir, key, paths.KIND_IMAGE):
+    for r in _records(run_dir, key, layout.MEDIA_KIND_IMAGE):
         if step is not None and r["_step"] != step:
             continue
         p = resolve(run_dir, r["path"])
@@ -277,7 +277,7 @@ class HistogramSeries:
 
 def histogram_series(run_dir: Path | str, key: str) -> HistogramSeries:
     s = HistogramSeries(key)
-    for r in _records(run_dir, key, paths.KIND_HISTOGRAM):
+    for r in _records(run_dir, key, layout.MEDIA_KIND_HISTOGRAM):
         if r["idx"]:
             continue  # a list of histograms under one key: the series follows the first
         s.steps.append(r["_step"])
@@ -301,7 +301,7 @@ class TableItem:
 
 def tables(run_dir: Path | str, key: str | None = None) -> list[TableItem]:
     out = []
-    for r in _records(run_dir, key, (paths.KIND_TABLE, paths.KIND_PLOT)):
+    for r in _records(run_dir, key, (layout.MEDIA_KIND_TABLE, layout.MEDIA_KIND_PLOT)):
         try:
             spec = json.loads(r["spec"]) if r["spec"] else {}
         except ValueError:

@@ -117,13 +117,3 @@ def step_metrics(definitions: list[dict]) -> list[str]:
         if isinstance(sm, str) and sm and sm not in found:
             found.append(sm)
     return found
-
-
-def hidden_metrics(definitions: list[dict]) -> set[str]:
-    if not isinstance(definitions, list):
-        return set()
-    return {
-        d["name"]
-        for d in definitions
-        if isinstance(d, dict) and d.get("hidden") is True and isinstance(d.get("name"), str)
-    }

@@ -13,9 +13,8 @@ import os
 from pathlib import Path
 
 from recorder import layout
-from recorder.media import media_paths
 
-_WATCHED_DIRS = ("", *layout.STREAM_DIRS, os.path.join(media_paths.MEDIA_DIR, media_paths.INDEX_DIR))
+_WATCHED_DIRS = ("", *layout.STREAM_DIRS, layout.MEDIA_INDEX)
 
 
 def data_signature(run_dir: Path | str) -> tuple:

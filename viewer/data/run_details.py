@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from recorder import layout
+from recorder import journal, layout
 from viewer.data.runs_table import flatten
 from viewer.data.sanitize import sanitize
 
@@ -154,9 +154,7 @@ def load_details(store: Store, run_id: str, files_limit: int = 200) -> RunDetail
     d.files = [(sanitize(p), size) for p, size in files[:files_limit]]
 
     try:
-        from recorder.artifacts.artifact_index import run_artifacts
-
-        arts = run_artifacts(info.path)
+        arts = journal.read_run_artifacts(info.path)
         d.artifacts = {k: [_artifact_label(i) for i in v] for k, v in arts.items() if v}
     except Exception:
         d.artifacts = {}

@@ -1,17 +1,17 @@
-"""A run's state as the viewer shows it: the file contract's rule, recorder.journal.decide_state.
+"""A run's state from its run.json, as docs/format.md says readers should decide it.
 
     decide_state(run_json, now=None, hostname=None, pid_alive=None) -> StateDecision
 
 - `finished` / `failed`: as written by the recorder.
 - `running` in the file: **crashed** when the process is gone, else **running**. The
-  process is gone when `heartbeat_at` is older than HEARTBEAT_STALE_S (30 s: six
-  missed 5 s heartbeats), or, when the run's `host` is this machine, when no process
-  with the run's `pid` is alive that started before `created_at` (a pid reused by a
-  newer process does not count; a zombie is not alive).
+  process is gone (recorder.journal.heartbeat_check) when `heartbeat_at` is older than
+  HEARTBEAT_STALE_S (30 s: six missed 5 s heartbeats), or, when the run's `host` is this
+  machine, when no process with the run's `pid` is alive that started before
+  `created_at` (a pid reused by a newer process does not count; a zombie is not alive).
 - `unknown`: run.json is missing or unreadable, or holds a state this reader does not
   know (a newer format).
 
-The rule lives in recorder.journal so `recorder.Api` decides states by the same
+The rule is recorder.journal.decide_state, so `recorder.Api` decides by the same
 definition; `StateDecision.reason` says in words why, for `loupe show` and the TUI.
 """
 
@@ -22,10 +22,10 @@ from recorder.journal import (
     STATES,
     StateDecision,
     decide_state,
-    pid_started_before,
+    parse_iso,
     this_host,
 )
-from recorder.journal import parse_iso as parse_time
+from recorder.journal import process_alive as pid_started_before
 
 __all__ = [
     "HEARTBEAT_STALE_S",
@@ -36,3 +36,6 @@ __all__ = [
     "pid_started_before",
     "this_host",
 ]
+
+# Times in run.json, as the recorder writes them (UTC, 'Z').
+parse_time = parse_iso

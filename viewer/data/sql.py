@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from viewer.data.metric_columns import KeyColumns
+
 SqlAndParams = tuple[str, list[Any]]
 
 # Columns every stream row carries, with their DuckDB types, used for empty views.
@@ -160,14 +162,37 @@ def stream_source(
     return "(" + " UNION ALL BY NAME ".join(parts) + ")", params
 
 
+def key_value(key: KeyColumns) -> SqlAndParams:
+    """The expression that reads one logged key: its column, or, where runs hold the key in
+    different columns or one column holds several keys' spellings, a CASE on run_id."""
+    if len(key.sources) == 1 and key.sources[0][1] is None:
+        return quote_ident(key.sources[0][0]), []
+    whens, params = [], []
+    for column, run_ids in key.sources:
+        whens.append(f"WHEN list_contains(?::VARCHAR[], run_id) THEN {quote_ident(column)}")
+        params.append(list(run_ids or []))
+    return f"(CASE {' '.join(whens)} END)", params
+
+
 def select_stream(
-    stream: str, files: Sequence[str | Path], journal_table: str | None, columns: Sequence[str], order: Sequence[str]
+    stream: str,
+    files: Sequence[str | Path],
+    journal_table: str | None,
+    columns: Sequence[str],
+    order: Sequence[str],
+    keys: Sequence[KeyColumns] = (),
 ) -> SqlAndParams:
-    """Rows of one stream from the given files and journal rows, ordered."""
-    src, params = stream_source(files, journal_table, STREAM_BASE_COLUMNS[stream])
-    cols = ", ".join(quote_ident(c) for c in columns)
+    """Rows of one stream from the given files and journal rows, ordered: `columns` as they
+    are, then each of `keys` under the name it was logged by."""
+    src, src_params = stream_source(files, journal_table, STREAM_BASE_COLUMNS[stream])
+    cols = [quote_ident(c) for c in columns]
+    params: list[Any] = []
+    for key in keys:
+        expr, p = key_value(key)
+        cols.append(f"{expr} AS {quote_ident(key.key)}")
+        params += p
     order_sql = ", ".join(quote_ident(c) for c in order)
-    return f"SELECT {cols} FROM {src} AS s ORDER BY {order_sql}", params
+    return f"SELECT {', '.join(cols)} FROM {src} AS s ORDER BY {order_sql}", params + src_params
 
 
 DOWNSAMPLE_COLUMNS = [
@@ -193,28 +218,31 @@ def downsample(
     stream: str,
     files: Sequence[str | Path],
     journal_table: str | None,
-    metrics: Sequence[str],
-    x: str,
+    metrics: Sequence[KeyColumns],
+    x: KeyColumns,
     points: int,
     x_range: tuple[float, float] | None = None,
 ) -> SqlAndParams:
     """At most `points` buckets per (run, metric) over x: min/max/mean of finite values.
 
-    Columns: DOWNSAMPLE_COLUMNS. Buckets split [min x, max x] of each (run, metric) into
-    `points` equal widths; `x` is the mean x of a bucket, `last` the value at its
-    largest x, `n` its row count. `x_range` (lo, hi) keeps only rows with lo <= x <= hi,
-    so a zoomed plot gets all its buckets inside the range.
+    Columns: DOWNSAMPLE_COLUMNS, `metric` being the key as logged. Buckets split
+    [min x, max x] of each (run, metric) into `points` equal widths; `x` is the mean x of
+    a bucket, `last` the value at its largest x, `n` its row count. `x_range` (lo, hi)
+    keeps only rows with lo <= x <= hi, so a zoomed plot gets all its buckets inside it.
     """
-    src, params = stream_source(files, journal_table, STREAM_BASE_COLUMNS[stream])
-    range_sql = ""
+    src, src_params = stream_source(files, journal_table, STREAM_BASE_COLUMNS[stream])
+    xq, x_params = key_value(x)
+    range_sql, range_params = "", []
     if x_range is not None:
-        range_sql = f" AND CAST({quote_ident(x)} AS DOUBLE) BETWEEN ? AND ?"
-        params = params + [float(x_range[0]), float(x_range[1])]
-    xq = quote_ident(x)
+        range_sql = f" AND CAST({xq} AS DOUBLE) BETWEEN ? AND ?"
+        range_params = x_params + [float(x_range[0]), float(x_range[1])]
     # Long rows carry the metric's position, not its name: grouping 1M rows on an
     # integer instead of a string (and UNNEST instead of UNPIVOT) halves the query.
     # NOT MATERIALIZED: the CTEs are read twice, and materialising them cost ~30 MB.
-    values = ", ".join(f"CAST({quote_ident(m)} AS DOUBLE)" for m in metrics)
+    exprs = [key_value(m) for m in metrics]
+    values = ", ".join(f"CAST({e} AS DOUBLE)" for e, _ in exprs)
+    value_params = [p for _, ps in exprs for p in ps]
+    params = x_params + value_params + src_params + x_params + range_params
     sql = f"""
 WITH long AS NOT MATERIALIZED (
     SELECT run_id, CAST({xq} AS DOUBLE) AS x, UNNEST(range({len(metrics)})) AS mi, UNNEST([{values}]) AS value
@@ -241,7 +269,7 @@ FROM bucketed
 GROUP BY run_id, mi, bucket
 ORDER BY run_id, metric, bucket
 """
-    return sql, params + [points, points, list(metrics)]
+    return sql, params + [points, points, [m.key for m in metrics]]
 
 
 # -- the runs table ---------------------------------------------------------------------

@@ -59,23 +59,26 @@ import duckdb
 import pyarrow as pa
 
 from recorder import layout
+from recorder.journal import metric_columns
 from viewer.data import sql as Q
 from viewer.data.discovery import MetadataCache, find_runs
 from viewer.data.filter_expr import FilterError, parse_filter, resolve_column
 from viewer.data.log_tail import LogFollower, LogPage, tail
+from viewer.data.metric_columns import all_keys, keys_of_run, locate_keys, sources_of
 from viewer.data.run_changes import data_signature
 from viewer.data.run_lookup import RunNotFound, resolve_run
 from viewer.data.runs_table import RunInfo, runs_arrow
 from viewer.data.saved_files import list_saved_files
-from viewer.data.stream_files import RunFiles, StreamCache
+from viewer.data.stream_files import RunStreamFiles, StreamCache
 from viewer.data.view_connection import STREAMS, ViewConnection
 
 __all__ = ["STREAMS", "VIEW_PROVIDERS", "QueryError", "RunNotFound", "Store", "connect"]
 
 log = logging.getLogger("loupe.viewer")
 
-# Modules that add more views: each exposes register(con, roots). Missing ones are skipped.
-VIEW_PROVIDERS: tuple[str, ...] = ("viewer.data.artifact_views", "viewer.data.media_index", "viewer.sweep_views")
+# Modules that add more views: each exposes register(con, roots). A plugin host may add
+# optional ones; a module that is not installed is skipped.
+VIEW_PROVIDERS: tuple[str, ...] = ("viewer.data.artifact_views", "viewer.data.media_index")
 _ORDER = {"history": ["run_id", "_step"], "system": ["run_id", "_timestamp"], "text": ["run_id", "_step", "key"]}
 _BASE = {
     "history": {"run_id", "_step", "_timestamp", "_runtime"},
@@ -251,48 +254,57 @@ class Store:
             return con.sql(sql, params=params or None).to_arrow_table()
 
     # -- streams of chosen runs -----------------------------------------------------------
-    def _selection(self, stream: str, infos: list[RunInfo]) -> tuple[list[Path], pa.Table | None, set[str]]:
+    def _selection(
+        self, stream: str, infos: list[RunInfo]
+    ) -> tuple[list[Path], pa.Table | None, set[str], dict[str, dict[str, str]]]:
+        """Files and journal rows of the runs' stream, every column, and per run its
+        metric keys -> columns (viewer.data.metric_columns)."""
         parts: list[Path] = []
         tables = []
         columns: set[str] = set(_BASE[stream])
+        keys: dict[str, dict[str, str]] = {}
         for info in infos:
-            rf: RunFiles = self._streams.run_files(info.path)
+            rf: RunStreamFiles = self._streams.run_files(info.path)
             parts.extend(p.path for p in rf.parts[stream])
-            columns |= rf.columns(stream)
+            own = rf.columns(stream)
             if rf.journals[stream]:
                 t = self._streams.journal_table(stream, info.id, rf.journals[stream])
                 if t is not None:
                     tables.append(t)
-                    columns |= set(t.column_names)
+                    own |= set(t.column_names)
+            columns |= own
+            # Only history columns are renamed by the recorder (metrics.json "columns").
+            renamed = metric_columns(self._meta.read_metrics(info.path)) if stream == "history" else {}
+            keys[info.id] = keys_of_run(own - _BASE[stream], renamed)
         journal = pa.concat_tables(tables, promote_options="default") if tables else None
-        return parts, journal, columns
+        return parts, journal, columns, keys
 
     def _select(
         self, stream: str, run_ids: Sequence[str] | str, build: Callable[..., tuple[str, list[Any]]]
     ) -> pa.Table:
         with self._lock:
             infos = self._infos(run_ids)
-            ids = [i.id for i in infos]
             state: dict[str, Any] = {}
 
             def con_for() -> duckdb.DuckDBPyConnection:
                 con = self._views.connection()
-                parts, journal, columns = self._selection(stream, infos)
+                parts, journal, columns, keys = self._selection(stream, infos)
                 jname = Q.JOURNAL_TABLE.format(stream=f"sel_{stream}")
                 if journal is not None:
                     con.register(jname, journal)
-                state.update(parts=parts, journal=jname if journal is not None else None, columns=columns)
+                state.update(parts=parts, journal=jname if journal is not None else None, columns=columns, keys=keys)
                 return con
 
             def sql() -> tuple[str, list[Any]]:
-                return build(state["parts"], state["journal"], state["columns"], ids)
+                return build(state["parts"], state["journal"], state["columns"], state["keys"])
 
             return self._views.run(sql, con_for, parts=lambda: list(state.get("parts", [])))
 
     def history(self, run_ids: Sequence[str] | str, metrics: Sequence[str] | None = None) -> pa.Table:
         """run_id, _step, _timestamp, _runtime and the metrics (all when None), by run and step.
 
-        Metrics that none of the runs logged are left out.
+        Metrics are named by the key they were logged as (a run's `Loss#2` column comes
+        back as `Loss`); metrics that none of the runs logged are left out.
         """
         return self._stream_rows("history", run_ids, metrics)
 
@@ -311,15 +323,13 @@ class Store:
             else (["run_id", "_timestamp", "_runtime"] if stream == "system" else None)
         )
 
-        def build(parts, journal, columns, ids):
-            cols = None
-            if metrics is not None and base is not None:
-                cols = base + [m for m in metrics if m in columns and m not in base]
-            elif base is not None:
-                cols = base + sorted(c for c in columns if c not in base)
-            else:
-                cols = ["run_id", "_step", "_timestamp", "key", "value"]
-            return Q.select_stream(stream, parts, journal, cols, _ORDER[stream])
+        def build(parts, journal, columns, keys):
+            if base is None:
+                return Q.select_stream(
+                    stream, parts, journal, ["run_id", "_step", "_timestamp", "key", "value"], _ORDER[stream]
+                )
+            wanted = sorted(all_keys(keys)) if metrics is None else [m for m in metrics if m not in base]
+            return Q.select_stream(stream, parts, journal, base, _ORDER[stream], locate_keys(wanted, keys))
 
         return self._select(stream, run_ids, build)
 
@@ -334,31 +344,34 @@ class Store:
     ) -> pa.Table:
         """At most `points` buckets per (run, metric) over `x`, computed in DuckDB.
 
-        Columns: run_id, metric, bucket, x (mean x in the bucket), x_min, x_max, min,
-        max, mean, last, n. Min and max keep spikes that a plain mean would hide.
-        Non-finite values are left out; metrics no run logged give no rows.
+        Columns: run_id, metric (the key as logged), bucket, x (mean x in the bucket),
+        x_min, x_max, min, max, mean, last, n. Min and max keep spikes that a plain mean
+        would hide. Non-finite values are left out; metrics no run logged give no rows.
+        `metrics` and `x` are logged keys (or `_step`, `_runtime`, `_timestamp`).
         """
         if points < 1:
             raise ValueError("points must be at least 1")
         if isinstance(metrics, str):
             metrics = [metrics]
 
-        def build(parts, journal, columns, ids):
-            if x not in columns:
+        def build(parts, journal, columns, keys):
+            found = sources_of([x], keys, _BASE[stream])
+            if not found:
                 raise QueryError(f"unknown x column {x!r}")
-            wanted = [m for m in dict.fromkeys(metrics) if m in columns and m != "run_id"]
+            wanted = sources_of(metrics, keys, _BASE[stream])
             if not wanted:
                 return Q.empty_downsample(), []
-            return Q.downsample(stream, parts, journal, wanted, x, int(points), x_range)
+            return Q.downsample(stream, parts, journal, wanted, found[0], int(points), x_range)
 
         return self._select(stream, run_ids, build)
 
     def metric_names(self, run_ids: Sequence[str] | str | None = None, stream: str = "history") -> list[str]:
-        """Metric columns logged by these runs (all runs when None), sorted; reads footers only."""
+        """Metric keys logged by these runs (all runs when None), as logged, sorted; reads
+        Parquet footers and metrics.json only."""
         with self._lock:
             infos = self._runs if run_ids is None else self._infos(run_ids)
-            _, _, columns = self._selection(stream, infos)
-        return sorted(columns - _BASE[stream])
+            keys = self._selection(stream, infos)[3]
+        return sorted(all_keys(keys))
 
     def metric_definitions(self, ref: str) -> dict[str, Any]:
         """A run's metrics.json: {"definitions": [...], "columns": {key: column}} ({} if none)."""

@@ -1,6 +1,6 @@
 """Which files hold a run's history/system/text rows, checked, plus its journal rows as Arrow.
 
-    StreamCache.run_files(run_dir, run_id) -> RunFiles
+    StreamCache.run_files(run_dir) -> RunStreamFiles
         Parts (footer-checked) and journals of the three streams of one run, chosen by
         recorder.layout.live_stream_files (each row exactly once). The directory listing
         is cached by the stream directories' mtimes, part checks by (mtime, size, inode),
@@ -31,7 +31,7 @@ from recorder import layout
 from recorder.journal import decode_journal
 from viewer.data.discovery import Warn
 
-__all__ = ["PartInfo", "RunFiles", "StreamCache"]
+__all__ = ["PartInfo", "RunStreamFiles", "StreamCache"]
 
 _MAGIC = b"PAR1"
 _MAX_JOURNAL_BYTES = 512 << 20
@@ -47,8 +47,9 @@ class PartInfo:
 
 
 @dataclass
-class RunFiles:
-    """Checked files of one run, per stream ("history", "system", "text")."""
+class RunStreamFiles:
+    """One run's stream files a reader should read: footer-checked Parquet parts and journal
+    segments, per stream ("history", "system", "text")."""
 
     parts: dict[str, list[PartInfo]] = field(default_factory=dict)
     journals: dict[str, list[Path]] = field(default_factory=dict)
@@ -102,9 +103,9 @@ class StreamCache:
         else:
             self._listings.pop(run_dir, None)
 
-    def run_files(self, run_dir: Path) -> RunFiles:
+    def run_files(self, run_dir: Path) -> RunStreamFiles:
         parts, journals = self._listing(run_dir)
-        out = RunFiles()
+        out = RunStreamFiles()
         for s in layout.STREAM_DIRS:
             checked = [info for info in (self.check_part(p) for p in parts[s]) if info is not None]
             out.parts[s] = checked

@@ -19,7 +19,6 @@ markup off (see viewer/data/sanitize.py).
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Iterable
@@ -27,9 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SWEEPS_DIR = "_sweeps"
-SWEEP_FILE = "sweep.json"
-JOURNAL_FILE = "journal.log"
+from recorder import journal, layout
+
 TRIAL_STATES = ("finished", "early_terminated", "no_metric", "failed", "crashed", "running")
 
 
@@ -114,17 +112,9 @@ class Sweep:
         ]
 
 
-def _read_json(path: Path) -> Any:
-    with open(path, "rb") as f:
-        return json.loads(f.read())
-
-
 def _sweep_info(path: Path) -> SweepInfo | None:
-    try:
-        meta = _read_json(path / SWEEP_FILE)
-    except (OSError, ValueError):
-        return None
-    if not isinstance(meta, dict):
+    meta = journal.read_json_object(path / layout.SWEEP_FILE)
+    if meta is None:
         return None
     metric = meta.get("metric") if isinstance(meta.get("metric"), dict) else None
     config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
@@ -153,7 +143,7 @@ def list_sweeps(roots: Iterable[Path | str], project: str | None = None) -> list
             continue
         for p in projects:
             try:
-                entries = sorted((p / SWEEPS_DIR).iterdir())
+                entries = sorted((p / layout.SWEEPS_DIR).iterdir())
             except OSError:
                 continue
             for e in entries:
@@ -167,13 +157,11 @@ def list_sweeps(roots: Iterable[Path | str], project: str | None = None) -> list
 def sweeps_under(roots: Iterable[Path | str]) -> list[SweepInfo]:
     """Like list_sweeps, but each folder may also be a project folder or a run folder (as the
     viewer's roots may be): those list their project's sweeps."""
-    from recorder import layout
-
     out: dict[Path, SweepInfo] = {}
     for root in map(Path, roots):
         if layout.is_run_dir(root):
             found = list_sweeps([root.parent.parent], root.parent.name)
-        elif (root / SWEEPS_DIR).is_dir():
+        elif (root / layout.SWEEPS_DIR).is_dir():
             found = list_sweeps([root.parent], root.name)
         else:
             found = list_sweeps([root])
@@ -209,16 +197,12 @@ def find_sweep(roots: Iterable[Path | str], sweep_id: str) -> SweepInfo | None:
 
 
 def _run_state(run_dir: Path) -> str | None:
-    try:
-        run_json = _read_json(run_dir / "run.json")
-    except (OSError, ValueError):
+    run_json = journal.read_json_object(run_dir / layout.RUN_FILE)
+    if run_json is None:
         return None
-    try:
-        from viewer.data.run_state import decide_state
+    from viewer.data.run_state import decide_state
 
-        return decide_state(run_json).state
-    except Exception:
-        return run_json.get("state") if isinstance(run_json, dict) else None
+    return decide_state(run_json).state
 
 
 def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
@@ -241,24 +225,14 @@ def _ts(d: Any) -> float | None:
 
 def load_sweep(info: SweepInfo) -> Sweep:
     try:
-        import optuna
         from optuna.trial import TrialState
     except ImportError:
         return Sweep(info, [], "install optuna (pip install 'loupe[sweeps]') to read this sweep's trials")
-    journal = info.path / JOURNAL_FILE
-    if not journal.is_file():
-        return Sweep(info, [], f"{journal} is missing")
+    path = info.path / layout.SWEEP_JOURNAL_FILE
+    if not path.is_file():
+        return Sweep(info, [], f"{path} is missing")
     try:
-        from recorder.sweeps.sweep_store import _journal_storage
-
-        storage = _journal_storage(journal)
-        verbosity = optuna.logging.get_verbosity()
-        optuna.logging.set_verbosity(max(verbosity, optuna.logging.WARNING))
-        try:
-            study = optuna.load_study(study_name=info.id, storage=storage)
-        finally:
-            optuna.logging.set_verbosity(verbosity)
-        frozen = study.get_trials(deepcopy=False)
+        frozen = _open_study(info).get_trials(deepcopy=False)
     except Exception as exc:
         return Sweep(info, [], f"cannot read the sweep's journal: {exc}")
     trials = []
@@ -306,13 +280,35 @@ def load_sweep(info: SweepInfo) -> Sweep:
     return Sweep(info, trials)
 
 
-def _agent_gone(sweep_path: Path, agent: str) -> bool:
-    try:
-        from recorder.sweeps.sweep_store import SweepStore
+def _open_study(info: SweepInfo) -> Any:
+    """The sweep's study, read with Optuna's public JournalStorage API. Reading takes no
+    lock (only appends do), so the viewer never blocks or is blocked by an agent."""
+    import warnings
 
-        return SweepStore(sweep_path).agent_is_dead(agent)
-    except Exception:
-        return False
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ExperimentalWarning / FutureWarning on older Optuna
+        try:
+            from optuna.storages.journal import JournalFileBackend
+        except ImportError:  # optuna < 4.0
+            from optuna.storages import JournalFileStorage as JournalFileBackend  # type: ignore[attr-defined,no-redef]
+        storage = optuna.storages.JournalStorage(JournalFileBackend(str(info.path / layout.SWEEP_JOURNAL_FILE)))
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(max(verbosity, optuna.logging.WARNING))
+    try:
+        return optuna.load_study(study_name=info.id, storage=storage)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
+def _agent_gone(sweep_path: Path, agent: str) -> bool:
+    """Whether a trial's agent has died (the recorder's reaper applies the same rule)."""
+    try:
+        path = layout.sweep_agent_file(sweep_path, str(agent))
+    except ValueError:
+        return False  # not an agent id the recorder writes: leave the trial as the journal says
+    return journal.sweep_agent_gone(journal.read_json_object(path))
 
 
 @dataclass
@@ -337,9 +333,7 @@ def param_importance(sweep: Sweep, min_trials: int = 4) -> Importance:
     if len(done) < min_trials:
         return Importance([], f"needs at least {min_trials} finished trials (has {len(done)})")
     try:
-        from recorder.sweeps.sweep_store import _journal_storage
-
-        study = optuna.load_study(study_name=sweep.info.id, storage=_journal_storage(sweep.info.path / JOURNAL_FILE))
+        study = _open_study(sweep.info)
     except Exception as exc:
         return Importance([], f"cannot read the sweep's journal: {exc}")
     import warnings

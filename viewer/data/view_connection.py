@@ -38,7 +38,7 @@ from viewer.data.stream_files import StreamCache
 
 __all__ = ["STREAMS", "ViewConnection"]
 
-STREAMS = ("history", "system", "text")
+STREAMS = layout.STREAM_DIRS
 
 
 def _is_file_error(exc: BaseException) -> bool:

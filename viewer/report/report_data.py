@@ -24,7 +24,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from viewer.data.metric_panels import Panel, build_panels, hidden_metrics, plottable_metrics
+from viewer.data.metric_columns import hidden_keys
+from viewer.data.metric_panels import Panel, build_panels, plottable_metrics
 from viewer.data.run_colors import RunColors
 from viewer.data.run_table_model import BASE_COLUMNS, auto_columns, build_rows, display, format_runtime
 from viewer.data.runs_table import RunInfo, flatten
@@ -89,10 +90,11 @@ def points_per_series(series: int) -> int:
 
 
 def _metrics(store: Store, ids: list[str]) -> list[str]:
+    keys = store.metric_names(ids)
     hidden: set[str] = set()
     for rid in ids:
-        hidden |= hidden_metrics(store.metric_definitions(rid).get("definitions", []))
-    names, _ = plottable_metrics(store.metric_names(ids), hidden, "", "_step")
+        hidden |= hidden_keys(store.metric_definitions(rid).get("definitions", []), keys)
+    names, _ = plottable_metrics(keys, hidden, "", "_step")
     return names
 
 

@@ -14,7 +14,7 @@ import base64
 import math
 from typing import Any
 
-from recorder.media import media_paths
+from recorder import layout
 from viewer.data import media_index
 from viewer.data.runs_table import RunInfo
 from viewer.data.sanitize import sanitize
@@ -36,7 +36,7 @@ def run_media(info: RunInfo, index: int) -> dict[str, Any]:
     images: list[dict[str, Any]] = []
     skipped = 0
     budget = RUN_IMAGE_BYTES
-    image_keys = [k for k in keys if k.kind == media_paths.KIND_IMAGE]
+    image_keys = [k for k in keys if k.kind == layout.MEDIA_KIND_IMAGE]
     skipped += sum(k.count for k in image_keys[MAX_IMAGE_KEYS:])
     for key in image_keys[:MAX_IMAGE_KEYS]:
         items = media_index.images(info.path, key.key, step=key.last_step)
@@ -50,7 +50,7 @@ def run_media(info: RunInfo, index: int) -> dict[str, Any]:
             caption = sanitize(item.caption or "")[:200]
             images.append({"key": sanitize(key.key), "step": item.step, "caption": caption, "src": src})
     histograms = []
-    for key in [k for k in keys if k.kind == media_paths.KIND_HISTOGRAM][:MAX_HISTOGRAM_KEYS]:
+    for key in [k for k in keys if k.kind == layout.MEDIA_KIND_HISTOGRAM][:MAX_HISTOGRAM_KEYS]:
         latest = media_index.histogram_series(info.path, key.key).latest()
         if latest is None:
             continue

@@ -12,22 +12,12 @@ from typing import Any
 from rich.text import Text
 
 from viewer.data.artifact_rows import Entry, VersionRow
+from viewer.data.byte_size import format_bytes
 from viewer.data.sanitize import sanitize
 
 MAX_FILES_SHOWN = 200
 MAX_METADATA_LINES = 100
 MAX_VALUE_CHARS = 200
-
-
-def human_size(n: Any) -> str:
-    if not isinstance(n, (int, float)) or isinstance(n, bool):
-        return ""
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
 
 
 def _text(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
@@ -81,7 +71,7 @@ def version_detail(entry: Entry, row: VersionRow) -> Text:
     if row.aliases:
         text.append("  " + sanitize(", ".join(row.aliases)), style="cyan")
     line(
-        f"type {row.type or '?'}  ·  {human_size(row.size)}  ·  {row.file_count} files"
+        f"type {row.type or '?'}  ·  {format_bytes(row.size)}  ·  {row.file_count} files"
         + (f"  ·  created {row.created_at}" if row.created_at else "")
     )
     if row.digest:
@@ -103,7 +93,7 @@ def version_detail(entry: Entry, row: VersionRow) -> Text:
         ref = f.get("ref")
         path = _text(f.get("path"), 300)
         extra = f"  → {_text(ref, 300)}" if ref else ""
-        line(f"  {path}  {human_size(f.get('size'))}{extra}")
+        line(f"  {path}  {format_bytes(f.get('size'))}{extra}")
     if len(row.files) > MAX_FILES_SHOWN:
         line(f"  … {len(row.files) - MAX_FILES_SHOWN} more", "dim")
     if not row.files:
@@ -159,7 +149,7 @@ def version_cells(r: VersionRow) -> list[Text]:
         Text(f"v{r.version}"),
         Text(sanitize(", ".join(r.aliases)), style="cyan"),
         Text(sanitize(r.type or "")),
-        Text(human_size(r.size), justify="right"),
+        Text(format_bytes(r.size), justify="right"),
         Text(str(r.file_count), justify="right"),
         Text(sanitize((r.created_at or "")[:19].replace("T", " "))),
         Text(sanitize(producer)),

@@ -7,7 +7,7 @@ the highlighted version's detail (description, digest, metadata, files, producer
 consumer runs; for a registry member, the version it links to), and at the bottom the
 first selected run's inputs, outputs and registry links (`[`/`]` cycle the selection).
 
-All reads go through recorder.artifacts.artifact_index in thread workers. Names, aliases,
+All reads go through viewer.data.artifact_rows in thread workers. Names, aliases,
 metadata and file paths are untrusted: shown as plain text (viewer.data.sanitize).
 """
 
@@ -23,8 +23,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from recorder.artifacts import artifact_index
-from viewer.data.artifact_rows import Entry, VersionRow, load_entries, load_versions
+from viewer.data.artifact_rows import Entry, VersionRow, load_entries, load_run_io, load_versions
 from viewer.data.sanitize import sanitize
 from viewer.tui.artifact_text import run_io_text, version_cells, version_detail
 from viewer.tui.pane import Pane
@@ -232,7 +231,7 @@ class ArtifactsPane(Pane):
     @work(thread=True, exclusive=True, group="artifacts-run", exit_on_error=False)
     def _fetch_run_io(self, gen: int, run_dir: Path) -> None:
         try:
-            data = artifact_index.run_artifacts(run_dir)
+            data = load_run_io(run_dir)
         except Exception:
             data = {"inputs": [], "outputs": [], "links": []}
         self.app.call_from_thread(self._run_io_loaded, gen, data)

@@ -19,19 +19,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
+from viewer.data.byte_size import format_bytes
 from viewer.data.run_details import RunDetails, filter_rows, load_details
 from viewer.data.sanitize import sanitize
 from viewer.tui.pane import Pane
 
 ROW_LIMIT = 500
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
 
 
 def overview_text(d: RunDetails, color: str | None = None) -> Text:
@@ -54,7 +47,7 @@ def overview_text(d: RunDetails, color: str | None = None) -> Text:
         t.append("  none\n", "dim")
     for path, size in d.files:
         t.append(f"  {path}", "")
-        t.append(f"  {_size(size)}\n", "dim")
+        t.append(f"  {format_bytes(size)}\n", "dim")
     if d.artifacts:
         for kind in ("inputs", "outputs", "links"):
             items = d.artifacts.get(kind)

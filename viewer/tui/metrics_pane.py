@@ -17,12 +17,12 @@ from textual.containers import Grid, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from viewer.data.metric_columns import hidden_keys
 from viewer.data.metric_panels import (
     BASE_X,
     MAX_PLOTS,
     Panel,
     build_panels,
-    hidden_metrics,
     overlay_note,
     plottable_metrics,
     step_metrics,
@@ -162,14 +162,14 @@ class MetricsPane(Pane):
         if store is None:
             return
         try:
+            names = store.metric_names(run_ids)
             hidden: set[str] = set()
             axes: list[str] = []
             for rid in run_ids:
                 definitions = store.metric_definitions(rid).get("definitions", [])
-                hidden |= hidden_metrics(definitions)
+                hidden |= hidden_keys(definitions, names)
                 axes += [m for m in step_metrics(definitions) if m not in axes]
             self._step_metrics = axes
-            names = store.metric_names(run_ids)
             metrics, error = plottable_metrics(names, hidden, pattern, x_axis)
             note = error
             if len(metrics) > MAX_PLOTS:

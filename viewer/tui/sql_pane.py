@@ -13,13 +13,12 @@ import math
 import time
 from typing import Any
 
-import duckdb
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
 from textual.widgets import DataTable, Input, Static
 
-from viewer.data.limited_query import DEFAULT_LIMIT, limited_query
+from viewer.data.limited_query import DEFAULT_LIMIT, QueryCancelled, limited_query
 from viewer.data.sanitize import sanitize
 from viewer.tui.pane import Pane
 
@@ -133,7 +132,7 @@ class SqlPane(Pane):
         store = self.store
         try:
             res = limited_query(store, sql, DEFAULT_LIMIT)
-        except duckdb.InterruptException:
+        except QueryCancelled:
             self.app.call_from_thread(self._finished, seq, None, "cancelled", None)
             return
         except Exception as exc:

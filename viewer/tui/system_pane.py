@@ -7,7 +7,7 @@ row: CPU, memory, disk and network. Data comes downsampled by DuckDB
 column) in a thread worker; only sanitised labels go to plotext.
 
 Runs without gpu.* columns get a plain "no GPU recorded" note instead of empty plots.
-`h` toggles a live monitor of this machine (psutil + NVML through recorder.gpu_stats,
+`h` toggles a live monitor of this machine (viewer.data.host_sampler: psutil + NVML,
 sampled every 2 s in a worker into bounded deques, nvitop style).
 """
 
@@ -25,6 +25,7 @@ from textual.containers import Grid, Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from viewer.data.host_sampler import HostSampler
 from viewer.data.metric_panels import overlay_note
 from viewer.data.sanitize import sanitize
 from viewer.tui.pane import Pane
@@ -98,6 +99,7 @@ class SystemPane(Pane, can_focus=True):
         self.host_samples: deque[dict[str, float]] = deque(maxlen=HOST_HISTORY)
         self._host_timer = None
         self._sampling = False
+        self._host_sampler = HostSampler()
         self._gen = 0
 
     def compose(self):
@@ -264,20 +266,7 @@ class SystemPane(Pane, can_focus=True):
 
     @work(thread=True, group="system-host", exit_on_error=False)
     def _sample_host(self) -> None:
-        row: dict[str, float] = {}
-        try:
-            import psutil
-
-            row["cpu.percent"] = float(psutil.cpu_percent(None))
-            row["memory.percent"] = float(psutil.virtual_memory().percent)
-        except Exception:
-            pass
-        try:
-            from recorder import gpu_stats
-
-            row.update(gpu_stats.sample())  # {} without NVML or a GPU
-        except Exception:
-            pass
+        row = self._host_sampler.sample()  # never raises; no gpu.* keys without NVML or a GPU
         self.app.call_from_thread(self._host_sampled, row)
 
     def _host_sampled(self, row: dict[str, float]) -> None:

@@ -1,9 +1,11 @@
-"""Pure-Python readers of everything artifacts leave on disk (no pyarrow, no duckdb).
+"""Rows of everything artifacts leave on disk, for the viewer (pure Python: no pyarrow, no duckdb).
 
-The SQL views (viewer/data/artifact_views.py), the CLI and the TUI build on these. Each
-reader takes a runs root (`<root>/<project>/...`) and never raises on damaged files: a
-version record that does not parse is left out and described in `errors` if a list is
-passed.
+The SQL views (viewer/data/artifact_views.py), the artifacts pane (viewer/data/artifact_rows.py)
+and `loupe artifacts ls` build on these. Files are found and decoded only through the file
+contract (recorder.layout names the folders and version files, recorder.journal reads the
+version, alias and usage records), the same functions the recorder's artifact store uses.
+Each reader takes a runs root (`<root>/<project>/...`) and never raises on damaged files: a
+version record that does not parse is left out and described in `errors` if a list is passed.
 """
 
 from __future__ import annotations
@@ -14,42 +16,19 @@ from typing import Any
 
 import orjson
 
-from recorder import layout
-from recorder.artifacts import versions as _versions
-from recorder.artifacts.artifact_names import check_name
-from recorder.artifacts.lineage import read_run_artifacts, read_usage
-from recorder.artifacts.locations import COLLECTIONS_DIR, artifacts_dir
-from recorder.artifacts.registry import collection_dir as _reg_dir
-from recorder.artifacts.registry import list_registries
+from recorder import journal, layout
 
-
-def projects(root: Path) -> list[str]:
-    """Projects under root that have an `_artifacts` folder."""
-    return layout.listed_names(
-        root, lambda n: layout.check_name(n, "project name"), lambda p: (p / layout.ARTIFACTS_DIR).is_dir()
-    )
-
-
-def collections(root: Path, project: str) -> list[str]:
-    return layout.listed_names(artifacts_dir(root, project) / COLLECTIONS_DIR, check_name, Path.is_dir)
+projects = layout.artifact_projects
+collections = layout.artifact_collections
 
 
 def versions(root: Path, project: str, name: str, errors: list[str] | None = None) -> list[dict[str, Any]]:
-    """Version records of one artifact, oldest first, each with an `aliases` list added."""
-    cdir = artifacts_dir(root, project) / COLLECTIONS_DIR / name
-    nums = _versions.list_versions(cdir)
-    aliases = _versions.aliases_by_version(cdir, nums)
-    out = []
-    for v in nums:
-        try:
-            rec = _versions.read_version(cdir, v)
-        except Exception as exc:
-            if errors is not None:
-                errors.append(f"{_versions.version_file(cdir, v)}: {exc}")
-            continue
-        rec = {**rec, "version": v, "project": project, "name": name, "aliases": aliases.get(v, [])}
-        out.append(rec)
-    return out
+    """Version records of one artifact, oldest first, with `version`, `aliases`, `project`
+    and `name` set; raises ValueError for a name that could leave the store (names may come
+    from a damaged link record)."""
+    cdir = layout.artifact_collections_dir(root, layout.check_name(project, "project name"))
+    cdir = cdir / layout.check_name(name, "artifact name")
+    return [{**rec, "project": project, "name": name} for rec in journal.read_collection(cdir, errors)]
 
 
 def all_versions(root: Path, errors: list[str] | None = None) -> list[dict[str, Any]]:
@@ -138,7 +117,7 @@ def usage_rows(root: Path, errors: list[str] | None = None, records: list[dict] 
                 }
             )
     for p in projects(root):
-        for ev in read_usage(artifacts_dir(root, p)):
+        for ev in journal.read_usage(layout.artifacts_dir(root, p)):
             add(
                 {
                     "project": p,
@@ -156,24 +135,15 @@ def usage_rows(root: Path, errors: list[str] | None = None, records: list[dict] 
 def link_rows(root: Path, errors: list[str] | None = None) -> list[dict[str, Any]]:
     """Registry members: (registry, collection, version, aliases, source_*, linked_at, run_id)."""
     out = []
-    for reg, col in list_registries(root):
-        cdir = _reg_dir(root, reg, col)
-        nums = _versions.list_versions(cdir)
-        aliases = _versions.aliases_by_version(cdir, nums)
-        for v in nums:
-            try:
-                rec = _versions.read_version(cdir, v)
-            except Exception as exc:
-                if errors is not None:
-                    errors.append(f"{_versions.version_file(cdir, v)}: {exc}")
-                continue
+    for reg, col in layout.registry_collections(root):
+        for rec in journal.read_collection(layout.registry_dir(root) / reg / col, errors):
             src = rec.get("source") or {}
             out.append(
                 {
                     "registry": reg,
                     "collection": col,
-                    "version": v,
-                    "aliases": aliases.get(v, []),
+                    "version": rec["version"],
+                    "aliases": rec["aliases"],
                     "type": rec.get("type"),
                     "source_project": src.get("project"),
                     "source_name": src.get("name"),
@@ -183,25 +153,6 @@ def link_rows(root: Path, errors: list[str] | None = None) -> list[dict[str, Any
                     "run_id": (rec.get("linked_by") or {}).get("run_id"),
                 }
             )
-    return out
-
-
-def run_artifacts(run_dir: Path) -> dict[str, list[dict[str, Any]]]:
-    """A run's `artifacts.json`: {"inputs": [...], "outputs": [...], "links": [...]}."""
-    return read_run_artifacts(Path(run_dir))
-
-
-def referenced_digests(root: Path, project: str) -> set[str]:
-    """Every store object a manifest of `project` references. Raises if any manifest is
-    unreadable: a garbage collector must not guess."""
-    out: set[str] = set()
-    for n in collections(root, project):
-        cdir = artifacts_dir(root, project) / COLLECTIONS_DIR / n
-        for v in _versions.list_versions(cdir):
-            rec = _versions.read_version(cdir, v)  # raises on damage, on purpose
-            for e in rec.get("entries") or []:
-                if isinstance(e, dict) and e.get("digest") and not e.get("ref"):
-                    out.add(e["digest"])
     return out
 
 
@@ -244,13 +195,13 @@ def collection_rows(root: Path, project: str | None = None) -> list[dict[str, An
     out = []
     for p in [project] if project else projects(root):
         for n in collections(root, p):
-            cdir = artifacts_dir(root, p) / COLLECTIONS_DIR / n
-            nums = _versions.list_versions(cdir)
+            cdir = layout.artifact_collections_dir(root, p) / n
+            nums = layout.listed_versions(cdir)
             kind = None
             if nums:
                 try:
-                    kind = _versions.read_version(cdir, nums[-1]).get("type")
-                except Exception:
+                    kind = journal.read_version_record(cdir, nums[-1]).get("type")
+                except (OSError, ValueError):
                     kind = None
             out.append(
                 {"project": p, "name": n, "versions": len(nums), "type": kind, "latest": nums[-1] if nums else None}
@@ -261,6 +212,10 @@ def collection_rows(root: Path, project: str | None = None) -> list[dict[str, An
 def registry_rows(root: Path) -> list[dict[str, Any]]:
     """One row per registry collection: registry, collection, versions (count)."""
     return [
-        {"registry": reg, "collection": col, "versions": len(_versions.list_versions(_reg_dir(root, reg, col)))}
-        for reg, col in list_registries(root)
+        {
+            "registry": reg,
+            "collection": col,
+            "versions": len(layout.listed_versions(layout.registry_dir(root) / reg / col)),
+        }
+        for reg, col in layout.registry_collections(root)
     ]
