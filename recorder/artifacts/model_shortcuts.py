@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from recorder.artifacts.artifact import Artifact
 from recorder.artifacts.artifact_names import check_name
+from recorder.artifacts.lookup import load_artifact
 from recorder.artifacts.naming import safe_default_name
 from recorder.artifacts.run_artifacts import link_artifact, log_artifact, use_artifact
 
@@ -61,10 +62,10 @@ def log_model(run: Run, path: Any, name: str | None = None, aliases: list[str] |
 def use_model(run: Run, name: str) -> str:
     """Download model artifact `name` (`name:alias`, `project/name:v3`, `model-registry/x:production`)
     and mark it as this run's input; returns the folder, or the file when it holds one."""
-    art = use_artifact(run, name)
-    if MODEL_TYPE not in art.type.lower():
-        raise NotAModelError(f"use_model: {art.qualified_name} has type {art.type!r}; use use_artifact() for it")
-    folder = art.download()
+    found = load_artifact(run.settings.root, name, run.project)
+    if MODEL_TYPE not in found.type.lower():  # checked first, so a refused use is not recorded as an input
+        raise NotAModelError(f"use_model: {found.qualified_name} has type {found.type!r}; use use_artifact() for it")
+    folder = use_artifact(run, found).download()
     entries = os.listdir(folder)
     if len(entries) == 1 and os.path.isfile(os.path.join(folder, entries[0])):
         return os.path.join(folder, entries[0])
