@@ -116,27 +116,35 @@ def scan_history(
 ) -> Iterator[dict[str, Any]]:
     keys = check_keys(keys)
     renamed = column_of(streams)
-    columns = None if keys is None else list(dict.fromkeys([layout.STEP, *(renamed.get(k, k) for k in keys)]))
-    rows = streams.rows(layout.HISTORY_DIR, columns, min_step, max_step, page_size)
-    return _scan(streams, rows, keys, renamed)
-
-
-def _scan(
-    streams: RunStreams, rows: Iterator[dict[str, Any]], keys: list[str] | None, renamed: dict[str, str]
-) -> Iterator[dict[str, Any]]:
-    texts = streams.texts(None if keys is None else set(keys))
     logical = {c: k for k, c in renamed.items()}
+    if keys is None:
+        rows = streams.rows(layout.HISTORY_DIR, None, min_step, max_step, page_size, logical, sparse=True)
+        return _with_strings(streams, rows)
+    columns = list(dict.fromkeys([layout.STEP, *(renamed.get(k, k) for k in keys)]))
+    rows = streams.rows(layout.HISTORY_DIR, columns, min_step, max_step, page_size, logical)
+    return _picked(streams, rows, keys)
+
+
+def _with_strings(streams: RunStreams, rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    texts = streams.texts()
+    if not texts:
+        yield from rows
+        return
+    for row in rows:
+        logged = texts.get(row.get(layout.STEP))
+        if logged:
+            for k, v in logged.items():
+                row.setdefault(k, v)
+        yield row
+
+
+def _picked(streams: RunStreams, rows: Iterator[dict[str, Any]], keys: list[str]) -> Iterator[dict[str, Any]]:
+    texts = streams.texts(set(keys))
     for row in rows:
         logged = texts.get(row.get(layout.STEP), {})
-        if keys is None:
-            out = {logical.get(c, c): v for c, v in row.items() if v is not None}
-            for k, v in logged.items():
-                out.setdefault(k, v)
-            yield out
-            continue
         picked = {}
         for k in keys:
-            v = row.get(renamed.get(k, k))
+            v = row.get(k)
             if v is None:
                 v = logged.get(k)
                 if v is None:

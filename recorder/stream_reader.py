@@ -145,15 +145,19 @@ class RunStreams:
         min_step: int | None,
         max_step: int | None,
         page_size: int = 1000,
+        rename: dict[str, str] | None = None,
+        sparse: bool = False,
     ) -> Iterator[dict[str, Any]]:
-        """Rows with `min_step <= _step < max_step` as dicts (a missing value is None), in
-        step order, read `page_size` rows at a time. `columns`, when given, must include
-        `_step` (a vanished file is read again from the step after the last one given)."""
+        """Rows with `min_step <= _step < max_step` as dicts, in step order, read
+        `page_size` rows at a time; columns named through `rename` (column -> name), and
+        with `sparse` a value not logged at that row left out rather than None.
+        `columns`, when given, must include `_step` (a vanished file is read again from
+        the step after the last one given)."""
         size = max(1, int(page_size))
         next_step = min_step
         for attempt in range(_RETRIES):
             try:
-                for row in self._merged_rows(stream, columns, next_step, max_step, size):
+                for row in self._merged_rows(stream, columns, next_step, max_step, size, rename or {}, sparse):
                     step = row.get(layout.STEP)
                     yield row
                     if isinstance(step, int):
@@ -164,12 +168,26 @@ class RunStreams:
                     raise
 
     def _merged_rows(
-        self, stream: str, columns: list[str] | None, lo: int | None, hi: int | None, size: int
+        self,
+        stream: str,
+        columns: list[str] | None,
+        lo: int | None,
+        hi: int | None,
+        size: int,
+        rename: dict[str, str],
+        sparse: bool,
     ) -> Iterator[dict[str, Any]]:
         def one_writer(sources: list[_Source]) -> Iterator[dict[str, Any]]:
             for src in sources:
                 for table in self._batches(stream, src, columns, lo, hi, size):
-                    yield from table.to_pylist()
+                    names = [rename.get(c, c) for c in table.column_names]
+                    values = zip(*(col.to_pylist() for col in table.columns))
+                    if sparse and any(col.null_count for col in table.columns):
+                        for row in values:
+                            yield {k: v for k, v in zip(names, row) if v is not None}
+                    else:
+                        for row in values:
+                            yield dict(zip(names, row))
 
         writers = [one_writer(s) for s in self._writers(stream)]
         if len(writers) == 1:
