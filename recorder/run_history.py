@@ -79,9 +79,9 @@ def history(
         table = _with_text(streams, table, dict(zip(wanted, columns)), directory)
         mask = functools.reduce(pc.and_, [pc.is_valid(table.column(c)) for c in columns])
         table = table.filter(mask).select(columns).rename_columns(wanted)
-        return table.take(sample_positions(table.num_rows, samples))
+        return _sampled(table, samples)
     table = streams.table(directory)
-    table = table.take(sample_positions(table.num_rows, samples))
+    table = _sampled(table, samples)
     logical = {c: k for k, c in renamed.items()}
     table = table.rename_columns([logical.get(c, c) for c in table.column_names])
     if directory == layout.HISTORY_DIR and layout.STEP in table.column_names:
@@ -90,6 +90,10 @@ def history(
         for key in sorted({k for step in steps for k in texts.get(step, {})} - set(table.column_names)):
             table = table.append_column(key, pa.array([texts.get(s, {}).get(key) for s in steps], pa.string()))
     return table
+
+
+def _sampled(table: pa.Table, samples: int) -> pa.Table:
+    return table.take(pa.array(sample_positions(table.num_rows, samples), pa.int64()))
 
 
 def _with_text(streams: RunStreams, table: pa.Table, column_for: dict[str, str], directory: str) -> pa.Table:

@@ -268,3 +268,32 @@ def test_reading_history_imports_no_viewer(runs_root):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_run_that_logged_nothing_reads_empty(runs_root):
+    run = make_run(runs_root)
+    run.finish()
+    api_run = recorder.Api(runs_root).run(f"p/{run.id}")
+    assert api_run.history(pandas=False) == [] and api_run.history(keys=["loss"], pandas=False) == []
+    assert list(api_run.scan_history()) == [] and list(api_run.scan_history(keys=["loss"])) == []
+    assert api_run.history(format="arrow").num_rows == 0
+    assert api_run.system_metrics == {} and api_run.lastHistoryStep == -1
+
+
+def test_histories_of_several_runs_carry_their_run_id(runs_root):
+    ids = []
+    for scale in (1.0, 2.0):
+        run = make_run(runs_root)
+        for i in range(3):
+            run.log({"loss": scale * i})
+        run.finish()
+        ids.append(run.id)
+    runs = recorder.Api(runs_root).runs("p")
+    rows = runs.histories(samples=2, keys=["loss"])
+    assert [(r["run_id"], r["_step"], r["loss"]) for r in rows] == [
+        (ids[0], 0, 0.0),
+        (ids[0], 2, 2.0),
+        (ids[1], 0, 0.0),
+        (ids[1], 2, 4.0),
+    ]
+    assert runs.histories(format="arrow").column("run_id").to_pylist() == [ids[0]] * 3 + [ids[1]] * 3
