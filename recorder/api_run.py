@@ -7,7 +7,7 @@
     run.name = "baseline"; run.tags.append("keep"); run.summary["best"] = 0.97; run.update()
 
 Attributes are read when the object is made (`load()` reads them again). The state is
-the file contract's decision (`recorder.journal.decide_state`: a `running` run whose
+the file contract's decision (`recorder.journal.run_state`: a `running` run whose
 process is gone is `crashed`). History comes from recorder.run_history.
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 from recorder import layout, run_history
-from recorder.journal import decide_state, read_json_object, read_run_artifacts
+from recorder.journal import apply_edits, read_edits, read_json_object, read_run_artifacts, run_state
 from recorder.run_filters import MISSING, lookup
 from recorder.warn import warn_once
 
@@ -65,11 +65,11 @@ class ApiRun:
 
     def load(self, force: bool = True) -> dict[str, Any]:
         """Read run.json, config.json and summary.json (again); returns run.json's contents."""
-        info = self._read(layout.RUN_FILE)
-        decision = decide_state(info)
+        recorded = self._read(layout.RUN_FILE)
+        # The user's edits (edits.json) over run.json and summary.json, as every reader shows them.
+        info, summary = apply_edits(recorded, self._read(layout.SUMMARY_FILE), read_edits(self.dir))
         self.metadata = info
-        self.state = decision.state
-        self.state_reason = decision.reason
+        self.state, self.state_reason = run_state(recorded)
         self.name = info.get("name") or self.id
         self.tags = [t for t in info.get("tags") or [] if isinstance(t, str)]
         self.notes = info.get("notes")
@@ -79,7 +79,7 @@ class ApiRun:
         self.heartbeat_at = info.get("heartbeat_at")
         self.user = info.get("user")
         self.config = self._read(layout.CONFIG_FILE)
-        self.summary = ApiSummary(self, self._read(layout.SUMMARY_FILE))
+        self.summary = ApiSummary(self, summary)
         self._as_loaded = (self.name, list(self.tags), self.notes, _copied(self.config), _copied(self.summary))
         return info
 
@@ -227,8 +227,8 @@ class ApiRun:
     # -- changes -------------------------------------------------------------------------------
     def update(self) -> None:
         """Save what changed in name, tags, notes and summary, through the same call as
-        `loupe tag/note/rename` (recorder.journal.edit_run: edits.json, locked, atomic)."""
-        from recorder.journal import edit_run
+        `loupe tag/note/rename` (recorder.user_edits.edit_run: edits.json, locked, atomic)."""
+        from recorder.user_edits import edit_run
 
         name, tags, notes, config, summary = self._as_loaded
         if self.config != config:
@@ -239,7 +239,13 @@ class ApiRun:
         if self.name != name:
             changes["name"] = self.name
         if list(self.tags) != tags:
-            changes["tags"] = list(self.tags)
+            # As additions and removals where it can, so a tag added meanwhile (`loupe tag`) stays.
+            added = [t for t in self.tags if t not in tags]
+            removed = [t for t in tags if t not in self.tags]
+            if added or removed:
+                changes.update(add_tags=added, remove_tags=removed)
+            else:
+                changes["tags"] = list(self.tags)
         if self.notes != notes:
             changes["notes"] = self.notes or ""
         current = dict(self.summary)

@@ -6,8 +6,10 @@ written to a hidden temporary name in the same directory and renamed over the ol
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ import orjson
 from recorder.journal import read_json
 from recorder.layout import TMP_PREFIX
 
-__all__ = ["dumps", "fsync_dir", "read_json", "write_bytes_atomic", "write_json"]
+__all__ = ["dumps", "fsync_dir", "locked", "read_json", "write_bytes_atomic", "write_json"]
 
 _OPTS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
@@ -79,3 +81,23 @@ def fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def locked(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive flock() on `lock_path` (created if needed) for a read-modify-write.
+
+    The lock is on a file of its own because the data file is replaced by rename: a lock
+    on it would stay with the old inode. Where flock() does not exist (not POSIX) this
+    does not lock; the replace is still atomic."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

@@ -11,7 +11,9 @@ it is called; this one says how lines and values inside them are encoded:
 - what the JSON sidecars' fields mean where a reader must decide something: which
   define_metric definition governs a key, metrics.json's key -> column map, when a
   heartbeat says its process is gone (and so a run's state, for the viewer and
-  `recorder.Api` alike), and the artifact store's version, alias and usage records.
+  `recorder.Api` alike), the artifact store's version, alias and usage records, and
+  what the user's edits.json changes of run.json and summary.json (written by
+  recorder.user_edits).
 
 Only the standard library and orjson at import time, so training code and the viewer import
 it cheaply.
@@ -26,7 +28,6 @@ import os
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -279,35 +280,19 @@ def heartbeat_check(
     return False, f"heartbeat {age:.0f} s ago"
 
 
-STATES = ("running", "finished", "failed", "crashed", "unknown")
-
-
-@dataclass(frozen=True)
-class StateDecision:
-    state: str
-    reason: str
-
-
-def decide_state(
-    run_json: dict[str, Any],
-    now: float | None = None,
-    hostname: str | None = None,
-    pid_alive: Callable[[int, float | None], bool] | None = None,
-) -> StateDecision:
-    """A run's state from its run.json, for the viewer and recorder.Api alike:
-    `finished` / `failed` as written; `running` becomes **crashed** once its process
-    is gone (heartbeat_check); `unknown` when run.json is missing, unreadable or
-    holds a state this reader does not know."""
+def run_state(
+    run_json: Any, now: float | None = None, hostname: str | None = None, pid_alive: Any = None
+) -> tuple[str, str]:
+    """(state, why) of a run from its run.json, for the viewer and recorder.Api alike: as
+    written, but `running` is `crashed` once heartbeat_check finds its process gone, and
+    `unknown` for a missing or unreadable run.json or a state this reader does not know."""
     written = run_json.get("state") if isinstance(run_json, dict) else None
     if written in ("finished", "failed"):
-        return StateDecision(written, f"recorded as {written}")
+        return written, f"recorded as {written}"
     if written != "running":
-        if not run_json:
-            return StateDecision("unknown", "run.json is missing or unreadable")
-        return StateDecision("unknown", f"run.json has state {written!r}")
-    # The heartbeat rule is the file contract's: sweep agents are judged by the same one.
+        return "unknown", f"run.json has state {written!r}" if run_json else "run.json is missing or unreadable"
     gone, why = heartbeat_check(run_json, "created_at", HEARTBEAT_STALE_S, now, hostname, pid_alive)
-    return StateDecision("crashed", f"running, but {why}") if gone else StateDecision("running", why)
+    return ("crashed", f"running, but {why}") if gone else ("running", why)
 
 
 def sweep_agent_stale_s() -> float:
@@ -343,6 +328,41 @@ def read_json_object(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+# -- user edits (edits.json) -------------------------------------------------------------------
+
+
+def read_edits(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """The run's edits.json; {} when there is none or it cannot be read."""
+    return read_json_object(Path(run_dir) / layout.EDITS_FILE) or {}
+
+
+def apply_edits(
+    run: dict[str, Any], summary: dict[str, Any], edits: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """run.json and summary.json as the user sees them: `edits` over copies of them (the
+    same objects when there are no edits: callers never mutate them). A field of the wrong
+    type (a hand edit) is ignored; a summary key edited to null is removed."""
+    if not edits:
+        return run, summary
+    run = dict(run)
+    if isinstance(edits.get("name"), str) and edits["name"]:
+        run["name"] = edits["name"]
+    if isinstance(edits.get("tags"), list):
+        run["tags"] = [t for t in edits["tags"] if isinstance(t, str)]
+    if isinstance(edits.get("notes"), str):
+        run["notes"] = edits["notes"]
+    changed = edits.get("summary")
+    if not isinstance(changed, dict) or not changed:
+        return run, summary
+    summary = dict(summary)
+    for key, value in changed.items():
+        if value is None:
+            summary.pop(key, None)
+        else:
+            summary[key] = value
+    return run, summary
 
 
 # -- artifact records (docs/artifacts.md) ------------------------------------------------------

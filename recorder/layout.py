@@ -26,6 +26,10 @@ OUTPUT_LOG = "output.log"
 FILES_DIR = "files"
 REQUIREMENTS_FILE = "requirements.txt"
 DIFF_FILE = "diff.patch"
+# What the user changed after the fact (name, tags, notes, summary values): a sidecar the
+# recorder never writes, so an edit cannot race run.json's rewrites by the live run.
+EDITS_FILE = "edits.json"
+EDITS_LOCK = ".edits.lock"
 
 HISTORY_DIR = "history"
 SYSTEM_DIR = "system"
@@ -296,6 +300,10 @@ SWEEPS_DIR = "_sweeps"
 # Root-level registry of linked artifact versions, and a run's artifact inputs/outputs.
 REGISTRY_DIR = "_registry"
 RUN_ARTIFACTS_FILE = "artifacts.json"
+# Root-level folder that deleted runs are moved to (hidden: never scanned as runs), and
+# the record beside each entry saying where it came from.
+TRASH_DIR = ".trash"
+TRASH_RECORD_SUFFIX = ".trash.json"
 
 # -- artifacts (docs/artifacts.md) ------------------------------------------------------------
 #

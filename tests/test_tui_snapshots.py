@@ -83,3 +83,19 @@ def test_system_screen_without_gpu(snap_compare, tmp_path, size):
         await pilot.pause(0.3)
 
     assert snap_compare(app_for(tmp_path), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_compare_screen(snap_compare, tmp_path, size):
+    async def before(pilot):
+        from viewer.tui.compare_screen import CompareScreen
+
+        await loaded(pilot, select_two=True)
+        await pilot.press("d")
+        for _ in range(3):
+            await pilot.pause()
+            await pilot.app.workers.wait_for_complete()
+        assert isinstance(pilot.app.screen, CompareScreen) and pilot.app.screen.comparison is not None
+        await pilot.pause(0.3)
+
+    assert snap_compare(app_for(tmp_path), terminal_size=size, run_before=before)

@@ -47,11 +47,12 @@ def make_runs(root: Path, specs: list[dict]) -> list[str]:
 
 
 def pin_times(run_dir: Path, day: int) -> None:
-    """Fixed created/finished times and runtime, so snapshots do not change run to run."""
+    """Fixed created/finished times, runtime, host and git, so snapshots do not change run to run."""
     meta_path = run_dir / "run.json"
     meta = json.loads(meta_path.read_text())
     stamp = FIXED_CREATED.format(day=day)
     meta.update(created_at=stamp, heartbeat_at=stamp, finished_at=stamp, runtime=42.0 * day, host="testhost", pid=1)
+    meta["git"] = {"commit": f"{day:x}" * 40, "branch": "main", "dirty": False}
     meta_path.write_text(json.dumps(meta))
 
 

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from recorder import layout
-from recorder.atomic_json import write_json
+from recorder.atomic_json import locked, write_json
 from recorder.journal import encode_row, read_run_artifacts
 
 _RUN_LOCK = ".artifacts.lock"
@@ -39,19 +38,8 @@ def append_usage(artifacts_dir: Path, event: dict[str, Any]) -> None:
         os.close(fd)
 
 
-@contextlib.contextmanager
-def _run_lock(run_dir: Path) -> Iterator[None]:
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    fd = os.open(run_dir / _RUN_LOCK, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+def _run_lock(run_dir: Path) -> contextlib.AbstractContextManager[None]:
+    return locked(run_dir / _RUN_LOCK)
 
 
 def record_in_run(run_dir: Path, kind: str, item: dict[str, Any]) -> None:

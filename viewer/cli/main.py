@@ -8,6 +8,9 @@
     loupe sql "QUERY" [--root ROOT] [--format table|csv|json|parquet] [-o FILE]
     loupe tail RUN [--root ROOT] [-n LINES] [-f]
     loupe export RUN... [--root ROOT] --format csv|parquet [-o DIR]
+    loupe diff RUN RUN... [--root ROOT] [--format table|json] [--all]
+    loupe tag RUN [+TAG|-TAG]... / note RUN [TEXT] / rename RUN NAME   [--root ROOT]
+    loupe rm RUN... [--force] [--yes] / restore [RUN...] / gc --trash  [--root ROOT]
     loupe report [RUN or FILTER...] [--root ROOT] [-o report.html]   one offline HTML file
     loupe serve [ROOT...] [--host 127.0.0.1] [--port 8000] [--public]   the dashboard in a browser
 
@@ -20,10 +23,12 @@ The dashboard lives in `viewer.tui.app`: `viewer.tui.app.run_app(roots, poll=...
 when that module exists; until then `loupe`/`loupe view` print the runs table.
 Everything printed from a run (names, config values, log lines) is sanitised.
 
-This module parses and dispatches; the run subcommands are in viewer.cli.run_commands, the
-table/JSON/CSV writers in viewer.cli.output, and `loupe sweep` / `loupe artifacts`
-come from viewer.cli.sweep_commands and viewer.cli.artifact_commands; `loupe report` and
-`loupe serve` from viewer.cli.report_command and viewer.cli.serve_command.
+This module parses and dispatches; the run subcommands are in viewer.cli.run_commands,
+diff in viewer.cli.diff_command, tag/note/rename/rm/restore/gc in
+viewer.cli.manage_commands, the table/JSON/CSV writers in viewer.cli.output, and
+`loupe sweep` / `loupe artifacts` come from viewer.cli.sweep_commands and
+viewer.cli.artifact_commands; `loupe report` and `loupe serve` from
+viewer.cli.report_command and viewer.cli.serve_command.
 """
 
 from __future__ import annotations
@@ -35,12 +40,14 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from viewer.cli.diff_command import add_parser as add_diff_parser
+from viewer.cli.manage_commands import add_parsers as add_manage_parsers
 from viewer.cli.output import UsageError
 from viewer.cli.run_commands import add_parsers as add_run_parsers
 
 __all__ = ["main"]
 
-COMMANDS = ("view", "ls", "show", "sql", "tail", "export")
+COMMANDS = ("view", "ls", "show", "sql", "tail", "export", "diff", "tag", "note", "rename", "rm", "restore", "gc")
 # Modules adding their own subcommands: each has add_parser(subparsers) setting func.
 CLI_PLUGINS = (
     "viewer.cli.sweep_commands",
@@ -66,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     add_run_parsers(sub)
+    add_diff_parser(sub)
+    add_manage_parsers(sub)
 
     for name in CLI_PLUGINS:
         try:

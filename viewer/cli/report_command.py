@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from viewer.cli.output import UsageError
-from viewer.cli.run_commands import _roots, _store
+from viewer.cli.run_commands import open_store, run_roots
 
 if TYPE_CHECKING:
     from viewer.data.runs_table import RunInfo
@@ -71,7 +71,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UsageError(f"{str(out)!r} is a directory: give a file name, e.g. -o {out / 'report.html'}")
     if not out.parent.is_dir():
         raise FileNotFoundError(f"directory {str(out.parent)!r} does not exist")
-    store = _store(_roots(args.root))
+    store = open_store(run_roots(args.root))
     runs = pick_runs(store, args.runs)
     if not runs:
         raise FileNotFoundError(f"no runs under {', '.join(str(r) for r in store.roots)}")

@@ -45,11 +45,11 @@ def _default_roots(note: bool = True) -> list[Path]:
     return [here]
 
 
-def _roots(given: Sequence[str] | None) -> list[Path]:
+def run_roots(given: Sequence[str] | None) -> list[Path]:
     return [Path(r) for r in given] if given else _default_roots()
 
 
-def _store(roots: list[Path]) -> Store:
+def open_store(roots: list[Path]) -> Store:
     from viewer.data.sanitize import sanitize
     from viewer.data.store import Store
 
@@ -57,7 +57,7 @@ def _store(roots: list[Path]) -> Store:
 
 
 def cmd_view(args: argparse.Namespace) -> int:
-    roots = _roots(args.roots)
+    roots = run_roots(args.roots)
     for r in roots:
         if not r.is_dir():
             raise FileNotFoundError(f"run root {str(r)!r} does not exist")
@@ -68,7 +68,7 @@ def cmd_view(args: argparse.Namespace) -> int:
         if exc.name != "viewer.tui.app":
             raise
         print("loupe: the dashboard is not installed yet; showing the runs table", file=sys.stderr)
-        store = _store(roots)
+        store = open_store(roots)
         print_table(store.list_runs(columns=DEFAULT_LS_COLUMNS))
         return 0
     return int(run_app(roots, poll=True if getattr(args, "poll", False) else None) or 0)
@@ -77,7 +77,7 @@ def cmd_view(args: argparse.Namespace) -> int:
 def cmd_ls(args: argparse.Namespace) -> int:
     from viewer.data.filter_expr import FilterError
 
-    store = _store(_roots(args.roots))
+    store = open_store(run_roots(args.roots))
     columns = _split_columns(args.columns) or DEFAULT_LS_COLUMNS
     try:
         table = store.list_runs(
@@ -100,7 +100,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from viewer.data.runs_table import flatten
     from viewer.data.sanitize import sanitize
 
-    store = _store(_roots(args.root))
+    store = open_store(run_roots(args.root))
     info = store.resolve(args.run)
     files = store.saved_files(info.id, limit=200)
     metrics = store.metric_names([info.id])
@@ -164,7 +164,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    store = _store(_roots(args.root))
+    store = open_store(run_roots(args.root))
     table = store.query(args.query)
     if args.max_rows is not None and args.format == "table" and table.num_rows > args.max_rows:
         shown = table.slice(0, args.max_rows)
@@ -182,7 +182,7 @@ def _print_log_line(ln) -> None:
 def cmd_tail(args: argparse.Namespace) -> int:
     from viewer.data.log_tail import LogFollower
 
-    store = _store(_roots(args.root))
+    store = open_store(run_roots(args.root))
     info = store.resolve(args.run)
     path = store.log_path(info.id)
     follower = LogFollower(path, start="end") if args.follow else None
@@ -216,7 +216,7 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.\-]")
 def cmd_export(args: argparse.Namespace) -> int:
     import pyarrow.parquet as pq
 
-    store = _store(_roots(args.root))
+    store = open_store(run_roots(args.root))
     infos = [store.resolve(r) for r in args.runs]
     outdir = Path(args.output or ".")
     outdir.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ import sys
 from typing import Any
 
 from viewer.cli.output import UsageError
-from viewer.cli.run_commands import _roots
+from viewer.cli.run_commands import run_roots
 
 
 def is_loopback(host: str) -> bool:
@@ -48,7 +48,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not 1 <= args.port <= 65535:
         raise UsageError("--port must be between 1 and 65535")
     check_host(args.host, args.public)
-    roots = _roots(args.roots)
+    roots = run_roots(args.roots)
     for r in roots:
         if not r.is_dir():
             raise FileNotFoundError(f"run root {str(r)!r} does not exist")

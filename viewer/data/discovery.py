@@ -7,9 +7,9 @@
         and inode). A missing root raises FileNotFoundError.
 
     MetadataCache.read(run_dir) -> RunMeta
-        run.json, config.json and summary.json of one run (metrics.json via
-        read_metrics(), on demand), re-read only when a file's
-        (mtime, size) changed. Invalid JSON (BOM, trailing comma, invalid UTF-8,
+        run.json, config.json and summary.json of one run, with the user's edits.json
+        over them (metrics.json via read_metrics(), on demand), re-read only when a
+        file's (mtime, size) changed. Invalid JSON (BOM, trailing comma, invalid UTF-8,
         100k-deep nesting, not an object) costs one warning per file version and the run
         is still listed with whatever could be read.
 
@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 
 from recorder import layout
+from recorder.journal import apply_edits
 
 __all__ = ["MetadataCache", "RunDir", "RunMeta", "Warn", "find_runs", "read_json_tolerant"]
 
@@ -173,7 +174,7 @@ def _salvage(data: bytes) -> dict[str, Any]:
 class MetadataCache:
     """JSON sidecars per run directory, re-read only when (mtime, size) changes."""
 
-    FILES = (layout.RUN_FILE, layout.CONFIG_FILE, layout.SUMMARY_FILE)
+    FILES = (layout.RUN_FILE, layout.CONFIG_FILE, layout.SUMMARY_FILE, layout.EDITS_FILE)
 
     def __init__(self, warn: Warn | None = None) -> None:
         self.warn = warn
@@ -208,7 +209,11 @@ class MetadataCache:
         run, mtime, s1 = self._read_file(base + layout.RUN_FILE)
         config, _, s2 = self._read_file(base + layout.CONFIG_FILE)
         summary, _, s3 = self._read_file(base + layout.SUMMARY_FILE)
-        return RunMeta(run, config, summary, {}, [], mtime, (s1, s2, s3))
+        # An edit (rename, tags, notes) changes only edits.json: its stat is part of the
+        # signature so that every freshness check sees the edit.
+        edits, _, s4 = self._read_file(base + layout.EDITS_FILE)
+        run, summary = apply_edits(run, summary, edits)
+        return RunMeta(run, config, summary, {}, [], mtime, (s1, s2, s3, s4))
 
     def read_metrics(self, run_dir: Path | str) -> dict[str, Any]:
         """metrics.json (define_metric definitions, column names); read on demand only."""

@@ -257,7 +257,8 @@ class _Poller:
                 sig[project] = tuple(os.path.basename(r) for r in runs)
                 for run in runs:
                     st = self._stat(os.path.join(run, layout.RUN_FILE))
-                    sig[run] = (st,)
+                    # A finished run changes only when the user edits it (edits.json).
+                    sig[run] = (st, self._stat(os.path.join(run, layout.EDITS_FILE)))
                     if st is None or now - st[0] / 1e9 > LIVE_WINDOW_S:
                         continue
                     # A live run: what a reader would show changes in these files.
@@ -279,7 +280,7 @@ class _Poller:
                                         extra.append((d, e.name))
                         except OSError:
                             pass
-                    sig[run] = (st, tuple(extra))
+                    sig[run] = (*sig[run], tuple(extra))
         return sig
 
 

@@ -12,17 +12,35 @@ never silently picks the wrong run.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-
-from viewer.data.runs_table import RunInfo
+from pathlib import Path
+from typing import Protocol, TypeVar
 
 __all__ = ["RunNotFound", "resolve_run"]
+
+
+class _Named(Protocol):
+    """What a reference is matched against: RunInfo, or a run in the trash."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def project(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def path(self) -> Path: ...
+    @property
+    def ref(self) -> str: ...
+
+
+R = TypeVar("R", bound=_Named)
 
 
 class RunNotFound(LookupError):
     """No run, or more than one, matches a reference."""
 
 
-def resolve_run(ref: str, runs: Sequence[RunInfo], by_id: Mapping[str, RunInfo]) -> RunInfo:
+def resolve_run(ref: str, runs: Sequence[R], by_id: Mapping[str, R]) -> R:
     """The run `ref` names among `runs` (`by_id`: the same runs by id, for the common case)."""
     if ref in by_id:
         return by_id[ref]

@@ -11,20 +11,17 @@
 - `unknown`: run.json is missing or unreadable, or holds a state this reader does not
   know (a newer format).
 
-The rule is recorder.journal.decide_state, so `recorder.Api` decides by the same
+The rule is recorder.journal.run_state, so `recorder.Api` decides by the same
 definition; `StateDecision.reason` says in words why, for `loupe show` and the TUI.
 """
 
 from __future__ import annotations
 
-from recorder.journal import (
-    HEARTBEAT_STALE_S,
-    STATES,
-    StateDecision,
-    decide_state,
-    parse_iso,
-    this_host,
-)
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from recorder.journal import HEARTBEAT_STALE_S, parse_iso, run_state, this_host
 from recorder.journal import process_alive as pid_started_before
 
 __all__ = [
@@ -37,5 +34,23 @@ __all__ = [
     "this_host",
 ]
 
+STATES = ("running", "finished", "failed", "crashed", "unknown")
+
+
+@dataclass(frozen=True)
+class StateDecision:
+    state: str
+    reason: str
+
+
 # Times in run.json, as the recorder writes them (UTC, 'Z').
 parse_time = parse_iso
+
+
+def decide_state(
+    run_json: dict[str, Any],
+    now: float | None = None,
+    hostname: str | None = None,
+    pid_alive: Callable[[int, float | None], bool] | None = None,
+) -> StateDecision:
+    return StateDecision(*run_state(run_json, now, hostname, pid_alive))

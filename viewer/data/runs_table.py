@@ -30,7 +30,7 @@ import pyarrow as pa
 from viewer.data.discovery import RunDir, RunMeta
 from viewer.data.run_state import decide_state, parse_time
 
-__all__ = ["BASE_COLUMNS", "RunInfo", "flatten", "runs_arrow"]
+__all__ = ["BASE_COLUMNS", "RunInfo", "flatten", "runs_arrow", "summary_value"]
 
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
@@ -209,7 +209,7 @@ def _typed_column(values: list[Any]) -> pa.Array:
     return pa.array([None if v is None else (v if isinstance(v, str) else _json_text(v)) for v in values], pa.string())
 
 
-def _summary_value(v: Any) -> Any:
+def summary_value(v: Any) -> Any:
     return _NONFINITE.get(v, v) if isinstance(v, str) else v
 
 
@@ -251,7 +251,7 @@ def runs_arrow(infos: list[RunInfo]) -> pa.Table:
         flat: dict[str, Any] = {}
         flatten(info.config, "config.", flat)
         summary_flat = flatten(info.summary, "summary.", {})
-        flat.update({k: _summary_value(v) for k, v in summary_flat.items()})
+        flat.update({k: summary_value(v) for k, v in summary_flat.items()})
         flat_rows.append(flat)
         keys.update(flat)
     arrays = [pa.array(cols[name], typ) for name, typ in BASE_COLUMNS]

@@ -348,6 +348,12 @@ class LoupeApp(App):
         yield SystemCommand(
             "Save an HTML report", "The selected runs as one offline HTML file (ctrl+s)", self.action_save_report
         )
+        yield SystemCommand(
+            "Compare the selected runs", "Config that differs, summaries side by side (d on Runs)", self.action_compare
+        )
+
+    def action_compare(self) -> None:
+        self.query_one(RunsPane).action_compare()
 
     def on_unmount(self) -> None:
         gc.unfreeze()

@@ -10,6 +10,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from viewer.data.run_compare import HIGHER_IS_BETTER, LOWER_IS_BETTER
+
 KEYMAP: list[tuple[str, list[tuple[str, str]]]] = [
     (
         "Everywhere",
@@ -34,6 +36,25 @@ KEYMAP: list[tuple[str, list[tuple[str, str]]]] = [
             ("s / S", "sort by the next column / reverse (or click a header)"),
             ("g", "group by project, then by group, then none"),
             ("c", "choose config and summary columns"),
+            ("d", "compare the selected runs side by side"),
+            ("e", "edit the name, tags and notes of the run under the cursor (ctrl+s saves)"),
+            (
+                "delete",
+                "move the run under the cursor to the trash (the whole selection when the cursor is in it); asks first, keeps running runs; undo: loupe restore",
+            ),
+        ],
+    ),
+    (
+        "Compare",
+        [
+            ("f", "show / fold the config keys every run shares (those that differ come first)"),
+            ("esc / q", "close"),
+            (
+                "*",
+                "best value per summary row: the metric's define_metric goal (or summary min/max alone);"
+                f" else lower is better for names with a word among {', '.join(sorted(LOWER_IS_BETTER))};"
+                f" higher for {', '.join(sorted(HIGHER_IS_BETTER))}; other rows unmarked",
+            ),
         ],
     ),
     (

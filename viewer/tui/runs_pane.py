@@ -15,13 +15,15 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, Input, SelectionList, Static
+from textual.widgets import DataTable, Input, Static
 
 from viewer.data import run_table_model as model
 from viewer.data.run_colors import RunColors
 from viewer.data.runs_table import RunInfo
 from viewer.data.sanitize import sanitize
+from viewer.tui.column_chooser import ColumnChooser
+from viewer.tui.compare_screen import CompareScreen
+from viewer.tui.manage_dialogs import RunEditScreen, TrashScreen
 from viewer.tui.measured_table import MeasuredTable
 from viewer.tui.messages import SelectionChanged
 from viewer.tui.pane import Pane
@@ -46,27 +48,6 @@ def _value_cell(column: str, value: object) -> tuple[str, int]:
     return text, width
 
 
-class ColumnChooser(ModalScreen[list[str] | None]):
-    """Pick which config/summary columns the table shows."""
-
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("enter", "apply", "Apply")]
-    DEFAULT_CSS = """
-    ColumnChooser { align: center middle; }
-    ColumnChooser > SelectionList { width: 70%; height: 70%; border: round $accent; }
-    """
-
-    def __init__(self, available: list[str], chosen: list[str]) -> None:
-        super().__init__()
-        self.available = available
-        self.chosen = chosen
-
-    def compose(self) -> ComposeResult:
-        yield SelectionList[str](*[(Text(sanitize(c)), c, c in self.chosen) for c in self.available], id="columns")
-
-    def action_apply(self) -> None:
-        self.dismiss(list(self.query_one(SelectionList).selected))
-
-
 class RunsPane(Pane):
     BINDINGS = [
         Binding("space", "toggle_select", "Select"),
@@ -78,6 +59,9 @@ class RunsPane(Pane):
         Binding("g", "group", "Group"),
         Binding("c", "columns", "Columns"),
         Binding("slash", "focus_filter", "Filter"),
+        Binding("d", "compare", "Compare"),
+        Binding("e", "edit", "Edit"),
+        Binding("delete", "trash", "Delete"),
     ]
     DEFAULT_CSS = """
     RunsPane { height: 1fr; }
@@ -418,3 +402,28 @@ class RunsPane(Pane):
                 self.redraw()
 
         self.app.push_screen(ColumnChooser(available, chosen), done)
+
+    # -- compare and manage (the dialogs do the work: viewer.tui.manage_dialogs) ----------
+    def _runs_by_id(self) -> dict[str, RunInfo]:
+        return {row.run.id: row.run for row in self.rows}
+
+    def action_compare(self) -> None:
+        runs = [r for i in self.selected if (r := self._runs_by_id().get(i)) is not None]
+        if len(runs) < 2:
+            self.notify("select two or more runs (space) to compare them", markup=False)
+            return
+        self.app.push_screen(CompareScreen(runs))
+
+    def action_edit(self) -> None:
+        run = self._runs_by_id().get(self._cursor_run() or "")
+        if run is not None:
+            self.app.push_screen(RunEditScreen(run))
+
+    def action_trash(self) -> None:
+        """The selected runs when the cursor is on one of them, else the run under it."""
+        rid = self._cursor_run()
+        if rid is None:
+            return
+        ids = self.selected if rid in self.selected else [rid]
+        by_id = self._runs_by_id()
+        self.app.push_screen(TrashScreen([by_id[i] for i in ids if i in by_id]))
