@@ -123,29 +123,42 @@ def scan_history(
     logical = {c: k for k, c in renamed.items()}
     if keys is None:
         rows = streams.rows(layout.HISTORY_DIR, None, min_step, max_step, page_size, logical, sparse=True)
-        return _with_strings(streams, rows)
+        return _with_strings(streams.texts(), rows)
+    texts = streams.texts(set(keys))
+    text_keys = {k for logged in texts.values() for k in logged}
+    # Keys that hold only numbers are checked a page at a time in Arrow, not row by row.
+    required = [renamed.get(k, k) for k in keys if k not in text_keys]
     columns = list(dict.fromkeys([layout.STEP, *(renamed.get(k, k) for k in keys)]))
-    rows = streams.rows(layout.HISTORY_DIR, columns, min_step, max_step, page_size, logical)
-    return _picked(streams, rows, keys)
+    rows = streams.rows(layout.HISTORY_DIR, columns, min_step, max_step, page_size, logical, required=required)
+    return _picked(texts, rows, keys) if text_keys else _only(rows, keys)
 
 
-def _with_strings(streams: RunStreams, rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    texts = streams.texts()
+def _with_strings(texts: dict[int, dict[str, str]], rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     if not texts:
         yield from rows
         return
     for row in rows:
-        logged = texts.get(row.get(layout.STEP))
+        logged = texts.get(row.get(layout.STEP, -1))
         if logged:
             for k, v in logged.items():
                 row.setdefault(k, v)
         yield row
 
 
-def _picked(streams: RunStreams, rows: Iterator[dict[str, Any]], keys: list[str]) -> Iterator[dict[str, Any]]:
-    texts = streams.texts(set(keys))
+def _only(rows: Iterator[dict[str, Any]], keys: list[str]) -> Iterator[dict[str, Any]]:
+    if layout.STEP in keys:
+        yield from rows
+        return
     for row in rows:
-        logged = texts.get(row.get(layout.STEP), {})
+        del row[layout.STEP]
+        yield row
+
+
+def _picked(
+    texts: dict[int, dict[str, str]], rows: Iterator[dict[str, Any]], keys: list[str]
+) -> Iterator[dict[str, Any]]:
+    for row in rows:
+        logged = texts.get(row.get(layout.STEP, -1), {})
         picked = {}
         for k in keys:
             v = row.get(k)

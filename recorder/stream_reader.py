@@ -147,17 +147,20 @@ class RunStreams:
         page_size: int = 1000,
         rename: dict[str, str] | None = None,
         sparse: bool = False,
+        required: list[str] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Rows with `min_step <= _step < max_step` as dicts, in step order, read
-        `page_size` rows at a time; columns named through `rename` (column -> name), and
-        with `sparse` a value not logged at that row left out rather than None.
+        `page_size` rows at a time; columns named through `rename` (column -> name), with
+        `sparse` a value not logged at that row left out rather than None, and only rows
+        where every `required` column has a value.
         `columns`, when given, must include `_step` (a vanished file is read again from
         the step after the last one given)."""
         size = max(1, int(page_size))
         next_step = min_step
         for attempt in range(_RETRIES):
             try:
-                for row in self._merged_rows(stream, columns, next_step, max_step, size, rename or {}, sparse):
+                merged = self._merged_rows(stream, columns, next_step, max_step, size, rename or {}, sparse, required)
+                for row in merged:
                     step = row.get(layout.STEP)
                     yield row
                     if isinstance(step, int):
@@ -176,10 +179,13 @@ class RunStreams:
         size: int,
         rename: dict[str, str],
         sparse: bool,
+        required: list[str] | None,
     ) -> Iterator[dict[str, Any]]:
         def one_writer(sources: list[_Source]) -> Iterator[dict[str, Any]]:
             for src in sources:
                 for table in self._batches(stream, src, columns, lo, hi, size):
+                    if required:
+                        table = _having(table, required)
                     names = [rename.get(c, c) for c in table.column_names]
                     values = zip(*(col.to_pylist() for col in table.columns))
                     if sparse and any(col.null_count for col in table.columns):
@@ -204,6 +210,16 @@ class RunStreams:
             if step is not None and key is not None and (keys is None or key in keys):
                 out.setdefault(step, {})[key] = value
         return out
+
+
+def _having(table: pa.Table, columns: list[str]) -> pa.Table:
+    """Rows where every one of `columns` has a value (a column the file lacks: none)."""
+    if any(c not in table.column_names for c in columns):
+        return table.slice(0, 0)
+    mask = pc.is_valid(table.column(columns[0]))
+    for c in columns[1:]:
+        mask = pc.and_(mask, pc.is_valid(table.column(c)))
+    return table.filter(mask)
 
 
 def _select(table: pa.Table, columns: list[str] | None) -> pa.Table:
