@@ -147,7 +147,8 @@ def test_files_list_download_and_refuse_to_clobber(runs_root, tmp_path):
         api_run.file("nope.txt")
 
 
-def test_log_use_and_link_model_on_the_run_and_the_module(runs_root, tmp_path):
+def test_log_use_and_link_model_on_the_run_and_the_module(runs_root, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # use_model downloads under ./artifacts, as wandb
     weights = tmp_path / "model.pt"
     weights.write_bytes(b"v1")
     run = make_run(runs_root)
@@ -167,6 +168,7 @@ def test_log_use_and_link_model_on_the_run_and_the_module(runs_root, tmp_path):
     consumer = make_run(runs_root)
     path = consumer.use_model("mlp:best")
     assert Path(path).read_bytes() == b"v1"  # one file: its own path, as wandb returns
+    assert Path(path).resolve().parent.parent == tmp_path.resolve() / "artifacts"
     assert Path(recorder.use_model("model-registry/digits-classifier:production")).read_bytes() == b"v2"
     assert sorted(os.listdir(consumer.use_model("model-registry/digits-classifier:latest"))) == ["a.bin", "b.bin"]
     data = tmp_path / "data.csv"
