@@ -70,8 +70,10 @@ class ApiRun:
         info, summary = apply_edits(recorded, self._read(layout.SUMMARY_FILE), read_edits(self.dir))
         self.metadata = info
         self.state, self.state_reason = run_state(recorded)
-        self.name = info.get("name") or self.id
-        self.tags = [t for t in info.get("tags") or [] if isinstance(t, str)]
+        name, tags = info.get("name"), info.get("tags")
+        # run.json is untrusted input: odd types read as absent, never as characters of a string.
+        self.name = name if isinstance(name, str) and name else self.id
+        self.tags = [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
         self.notes = info.get("notes")
         self.group = info.get("group")
         self.job_type = info.get("job_type")

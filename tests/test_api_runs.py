@@ -209,3 +209,13 @@ def test_config_json_and_run_json_are_read_once_per_load(three_runs, runs_root):
     assert run.config["lr"] == 1e-4  # read when the object was made, as wandb's
     run.load()
     assert run.config == {"lr": 5.0}
+
+
+def test_odd_run_json_values_read_as_absent(tmp_path):
+    run_dir = tmp_path / "runs" / "p" / "r1"
+    run_dir.mkdir(parents=True)
+    (run_dir / "run.json").write_text(json.dumps({"state": "finished", "name": 7, "tags": "abc", "notes": None}))
+    (run_dir / "summary.json").write_text("[1, 2]")
+    run = recorder.Api(tmp_path / "runs").run("p/r1")
+    assert (run.name, run.tags, run.notes, run.summary, run.config) == ("r1", [], None, {}, {})
+    assert recorder.Api(tmp_path / "runs").runs("p", filters={"tags": {"$size": 0}})[0].id == "r1"
