@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from recorder import layout
 from recorder.journal import metric_columns, read_json_object
-from recorder.stream_reader import RunStreams
+from recorder.stream_reader import RowShape, RunStreams
 
 STREAMS = {"default": layout.HISTORY_DIR, "system": layout.SYSTEM_DIR}
 
@@ -122,15 +122,19 @@ def scan_history(
     renamed = column_of(streams)
     logical = {c: k for k, c in renamed.items()}
     if keys is None:
-        rows = streams.rows(layout.HISTORY_DIR, None, min_step, max_step, page_size, logical, sparse=True)
-        return _with_strings(streams.texts(), rows)
+        shape = RowShape(rename=logical, sparse=True)
+        return _with_strings(streams.texts(), streams.rows(layout.HISTORY_DIR, shape, min_step, max_step, page_size))
     texts = streams.texts(set(keys))
     text_keys = {k for logged in texts.values() for k in logged}
     # Keys that hold only numbers are checked a page at a time in Arrow, not row by row.
-    required = [renamed.get(k, k) for k in keys if k not in text_keys]
-    columns = list(dict.fromkeys([layout.STEP, *(renamed.get(k, k) for k in keys)]))
-    rows = streams.rows(layout.HISTORY_DIR, columns, min_step, max_step, page_size, logical, required=required)
-    return _picked(texts, rows, keys) if text_keys else _only(rows, keys)
+    shape = RowShape(
+        columns=list(dict.fromkeys([layout.STEP, *(renamed.get(k, k) for k in keys)])),
+        rename=logical,
+        required=tuple(renamed.get(k, k) for k in keys if k not in text_keys),
+        emit=None if text_keys else tuple(keys),
+    )
+    rows = streams.rows(layout.HISTORY_DIR, shape, min_step, max_step, page_size)
+    return _picked(texts, rows, keys) if text_keys else rows
 
 
 def _with_strings(texts: dict[int, dict[str, str]], rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -142,15 +146,6 @@ def _with_strings(texts: dict[int, dict[str, str]], rows: Iterator[dict[str, Any
         if logged:
             for k, v in logged.items():
                 row.setdefault(k, v)
-        yield row
-
-
-def _only(rows: Iterator[dict[str, Any]], keys: list[str]) -> Iterator[dict[str, Any]]:
-    if layout.STEP in keys:
-        yield from rows
-        return
-    for row in rows:
-        del row[layout.STEP]
         yield row
 
 

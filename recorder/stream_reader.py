@@ -2,7 +2,7 @@
 
     streams = RunStreams(run_dir)
     streams.table("history", ["_step", "loss"])         # all rows, in step order
-    for row in streams.rows("history", None, 100, 200): ...  # lazily, page by page
+    for row in streams.rows("history", RowShape(), 100, 200): ...  # lazily, page by page
     streams.texts()                                      # {step: {key: string}}
 
 Which files to read is `recorder.layout.live_stream_files()` (covered parts and
@@ -20,9 +20,10 @@ viewer, whose read layer (viewer/data/stream_files.py) follows the same two rule
 from __future__ import annotations
 
 import heapq
+import itertools
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,33 @@ from recorder.parquet_parts import journal_to_tables
 from recorder.warn import warn_once
 
 _RETRIES = 3
+
+
+@dataclass(frozen=True)
+class RowShape:
+    """What rows() reads and how it makes each row a dict.
+
+    `columns`: read only these (None: all but run_id); `rename`: column -> name in the
+    dict; `sparse`: leave out a value not logged at that row instead of None;
+    `required`: keep only rows where each of these columns has a value; `emit`: the
+    names each dict holds (None: every column read)."""
+
+    columns: list[str] | None = None
+    rename: dict[str, str] = field(default_factory=dict)
+    sparse: bool = False
+    required: tuple[str, ...] = ()
+    emit: tuple[str, ...] | None = None
+
+    def dicts(self, table: pa.Table) -> list[dict[str, Any]]:
+        names = [self.rename.get(c, c) for c in table.column_names]
+        columns = list(table.columns)
+        if self.emit is not None:
+            keep = [i for i, n in enumerate(names) if n in self.emit]
+            names, columns = [names[i] for i in keep], [columns[i] for i in keep]
+        values = zip(*(col.to_pylist() for col in columns))
+        if self.sparse and any(col.null_count for col in columns):
+            return [{k: v for k, v in zip(names, row) if v is not None} for row in values]
+        return [dict(zip(names, row)) for row in values]
 
 
 @dataclass(frozen=True)
@@ -139,68 +167,48 @@ class RunStreams:
         return table
 
     def rows(
-        self,
-        stream: str,
-        columns: list[str] | None,
-        min_step: int | None,
-        max_step: int | None,
-        page_size: int = 1000,
-        rename: dict[str, str] | None = None,
-        sparse: bool = False,
-        required: list[str] | None = None,
+        self, stream: str, shape: RowShape, min_step: int | None, max_step: int | None, page_size: int = 1000
     ) -> Iterator[dict[str, Any]]:
-        """Rows with `min_step <= _step < max_step` as dicts, in step order, read
-        `page_size` rows at a time; columns named through `rename` (column -> name), with
-        `sparse` a value not logged at that row left out rather than None, and only rows
-        where every `required` column has a value.
-        `columns`, when given, must include `_step` (a vanished file is read again from
-        the step after the last one given)."""
+        """Rows with `min_step <= _step < max_step` as dicts shaped by `shape`, in step
+        order, decoded `page_size` rows at a time. A file that vanishes meanwhile is read
+        again, listed afresh, from the step after the last page given."""
         size = max(1, int(page_size))
         next_step = min_step
         for attempt in range(_RETRIES):
             try:
-                merged = self._merged_rows(stream, columns, next_step, max_step, size, rename or {}, sparse, required)
-                for row in merged:
-                    step = row.get(layout.STEP)
-                    yield row
-                    if isinstance(step, int):
-                        next_step = step + 1
+                for rows, steps in self._pages(stream, shape, next_step, max_step, size):
+                    yield from rows
+                    if steps and steps[-1] is not None:
+                        next_step = steps[-1] + 1
                 return
             except FileNotFoundError:
                 if attempt == _RETRIES - 1:
                     raise
 
-    def _merged_rows(
-        self,
-        stream: str,
-        columns: list[str] | None,
-        lo: int | None,
-        hi: int | None,
-        size: int,
-        rename: dict[str, str],
-        sparse: bool,
-        required: list[str] | None,
-    ) -> Iterator[dict[str, Any]]:
-        def one_writer(sources: list[_Source]) -> Iterator[dict[str, Any]]:
-            for src in sources:
-                for table in self._batches(stream, src, columns, lo, hi, size):
-                    if required:
-                        table = _having(table, required)
-                    names = [rename.get(c, c) for c in table.column_names]
-                    values = zip(*(col.to_pylist() for col in table.columns))
-                    if sparse and any(col.null_count for col in table.columns):
-                        for row in values:
-                            yield {k: v for k, v in zip(names, row) if v is not None}
-                    else:
-                        for row in values:
-                            yield dict(zip(names, row))
-
-        writers = [one_writer(s) for s in self._writers(stream)]
+    def _pages(
+        self, stream: str, shape: RowShape, lo: int | None, hi: int | None, size: int
+    ) -> Iterator[tuple[list[dict[str, Any]], list[int | None]]]:
+        writers = [self._writer_pages(stream, sources, shape, lo, hi, size) for sources in self._writers(stream)]
         if len(writers) == 1:
             yield from writers[0]
-        elif writers:
-            # A resumed run has one writer per process, each in step order.
-            yield from heapq.merge(*writers, key=lambda r: r.get(layout.STEP) or 0)
+            return
+        # A resumed run has one writer per process, each in step order: merge them by step.
+        pairs = heapq.merge(
+            *((pair for rows, steps in w for pair in zip(steps, rows)) for w in writers),
+            key=lambda pair: -1 if pair[0] is None else pair[0],
+        )
+        while chunk := list(itertools.islice(pairs, size)):
+            yield [row for _, row in chunk], [step for step, _ in chunk]
+
+    def _writer_pages(
+        self, stream: str, sources: list[_Source], shape: RowShape, lo: int | None, hi: int | None, size: int
+    ) -> Iterator[tuple[list[dict[str, Any]], list[int | None]]]:
+        for src in sources:
+            for table in self._batches(stream, src, shape.columns, lo, hi, size):
+                if shape.required:
+                    table = _having(table, shape.required)
+                if table.num_rows:
+                    yield shape.dicts(table), _steps(table)
 
     def texts(self, keys: set[str] | None = None) -> dict[int, dict[str, str]]:
         """Strings logged with log(), by step and key (the text stream is small: loaded whole)."""
@@ -212,7 +220,13 @@ class RunStreams:
         return out
 
 
-def _having(table: pa.Table, columns: list[str]) -> pa.Table:
+def _steps(table: pa.Table) -> list[int | None]:
+    if layout.STEP not in table.column_names:
+        return [None] * table.num_rows
+    return table.column(layout.STEP).to_pylist()
+
+
+def _having(table: pa.Table, columns: tuple[str, ...]) -> pa.Table:
     """Rows where every one of `columns` has a value (a column the file lacks: none)."""
     if any(c not in table.column_names for c in columns):
         return table.slice(0, 0)
