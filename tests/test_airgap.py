@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import venv
@@ -24,9 +25,13 @@ def test_wheelhouse_is_complete(tmp_path):
     assert build.returncode == 0, build.stderr[-3000:]
     env_dir = tmp_path / "airgapped"
     venv.create(env_dir, with_pip=True)
+    # Nothing from a checkout on PYTHONPATH: pip would take it for an installed loupe (and
+    # skip the install), and the checks below would import the checkout, not the wheel.
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     py = env_dir / "bin" / "python"
     install = subprocess.run(
         [str(py), "-m", "pip", "install", "-q", "--no-index", "--find-links", str(wheelhouse), "loupe"],
+        env=clean,
         capture_output=True,
         text=True,
         timeout=900,
@@ -34,12 +39,14 @@ def test_wheelhouse_is_complete(tmp_path):
     assert install.returncode == 0, install.stderr[-3000:]
     code = (
         "import recorder, viewer.tui.app, viewer.data.store, pathlib; "
-        "assert (pathlib.Path(viewer.tui.app.__file__).parent / viewer.tui.app.LoupeApp.CSS_PATH).is_file(); print('ok')"
+        "sheets = viewer.tui.app.LoupeApp.CSS_PATH; "
+        "assert len(sheets) > 1 and all(pathlib.Path(p).is_file() for p in sheets), sheets; print('ok')"
     )
-    check = subprocess.run([str(py), "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    check = subprocess.run([str(py), "-c", code], env=clean, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert check.stdout.strip() == "ok", check.stderr[-3000:]
     ls = subprocess.run(
         [str(env_dir / "bin" / "loupe"), "ls", str(REPO / "sample_runs")],
+        env=clean,
         capture_output=True,
         text=True,
         timeout=120,

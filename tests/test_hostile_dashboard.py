@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from store_helpers import fake_run_dir
 from textual.widgets import TabbedContent
+from tui_helpers import settle, wait_until
 
 import recorder
-import viewer.tui.app
 from viewer.tui.app import TABS, LoupeApp
 from viewer.tui.metric_plot import MetricPlot
 from viewer.tui.runs_pane import RunsPane
@@ -28,8 +28,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptio
 
 class RecordingApp(LoupeApp):
     """LoupeApp that remembers every notification (they expire from the screen)."""
-
-    CSS_PATH = str(Path(viewer.tui.app.__file__).with_name("loupe.tcss"))  # relative to this file otherwise
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -41,13 +39,6 @@ class RecordingApp(LoupeApp):
     def notify(self, message, *args, severity="information", **kwargs):  # type: ignore[override]
         self.seen.append((str(message), severity))
         return super().notify(message, *args, severity=severity, **kwargs)
-
-
-async def settle(pilot, rounds: int = 3) -> None:
-    for _ in range(rounds):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def visit_every_tab(app, pilot) -> None:
@@ -208,8 +199,7 @@ async def test_watch_limit_too_low_falls_back_to_polling_and_says_so(tmp_path, m
         assert app._watcher is not None and app._watcher.mode == "polling"
         assert "watch limit" in app.watch_note and app.watch_note.endswith("polling")
         await pilot.press("question_mark")
-        await pilot.pause()
-        assert isinstance(app.screen, HelpScreen)
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
         texts = [str(s.render()) for s in app.screen.query(Static)]
         assert any("watch limit" in t and "polling" in t for t in texts)
 
@@ -238,13 +228,9 @@ async def test_watch_limit_hit_while_adding_watches_is_shown_too(tmp_path, monke
     app = RecordingApp([tmp_path / "runs"], live=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        deadline = time.monotonic() + 5
-        while app._watcher.mode != "polling" and time.monotonic() < deadline:
-            await pilot.pause(0.05)
-        assert app._watcher.mode == "polling"
+        await wait_until(pilot, lambda: app._watcher.mode == "polling", what="the fallback to polling")
         await pilot.press("question_mark")
-        await pilot.pause()
-        assert isinstance(app.screen, HelpScreen)
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
         texts = [str(s.render()) for s in app.screen.query(Static)]
         assert any("watch limit reached" in t and "polling" in t for t in texts), texts[-1:]
 
@@ -277,11 +263,8 @@ async def test_five_thousand_runs_are_all_listed(tmp_path):
         pane = app.query_one(RunsPane)
         assert len(pane.rows) == 5000 and len(pane.shown) == 5000
         assert {r.values["name"] for r in pane.shown} == {f"run-{i:05d}" for i in range(5000)}
-        for _ in range(200):  # the table fills over several turns of the event loop
-            if pane.table.row_count == 5000:
-                break
-            await pilot.pause(0.05)
-        assert pane.table.row_count == 5000
+        # The table fills over several turns of the event loop.
+        await wait_until(pilot, lambda: pane.table.row_count == 5000, what="every row in the table")
         await pilot.press("slash", *"run-04999")
         await settle(pilot)
         assert [r.values["name"] for r in pane.shown] == ["run-04999"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import os
 import sys
@@ -19,16 +20,45 @@ from viewer.data.live_watch import RootWatcher, estimate_watch_dirs, network_fs,
 class Calls:
     def __init__(self) -> None:
         self.n = 0
+        self.times: list[float] = []
         self.event = threading.Event()
 
     def __call__(self) -> None:
         self.n += 1
+        self.times.append(time.monotonic())
         self.event.set()
 
     def wait(self, timeout: float = 5.0) -> bool:
         ok = self.event.wait(timeout)
         self.event.clear()
         return ok
+
+    def quiet(self, window: float = 3 * live_watch.COALESCE_S, timeout: float = 15.0) -> None:
+        """Wait until no call has come for `window` s: the trailing calls of earlier changes are over."""
+        deadline = time.monotonic() + timeout
+        seen, since = self.n, time.monotonic()
+        while time.monotonic() - since < window:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the watcher kept calling for {timeout:.0f} s")
+            time.sleep(0.02)
+            if self.n != seen:
+                seen, since = self.n, time.monotonic()
+        self.event.clear()
+
+
+def prove_alive(calls: Calls, run: Path, timeout: float = 15.0) -> None:
+    """Grow a journal until the watcher reports it: it is watching (inotify watches added, or the
+    poller's first look taken), so a later silence means nothing changed, not a dead watcher."""
+    probe = run / "history" / "journal-probe000-00000001.jsonl"
+    deadline = time.monotonic() + timeout
+    size = 0
+    while time.monotonic() < deadline:
+        size += 1
+        probe.write_text("{}" * size + "\n")  # a new size each time: polling compares sizes
+        if calls.wait(0.5):
+            calls.quiet()
+            return
+    raise AssertionError(f"the watcher reported no change in {timeout:.0f} s")
 
 
 def make_runs(root: Path, n: int = 3, live: bool = True) -> list[Path]:
@@ -64,16 +94,17 @@ def test_inotify_sees_new_file_and_journal_append(tmp_path):
         journal = runs[0] / "history" / "journal-abcd1234-00000001.jsonl"
         journal.write_text('{"_step": 0}\n')
         assert calls.wait(), "no change reported for a new journal"
-        time.sleep(0.3)
-        calls.event.clear()
+        calls.quiet()
         with open(journal, "a") as f:
             f.write('{"_step": 1}\n')
         assert calls.wait(), "no change reported for an append"
-        # A new run directory (created after the watch) is watched too.
+        # A new run directory (created after the watch) is watched too: once its creation
+        # is reported, watchdog has added the watch.
+        calls.quiet()
         new = root / "p" / "run9" / "history"
         new.mkdir(parents=True)
-        time.sleep(0.3)
-        calls.event.clear()
+        assert calls.wait(), "no change reported for a new run directory"
+        calls.quiet()
         (new / "journal-x-00000001.jsonl").write_text("{}\n")
         assert calls.wait()
     finally:
@@ -89,14 +120,16 @@ def test_reading_files_is_not_a_change(tmp_path):
     w.start()
     try:
         wait_mode_settled(w)
-        time.sleep(0.3)
-        calls.event.clear()
+        assert w.mode == "inotify"
+        prove_alive(calls, runs[0])
         n0 = calls.n
         for _ in range(50):
             (runs[1] / "run.json").read_text()
             os.listdir(runs[1] / "history")
-        time.sleep(0.6)
-        assert calls.n == n0
+        # Nothing to wait for: a change would be reported within one coalescing interval.
+        time.sleep(3 * live_watch.COALESCE_S)
+        assert calls.n == n0, "reading files was reported as a change"
+        prove_alive(calls, runs[1])  # and the watcher is still watching
     finally:
         w.stop()
 
@@ -109,17 +142,17 @@ def test_coalesces_bursts(tmp_path):
     w.start()
     try:
         wait_mode_settled(w)
-        time.sleep(0.3)
+        prove_alive(calls, runs[0])
         n0 = calls.n
-        t0 = time.monotonic()
         for i in range(300):
             (runs[0] / "files" / f"f{i}").write_text("x")
-        elapsed = time.monotonic() - t0
-        time.sleep(0.6)
-        fired = calls.n - n0
-        assert fired >= 1
-        # At most one call per 0.2 s window (plus the leading and trailing ones).
-        assert fired <= elapsed / live_watch.COALESCE_S + 3
+        assert calls.wait(), "no change reported for the burst"
+        calls.quiet()
+        burst = calls.times[n0:]
+        assert 1 <= len(burst) < 300
+        # However fast the events come, calls are at least one coalescing interval apart.
+        gaps = [b - a for a, b in itertools.pairwise(burst)]
+        assert all(g >= live_watch.COALESCE_S - 0.01 for g in gaps), gaps
     finally:
         w.stop()
 
@@ -133,24 +166,21 @@ def test_forced_polling_sees_live_run_changes(tmp_path, monkeypatch):
     w.start()
     try:
         assert w.mode == "polling" and "poll" in w.mode_note
-        time.sleep(0.25)
-        calls.event.clear()
+        prove_alive(calls, runs[0])
         journal = runs[1] / "history" / "journal-abcd1234-00000001.jsonl"
         journal.write_text('{"_step": 0}\n')
         assert calls.wait(3)
-        time.sleep(0.25)
-        calls.event.clear()
+        calls.quiet()
         with open(journal, "a") as f:
             f.write('{"_step": 1}\n')
         assert calls.wait(3), "append to a live run's journal not seen by polling"
-        time.sleep(0.25)
-        calls.event.clear()
+        calls.quiet()
         make_runs(root, 3)  # run2 appears
         assert calls.wait(3)
-        time.sleep(0.25)
-        calls.event.clear()
+        calls.quiet()
         n0 = calls.n
-        time.sleep(0.4)
+        # Nothing to wait for: four polls' worth of no change.
+        time.sleep(4 * live_watch.POLL_S)
         assert calls.n == n0, "polling reported a change where there was none"
     finally:
         w.stop()
@@ -222,10 +252,7 @@ def test_enospc_when_adding_watches_falls_back(tmp_path, monkeypatch):
             time.sleep(0.02)
         assert w.mode == "polling"
         assert "inotify watch limit reached" in w.mode_note and w.mode_note.endswith("polling")
-        time.sleep(0.2)
-        calls.event.clear()
-        (runs[0] / "history" / "journal-a-00000001.jsonl").write_text("{}\n")
-        assert calls.wait(3)
+        prove_alive(calls, runs[0])  # polling, in place of the watches it could not add
     finally:
         w.stop()
 

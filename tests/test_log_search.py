@@ -82,22 +82,22 @@ async def test_n_past_the_loaded_lines_searches_the_whole_log(tmp_path):
         pane, view = await open_logs(app, pilot)
         assert view.lines[0].text == "line 19000"  # only the last 1,000 lines are loaded
         pane.search_for("line 123")  # 123 and 1230-1239 and 12300-12399: none loaded
-        await settle(app, pilot)  # none in the window: the file is searched, back from it
+        await settle(pilot)  # none in the window: the file is searched, back from it
         assert view.lines[view.cursor].text == "line 12399"
         assert "found /line 123" in str(pane.query_one("#logs-status").render())
         await pilot.press("N")
-        await settle(app, pilot)
+        await settle(pilot)
         assert view.lines[view.cursor].text == "line 12398"  # within the new window
         await pilot.press("n", "n")
-        await settle(app, pilot)
+        await settle(pilot)
         assert view.lines[view.cursor].text == "line 12399"
         await pilot.press("n")  # nothing after 12399 in the whole file
-        await settle(app, pilot)
+        await settle(pilot)
         assert view.lines[view.cursor].text == "line 12399"
         assert "no later match in the log" in str(pane.query_one("#logs-status").render())
         pane.search_for("line 7")
         view.cursor = 0
         await pilot.press("N")
-        await settle(app, pilot)
+        await settle(pilot)
         assert view.lines[view.cursor].text.startswith("line 7")
         assert isinstance(app.focused, LogView) and isinstance(pane, LogsPane)

@@ -78,7 +78,11 @@ def test_history_system_text_and_logs_views(runs_root):
         run.log({"loss": float(20 - s), "val": {"loss": s * 0.5}, "note": f"n{s}"})
     print("hello from stdout")
     print("\x1b]0;title\x07evil", flush=True)
-    time.sleep(0.3)
+    # The system monitor samples on its own thread: wait for its first row, not a fixed time.
+    deadline = time.monotonic() + 30
+    while connect(runs_root).sql("SELECT count(*) FROM system").fetchall()[0][0] < 1:
+        assert time.monotonic() < deadline, "no system metrics sampled in 30 s"
+        time.sleep(0.05)
     run.finish()
     con = connect(runs_root)
     assert con.sql("SELECT count(*), min(_step), max(_step) FROM history").fetchall()[0] == (20, 0, 19)

@@ -5,41 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Input, OptionList, Static
+from tui_helpers import PaneApp, screen_text, settle, wait_until
 
 import recorder
 from viewer.data import artifact_index
-from viewer.data.run_colors import RunColors
-from viewer.data.store import Store
 from viewer.tui.artifacts_pane import ArtifactsPane
 
 HOSTILE = "[@click=app.quit] [/bold] \x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\"
-
-
-class PaneApp(App):
-    def __init__(self, roots, pane) -> None:
-        super().__init__()
-        self.store = Store(roots)
-        self.pane = pane
-
-    def compose(self) -> ComposeResult:
-        yield self.pane
-
-    def select(self, names: list[str]) -> None:
-        colors = RunColors()
-        runs = {r.name: r for r in self.store.runs()}
-        chosen = [runs[n] for n in names]
-        for r in chosen:
-            colors.assign(r.id)
-        self.pane.selection_changed(chosen, colors)
-
-
-async def settle(pilot, rounds: int = 4) -> None:
-    for _ in range(rounds):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def plain(widget: Static) -> str:
@@ -128,9 +101,10 @@ async def test_collections_versions_detail_and_run_lineage(art_root):
         assert "note: [@click=app.quit] [/bold] link" in detail and "nested.k: [1, 2]" in detail
         assert "notes [x].txt" in detail and "train.csv" in detail and "\x1b" not in detail
         assert "Produced by\n  trainer (p/" in detail and "(no run used it)" in detail
-        await pilot.pause()
-        shown = "\n".join("".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips())
-        assert "note: [@click=app.quit] [/bold] link" in shown and "\x1b" not in shown
+        await wait_until(
+            pilot, lambda: "note: [@click=app.quit] [/bold] link" in screen_text(app), what="the note drawn"
+        )
+        assert "\x1b" not in screen_text(app)
 
         # Down the table: v0, used by the evaluator.
         table.focus()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rich.text import Text
 from textual.widgets import DataTable, Input
-from tui_helpers import focus_in, settle
+from tui_helpers import focus_in, settle, wait_until
 
 import recorder
 from viewer.data.run_details import filter_rows
@@ -25,9 +25,9 @@ def make_run(root, **kw):
 
 
 async def open_detail(app, pilot):
-    await settle(app, pilot)
+    await settle(pilot)
     await pilot.press("5")
-    await settle(app, pilot)
+    await settle(pilot)
     pane = app.query_one(DetailPane)
     await focus_in(pilot, pane)
     return pane
@@ -76,14 +76,12 @@ async def test_overview_config_summary_files(tmp_path):
         # / focuses the filter; typing filters; escape returns to the table.
         assert isinstance(app.focused, DataTable)
         await pilot.press("slash")
-        await pilot.pause()
-        assert isinstance(app.focused, Input)
+        await wait_until(pilot, lambda: isinstance(app.focused, Input), what="the filter focused")
         await pilot.press("o", "p", "t")
-        await settle(app, pilot)
+        await settle(pilot)
         assert [r[1] for r in cells(pane)] == ["opt.betas", "opt.name"]
         await pilot.press("escape")
-        await pilot.pause()
-        assert isinstance(app.focused, DataTable)
+        await wait_until(pilot, lambda: isinstance(app.focused, DataTable), what="the table focused again")
 
 
 async def test_failed_run_shows_traceback(tmp_path):
@@ -117,15 +115,15 @@ async def test_ten_thousand_keys_stay_responsive(tmp_path):
         inp = pane.query_one("#detail-filter", Input)
         t1 = time.perf_counter()
         inp.value = "key0999"
-        await settle(app, pilot)
+        await settle(pilot)
         took = time.perf_counter() - t1
         assert [r[1] for r in cells(pane)] == [f"layer099.key0999{i}" for i in range(10)]
         assert took < 1.0, took
         inp.value = "layer05"
-        await settle(app, pilot)
+        await settle(pilot)
         assert table.row_count == ROW_LIMIT and pane.total_matches == 1000
         inp.value = ""
-        await settle(app, pilot)
+        await settle(pilot)
         assert table.row_count == ROW_LIMIT
         # The event loop was never blocked for long: a short timer kept firing.
         assert time.perf_counter() - t0 < 10

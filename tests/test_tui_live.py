@@ -6,8 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from tui_helpers import settle, wait_until
 
 import recorder
 from viewer.tui.app import LoupeApp
@@ -23,16 +24,6 @@ while True:
     step += 1
     time.sleep(0.05)
 """
-
-
-async def wait_for(pilot, condition, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        await pilot.pause(0.2)
-        await pilot.app.workers.wait_for_complete()
-        if condition():
-            return True
-    return False
 
 
 def last_step(app) -> float:
@@ -62,17 +53,17 @@ async def test_live_run_advances_and_crash_is_noticed(tmp_path):
         app = LoupeApp([root], live=True, poll=True)
         async with app.run_test(size=(120, 40)) as pilot:
             # A run created after the app opened shows up, running.
-            assert await wait_for(pilot, lambda: state_of(app, "trainer") == "running")
+            await wait_until(pilot, lambda: state_of(app, "trainer") == "running")
             trainer_id = next(r.run.id for r in app.query_one(RunsPane).rows if r.values["name"] == "trainer")
             app.select([trainer_id])
             await pilot.press("2")
-            assert await wait_for(pilot, lambda: last_step(app) >= 0)
+            await wait_until(pilot, lambda: last_step(app) >= 0)
             seen = last_step(app)
             # Its plot advances without any key press (journal rows are read live).
-            assert await wait_for(pilot, lambda: last_step(app) >= seen + 10)
+            await wait_until(pilot, lambda: last_step(app) >= seen + 10)
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
-            assert await wait_for(pilot, lambda: state_of(app, "trainer") == "crashed", timeout=20)
+            await wait_until(pilot, lambda: state_of(app, "trainer") == "crashed", timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -87,7 +78,7 @@ async def test_live_rescan_refetches_only_selected_runs_whose_files_changed(tmp_
     ids = make_runs(root, [{"name": "still", "steps": 30}, {"name": "resumed", "steps": 30}])
     app = LoupeApp([root], live=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: len(app.query_one(RunsPane).rows) == 2)
+        await wait_until(pilot, lambda: len(app.query_one(RunsPane).rows) == 2)
         fetched: list[list[str]] = []
         real = app.store.downsampled
 
@@ -102,14 +93,14 @@ async def test_live_rescan_refetches_only_selected_runs_whose_files_changed(tmp_
         pane.show_runs = lambda *a, **k: (rebuilt.append(1), real_show(*a, **k))
         app.select(ids)
         await pilot.press("2")
-        assert await wait_for(pilot, lambda: app.query_one(TabbedContent).active == "metrics" and fetched)
+        await wait_until(pilot, lambda: app.query_one(TabbedContent).active == "metrics" and fetched)
         assert fetched == [sorted(ids)]
         # The first rescan takes each run's signature (both count as new), the second finds nothing.
         app._do_live_refresh()
-        assert await wait_for(pilot, lambda: len(fetched) == 2)
+        await wait_until(pilot, lambda: len(fetched) == 2)
         fetched.clear()
         app._do_live_refresh()
-        await wait_for(pilot, lambda: False, timeout=1.0)
+        await settle(pilot)  # the rescan, and any fetch it starts, are done
         assert fetched == [] and rebuilt == []
 
         # One run writes more: only it is queried again, and its plot shows the new step.
@@ -125,19 +116,19 @@ async def test_live_rescan_refetches_only_selected_runs_whose_files_changed(tmp_
         run.log({"train/loss": 0.001}, step=500)
         run.finish()
         app._do_live_refresh()
-        assert await wait_for(pilot, lambda: fetched == [[ids[1]]])
+        await wait_until(pilot, lambda: fetched == [[ids[1]]])
 
         def last_loss_step(run_id: str) -> float | None:
             plot = next(p for p in app.query(MetricPlot) if p.panel.metric == "train/loss")
             return next(s.last_x for s in plot.panel.series if s.run_id == run_id)
 
-        assert await wait_for(pilot, lambda: last_loss_step(ids[1]) == 500)
+        await wait_until(pilot, lambda: last_loss_step(ids[1]) == 500)
         assert last_loss_step(ids[0]) == 29
 
         # ctrl+r refreshes everything selected, changed or not.
         fetched.clear()
         await pilot.press("ctrl+r")
-        assert await wait_for(pilot, lambda: fetched == [sorted(ids)])
+        await wait_until(pilot, lambda: fetched == [sorted(ids)])
 
 
 async def test_live_change_to_one_run_repaints_its_row_without_rebuilding_the_table(tmp_path):
@@ -152,7 +143,7 @@ async def test_live_change_to_one_run_repaints_its_row_without_rebuilding_the_ta
     )
     app = LoupeApp([root], live=False)
     async with app.run_test(size=(140, 30)) as pilot:
-        await wait_for(pilot, lambda: len(app.query_one(RunsPane).shown) == 3)
+        await wait_until(pilot, lambda: len(app.query_one(RunsPane).shown) == 3)
         pane = app.query_one(RunsPane)
         table = pane.table
         cleared: list[int] = []
@@ -166,7 +157,7 @@ async def test_live_change_to_one_run_repaints_its_row_without_rebuilding_the_ta
         data["train/loss"] = 123.456789
         summary.write_text(json.dumps(data))
         app._do_live_refresh()
-        assert await wait_for(pilot, lambda: pane.shown[1].values.get("summary.train/loss") == 123.456789)
+        await wait_until(pilot, lambda: pane.shown[1].values.get("summary.train/loss") == 123.456789)
         assert cleared == []
         assert "123.5" in str(table.get_cell(ids[1], "summary.train/loss"))
         assert pane.shown[0] is untouched[pane.shown[0].run.id] and pane.shown[2] is untouched[pane.shown[2].run.id]
@@ -174,5 +165,5 @@ async def test_live_change_to_one_run_repaints_its_row_without_rebuilding_the_ta
         # A new run changes the rows shown: the table is built again.
         make_runs(root, [{"name": "d", "id": "run9-d", "steps": 5}])
         app._do_live_refresh()
-        assert await wait_for(pilot, lambda: len(pane.shown) == 4)
+        await wait_until(pilot, lambda: len(pane.shown) == 4)
         assert cleared

@@ -8,13 +8,13 @@ import time
 from pathlib import Path
 
 from textual.widgets import Input
-from tui_helpers import focus, focus_in, settle
+from tui_helpers import focus, focus_in, settle, stays_true, wait_until
 
 import recorder
 from viewer.data.log_seek import offset_at_time, page_after, parse_log_time
 from viewer.tui.app import LoupeApp
 from viewer.tui.log_view import LogView
-from viewer.tui.logs_pane import LogsPane
+from viewer.tui.logs_pane import FOLLOW_S, LogsPane
 
 HOSTILE = (
     "[@click=app.quit]click [link=file:///etc/passwd]pw[/link] [/bold] "
@@ -39,9 +39,9 @@ def write_log(path, n, t0, start=0, extra=""):
 
 
 async def open_logs(app, pilot):
-    await settle(app, pilot)
+    await settle(pilot)
     await pilot.press("4")
-    await settle(app, pilot)
+    await settle(pilot)
     pane = app.query_one(LogsPane)
     await focus_in(pilot, pane)
     return pane, pane.query_one(LogView)
@@ -71,11 +71,8 @@ async def test_tail_paging_search_and_jump(tmp_path):
         assert texts(view)[-1] == "line 4999" and texts(view)[0] == "line 4000"
         assert view.lines[-1].stream == "E" and view.lines[-2].stream == "O"
         assert view.pin_bottom and view.max_scroll_y > 0
-        for _ in range(50):  # opened at the bottom (after the layout that sizes it)
-            if view.scroll_y == view.max_scroll_y:
-                break
-            await pilot.pause(0.02)
-        assert view.scroll_y == view.max_scroll_y
+        # Opened at the bottom (after the layout that sizes it).
+        await wait_until(pilot, lambda: view.scroll_y == view.max_scroll_y, what="the view at its bottom")
         assert not pane.follow  # finished run
         # Rendered: local time, stream marker, text.
         hms = dt.datetime.fromtimestamp(t0 + 4999).strftime("%H:%M:%S")
@@ -83,18 +80,17 @@ async def test_tail_paging_search_and_jump(tmp_path):
 
         # Scrolling to the top loads the previous page, keeping the view in place.
         await pilot.press("home")
-        await settle(app, pilot)
+        await settle(pilot)
         assert len(view.lines) == 1500 and texts(view)[0] == "line 3500"
         assert texts(view)[int(view.scroll_y)] == "line 4000"
 
         # Search with / and n / N.
         await pilot.press("slash")
-        await pilot.pause()
         inp = pane.query_one("#logs-input", Input)
-        assert app.focused is inp
+        await wait_until(pilot, lambda: app.focused is inp, what="the search box focused")
         inp.value = "LINE 42"
         await pilot.press("enter")
-        await pilot.pause()
+        await wait_until(pilot, lambda: view.search == "line 42", what="the search applied")
         assert view.search == "line 42" and pane._matches == 100  # 4200-4299 in the window
         first = view.cursor
         assert "line 42" in texts(view)[first]
@@ -108,10 +104,10 @@ async def test_tail_paging_search_and_jump(tmp_path):
         run_ts = pane.store.history(pane.run_ids[0], metrics=[]).column("_timestamp").to_pylist()
         target = run_ts[10]  # step 1000
         await pilot.press("t")
-        await pilot.pause()
+        await wait_until(pilot, lambda: app.focused is inp, what="the step box focused")
         inp.value = "1000"
         await pilot.press("enter")
-        await settle(app, pilot)
+        await settle(pilot)
         want = next(i for i in range(5000) if parse_log_time(stamp(t0 + i)) >= target)
         assert 4499 <= want <= 4501
         assert view.lines[view.cursor].text == f"line {want}"
@@ -138,19 +134,19 @@ async def test_jump_far_back_in_big_log(tmp_path):
         pane, view = await open_logs(app, pilot)
         assert texts(view)[-1] == "l199999"
         pane.jump_to_step(3)
-        await settle(app, pilot)
+        await settle(pilot)
         cur = view.lines[view.cursor]
         off = offset_at_time(log, ts[3])
         assert cur.offset == off
         assert not view.at_end and not view.at_start
         # Scrolling down from a jump reads forward (page_after), never the whole file.
         view.scroll_end(animate=False)
-        await settle(app, pilot)
+        await settle(pilot)
         assert len(view.lines) > 600
         # f returns to the tail and follows.
         await focus(pilot, view)
         await pilot.press("f")
-        await settle(app, pilot)
+        await settle(pilot)
         assert pane.follow and view.at_end and texts(view)[-1] == "l199999"
 
 
@@ -179,45 +175,38 @@ async def test_follow_appends_truncation_and_run_chooser(tmp_path):
             write_log(log, 5, t0, start=10)
             with open(log, "a") as f:
                 f.write(f"{stamp(t0)} O partial")  # no newline yet: not shown
-            await pilot.pause(0.8)
-            await settle(app, pilot)
-            assert texts(view)[-1] == "line 14"
-            assert view.scroll_y == view.max_scroll_y
+            await wait_until(pilot, lambda: texts(view)[-1] == "line 14", what="appended lines followed")
+            assert "partial" not in texts(view)
+            await wait_until(pilot, lambda: view.scroll_y == view.max_scroll_y, what="the view kept at its bottom")
             with open(log, "a") as f:
                 f.write(" done\n")
-            await pilot.pause(0.7)
-            await settle(app, pilot)
-            assert texts(view)[-1] == "partial done"
+            await wait_until(pilot, lambda: texts(view)[-1] == "partial done", what="the completed line")
             # Truncated (e.g. logrotate copytruncate): the view starts over.
             with open(log, "w") as f:
                 f.write(f"{stamp(t0)} O fresh start\n")
-            await pilot.pause(0.7)
-            await settle(app, pilot)
-            assert texts(view) == ["fresh start"]
+            await wait_until(pilot, lambda: texts(view) == ["fresh start"], what="the truncated log shown afresh")
             # Rotated: renamed away and a new file written.
             os.rename(log, str(log) + ".1")
             write_log(log, 2, t0, extra=" rotated")
-            await pilot.pause(0.7)
-            await settle(app, pilot)
-            assert texts(view) == ["line 0 rotated", "line 1 rotated"]
-            # f pauses following.
+            rotated = ["line 0 rotated", "line 1 rotated"]
+            await wait_until(pilot, lambda: texts(view) == rotated, what="the rotated log shown")
+            # f pauses following: lines written now stay unread for a few follow ticks.
             await pilot.press("f")
             assert not pane.follow
             write_log(log, 1, t0, start=2, extra=" rotated")
-            await pilot.pause(0.7)
-            assert texts(view)[-1] == "line 1 rotated"
+            await stays_true(pilot, lambda: texts(view) == rotated, window=3 * FOLLOW_S, what="no follow while paused")
 
             # Several runs selected: ] shows the next one's log.
             ids = [r.id for r in app.all_runs]
             app.select(ids)
-            await settle(app, pilot)
+            await settle(pilot)
             shown = pane._shown
             await pilot.press("right_square_bracket")
-            await settle(app, pilot)
+            await settle(pilot)
             assert pane._shown != shown
             assert texts(view)[-1] == "line 2 other"
             await pilot.press("left_square_bracket")
-            await settle(app, pilot)
+            await settle(pilot)
             assert pane._shown == shown
     finally:
         run.finish()

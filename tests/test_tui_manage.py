@@ -10,7 +10,7 @@ import pytest
 from rich.text import Text
 from textual.widgets import DataTable, Input, TextArea
 from tui_fixtures import STANDARD, make_runs
-from tui_helpers import settle
+from tui_helpers import settle, wait_until
 
 from viewer.tui.app import LoupeApp
 from viewer.tui.compare_screen import BEST_MARK, CompareScreen
@@ -26,14 +26,6 @@ def root(tmp_path) -> Path:
 
 def ids_by_name(app) -> dict[str, str]:
     return {r.values["name"]: r.run.id for r in app.query_one(RunsPane).rows}
-
-
-async def wait_for(pilot, condition, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
 
 
 def table_rows(table: DataTable) -> list[list[str]]:
@@ -54,14 +46,14 @@ async def move_cursor_to(app, pilot, name: str) -> None:
 async def test_compare_shows_differing_config_first_and_marks_the_best(root):
     app = LoupeApp([root], live=False)
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         names = ids_by_name(app)
         app.select([names["baseline"], names["fast-lr"], names["broken"]])
         await pilot.pause()
         await pilot.press("d")
-        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), "the compare view")
+        await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen), what="the compare view")
         screen = app.screen
-        await wait_for(pilot, lambda: screen.comparison is not None, "the comparison")
+        await wait_until(pilot, lambda: screen.comparison is not None, what="the comparison")
         await pilot.pause()
         table = screen.query_one(DataTable)
         headers = [c.label.plain for c in table.columns.values()]
@@ -89,13 +81,13 @@ async def test_compare_shows_differing_config_first_and_marks_the_best(root):
         rows = table_rows(table)
         assert row_for(rows, "batch_size")[1:] == ["32", "32", "32"]
         await pilot.press("escape")
-        await wait_for(pilot, lambda: not isinstance(app.screen, CompareScreen), "the compare view to close")
+        await wait_until(pilot, lambda: not isinstance(app.screen, CompareScreen), what="the compare view to close")
 
 
 async def test_compare_needs_two_selected_runs(root):
     app = LoupeApp([root], live=False)
     async with app.run_test(size=(120, 32)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         assert len(app.selected) == 1  # the newest, selected at start
         await pilot.press("d")
         await pilot.pause()
@@ -106,18 +98,18 @@ async def test_compare_needs_two_selected_runs(root):
 async def test_edit_form_renames_tags_and_notes_a_run_and_the_table_shows_it(root):
     app = LoupeApp([root], live=False)
     async with app.run_test(size=(140, 40)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         await move_cursor_to(app, pilot, "fast-lr")
         await pilot.press("e")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunEditScreen), "the edit form")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunEditScreen), what="the edit form")
         form = app.screen
         assert form.query_one("#edit-name", Input).value == "fast-lr"
         form.query_one("#edit-name", Input).value = "[@click=app.quit]fast"
         form.query_one("#edit-tags", Input).value = "keep, [red]best[/red] ,"
         form.query_one("#edit-notes", TextArea).text = "lr too high?\nsecond line"
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: not isinstance(app.screen, RunEditScreen), "the form to close")
-        await wait_for(pilot, lambda: "[@click=app.quit]fast" in ids_by_name(app), "the new name in the table")
+        await wait_until(pilot, lambda: not isinstance(app.screen, RunEditScreen), what="the form to close")
+        await wait_until(pilot, lambda: "[@click=app.quit]fast" in ids_by_name(app), what="the new name in the table")
         run = next(r.run for r in app.query_one(RunsPane).rows if r.values["name"] == "[@click=app.quit]fast")
         assert run.tags == ("keep", "[red]best[/red]")
         assert run.notes == "lr too high?\nsecond line"
@@ -134,38 +126,38 @@ async def test_edit_form_renames_tags_and_notes_a_run_and_the_table_shows_it(roo
 async def test_edit_form_refuses_an_empty_name_and_stays_open(root):
     app = LoupeApp([root], live=False)
     async with app.run_test(size=(120, 32)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         await pilot.press("e")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunEditScreen), "the edit form")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunEditScreen), what="the edit form")
         form = app.screen
         form.query_one("#edit-name", Input).value = "   "
         await pilot.press("ctrl+s")
-        await settle(app, pilot)
+        await settle(pilot)
         assert isinstance(app.screen, RunEditScreen)
         assert "cannot be empty" in str(form.query_one("#edit-error").render())
         await pilot.press("escape")
-        await wait_for(pilot, lambda: not isinstance(app.screen, RunEditScreen), "the form to close")
+        await wait_until(pilot, lambda: not isinstance(app.screen, RunEditScreen), what="the form to close")
         assert "broken" in ids_by_name(app)
 
 
 async def test_delete_key_asks_then_moves_the_run_to_the_trash(root):
     app = LoupeApp([root], live=False)
     async with app.run_test(size=(120, 32)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         await move_cursor_to(app, pilot, "baseline")
         run = next(r.run for r in app.query_one(RunsPane).rows if r.values["name"] == "baseline")
         # Cancelling keeps it.
         await pilot.press("delete")
-        await wait_for(pilot, lambda: isinstance(app.screen, TrashScreen), "the confirmation")
+        await wait_until(pilot, lambda: isinstance(app.screen, TrashScreen), what="the confirmation")
         assert [r.id for r in app.screen.runs] == [run.id]  # the cursor run, not the selected newest
         await pilot.press("n")
-        await wait_for(pilot, lambda: not isinstance(app.screen, TrashScreen), "the dialog to close")
+        await wait_until(pilot, lambda: not isinstance(app.screen, TrashScreen), what="the dialog to close")
         assert run.path.is_dir()
         # Confirming moves it under the root's trash and the table drops it.
         await pilot.press("delete")
-        await wait_for(pilot, lambda: isinstance(app.screen, TrashScreen), "the confirmation")
+        await wait_until(pilot, lambda: isinstance(app.screen, TrashScreen), what="the confirmation")
         await pilot.press("y")
-        await wait_for(pilot, lambda: "baseline" not in ids_by_name(app), "the run to leave the table")
+        await wait_until(pilot, lambda: "baseline" not in ids_by_name(app), what="the run to leave the table")
         assert not run.path.exists()
         assert [p.name.endswith(run.path.name) for p in (root / ".trash").iterdir() if p.is_dir()] == [True]
 
@@ -177,10 +169,10 @@ async def test_delete_keeps_a_running_run(root, tmp_path):
     fake_run_dir(root, "demo", "live-run", state="running", heartbeat_age=0.5, created_at=iso(time.time()))
     app = LoupeApp([root], live=False)
     async with app.run_test(size=(120, 32)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         await move_cursor_to(app, pilot, "live-run")
         await pilot.press("delete")
-        await wait_for(pilot, lambda: isinstance(app.screen, TrashScreen), "the confirmation")
+        await wait_until(pilot, lambda: isinstance(app.screen, TrashScreen), what="the confirmation")
         dialog = app.screen
         assert dialog.runs == [] and [r.id for r in dialog.kept] == ["live-run"]
         assert "kept, still running" in str(dialog.query_one("#trash-list").render())
@@ -188,7 +180,7 @@ async def test_delete_keeps_a_running_run(root, tmp_path):
         await pilot.pause()
         assert (root / "demo" / "live-run").is_dir()
         await pilot.press("escape")
-        await wait_for(pilot, lambda: not isinstance(app.screen, TrashScreen), "the dialog to close")
+        await wait_until(pilot, lambda: not isinstance(app.screen, TrashScreen), what="the dialog to close")
 
 
 async def test_compare_from_the_palette_shows_hostile_names_and_values_as_text(tmp_path):
@@ -207,13 +199,13 @@ async def test_compare_from_the_palette_shows_hostile_names_and_values_as_text(t
     )
     app = LoupeApp([root], live=False)
     async with app.run_test(size=(120, 32)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         app.select(list(ids_by_name(app).values()))
         await pilot.pause()
         app.action_compare()  # what the palette's "Compare the selected runs" runs
-        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), "the compare view")
+        await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen), what="the compare view")
         screen = app.screen
-        await wait_for(pilot, lambda: screen.comparison is not None, "the comparison")
+        await wait_until(pilot, lambda: screen.comparison is not None, what="the comparison")
         await pilot.pause()
         table = screen.query_one(DataTable)
         headers = [c.label.plain for c in table.columns.values()][1:]

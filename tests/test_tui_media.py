@@ -8,13 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from rich.text import Text
-from textual.app import App, ComposeResult
 from textual.widgets import ContentSwitcher, DataTable, Input, OptionList, Static
+from tui_helpers import PaneApp, screen_text, settle, wait_until
 
 import recorder
 from viewer.data import media_index
-from viewer.data.run_colors import RunColors
-from viewer.data.store import Store
 from viewer.tui.media import image_view as media_image
 from viewer.tui.media import media_item
 from viewer.tui.media import table_view as media_table
@@ -22,38 +20,6 @@ from viewer.tui.media.media_pane import MediaPane
 
 HOSTILE_CAPTION = "[@click=app.quit] [/bold] \x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\ \x1b[2J"
 HOSTILE_KEY = "[/bold]w"
-
-
-class PaneApp(App):
-    """A bare app holding one pane and a real Store, as LoupeApp would."""
-
-    def __init__(self, roots, pane) -> None:
-        super().__init__()
-        self.store = Store(roots)
-        self.pane = pane
-        self.run_colors = RunColors()
-
-    def compose(self) -> ComposeResult:
-        yield self.pane
-
-    def select(self, names: list[str]) -> None:
-        runs = {r.name: r for r in self.store.runs()}
-        chosen = [runs[n] for n in names]
-        for r in chosen:
-            self.run_colors.assign(r.id)
-        self.pane.selection_changed(chosen, self.run_colors)
-
-
-async def settle(pilot, rounds: int = 4) -> None:
-    for _ in range(rounds):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-def screen_text(app) -> str:
-    """What the screen would print, segment text only (styles are separate data)."""
-    return "\n".join("".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips())
 
 
 def style_at(text: Text, offset: int):
@@ -186,9 +152,11 @@ async def test_images_step_through_and_captions_are_plain(media_root):
         caption = pane.query_one("#media-caption", Static).render()
         assert "[@click=app.quit]" in caption.plain and "\x1b" not in caption.plain
         assert "step 3  (4/4)" in pane.query_one("#media-image-info", Static).render().plain
-        await pilot.pause()
+        await wait_until(
+            pilot, lambda: "step 3 [@click=app.quit] [/bold] link" in screen_text(app), what="the caption drawn"
+        )
         shown = screen_text(app)
-        assert "step 3 [@click=app.quit] [/bold] link" in shown and "\x1b" not in shown and "\x07" not in shown
+        assert "\x1b" not in shown and "\x07" not in shown
 
         await pilot.press("left")
         await settle(pilot)
@@ -277,9 +245,8 @@ async def test_histogram_heatmap_bars_table_confusion_and_charts(media_root):
         await pilot.press("slash")
         assert isinstance(app.focused, Input)
         await pilot.press(*"click=app")
-        await pilot.pause(media_table.FILTER_DEBOUNCE_S + 0.1)
-        await settle(pilot)
-        assert table.row_count == 1 and table.get_cell_at((0, 3)).plain == "[@click=app.quit]"
+        await wait_until(pilot, lambda: table.row_count == 1, what="the filter applied once typing paused")
+        assert table.get_cell_at((0, 3)).plain == "[@click=app.quit]"
         await pilot.press("enter")
         assert app.focused is table
 
@@ -305,8 +272,7 @@ async def test_histogram_heatmap_bars_table_confusion_and_charts(media_root):
         choose("bars")
         await settle(pilot)
         assert pane.view.chart.labels == ["a", "[/x]"] and pane.view.chart.values == [1.0, 3.0]
-        await pilot.pause()
-        assert pane.query_one(ContentSwitcher).current == "view-chart"
+        await wait_until(pilot, lambda: pane.query_one(ContentSwitcher).current == "view-chart", what="the chart shown")
 
         # ] switches to the next selected run, which has no media.
         await pilot.press("right_square_bracket")
@@ -351,7 +317,8 @@ async def test_media_tab_inside_loupe_app(media_root):
         await settle(pilot)
         pane = app.query_one("#media-pane", MediaPane)
         assert pane.current_run.id == media_id and pane.view is not None
-        assert isinstance(app.focused, OptionList)  # the tab's keys work at once
+        # The tab's keys work at once: focus lands in it (after the layout of the new tab).
+        await wait_until(pilot, lambda: isinstance(app.focused, OptionList), what="focus in the media key list")
         await pilot.press("k")
         await settle(pilot)
         assert pane.kind_filter == "image" and pane.view.kind == "image"

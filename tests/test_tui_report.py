@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from report_helpers import report_json
 from textual.widgets import Input
 from tui_fixtures import STANDARD, make_runs
-from tui_helpers import settle
+from tui_helpers import settle, wait_until
 
 from viewer.tui.app import LoupeApp
 from viewer.tui.report_export import ReportPrompt
-
-
-async def wait_for_file(app, pilot, path: Path, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} was never written"
-        await pilot.pause(0.05)
-    await settle(app, pilot)
 
 
 def notes(app) -> list[str]:
@@ -32,10 +23,10 @@ async def test_ctrl_s_saves_the_selected_runs_in_their_colours(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     app = LoupeApp([root], live=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         app.select([ids[1], ids[0]])
         await pilot.press("ctrl+s")
-        await settle(app, pilot)
+        await settle(pilot)
         prompt = app.screen
         assert isinstance(prompt, ReportPrompt)
         box = prompt.query_one(Input)
@@ -43,7 +34,8 @@ async def test_ctrl_s_saves_the_selected_runs_in_their_colours(tmp_path, monkeyp
         out = tmp_path / "mine.html"
         box.value = str(out)
         await pilot.press("enter")
-        await wait_for_file(app, pilot, out)
+        await wait_until(pilot, out.exists, what=f"{out} written")  # written to a temp name, then renamed
+        await settle(pilot)
         data = report_json(out)
         assert [r["cells"]["name"] for r in data["runs"]] == ["fast-lr", "baseline"]
         assert [r["color"] for r in data["runs"]] == [app.run_colors.hex(ids[1]), app.run_colors.hex(ids[0])]
@@ -56,20 +48,19 @@ async def test_palette_command_and_nothing_selected(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     app = LoupeApp([root], live=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         await pilot.press("ctrl+p")
-        await settle(app, pilot)
+        await settle(pilot)
         await pilot.press(*"html report")
-        await settle(app, pilot, 0.3)
+        await settle(pilot)  # the palette searches in a worker
         await pilot.press("enter")
-        await settle(app, pilot)
-        assert isinstance(app.screen, ReportPrompt)
+        await wait_until(pilot, lambda: isinstance(app.screen, ReportPrompt), what="the report prompt")
         await pilot.press("escape")
-        await settle(app, pilot)
+        await settle(pilot)
         assert not isinstance(app.screen, ReportPrompt) and not list(tmp_path.glob("*.html"))
 
         app.select([])
         await pilot.press("ctrl+s")
-        await settle(app, pilot)
+        await settle(pilot)
         assert not isinstance(app.screen, ReportPrompt)
         assert any("Select runs first" in n for n in notes(app))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input, TabbedContent
 from tui_fixtures import STANDARD, make_runs, pin_times
+from tui_helpers import settle, stays_true, wait_until
 
 import recorder
 from viewer.tui.app import LoupeApp
@@ -17,16 +18,17 @@ from viewer.tui.metrics_pane import MetricsPane
 from viewer.tui.runs_pane import RunsPane
 
 
-async def settle(pilot, rounds: int = 3) -> None:
-    for _ in range(rounds):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
 def table_names(app) -> list[str]:
     pane = app.query_one(RunsPane)
     return [row.values["name"] for row in pane.shown]
+
+
+def header_offset(table: DataTable, label: str) -> tuple[int, int]:
+    """Where to click, relative to the table, to hit the header that reads `label` on screen."""
+    header = "".join(segment.text for segment in table.render_line(0))
+    x = header.find(f" {label}")
+    assert x >= 0, f"{label!r} not in the header {header!r}"
+    return x + 1, 0
 
 
 @pytest.fixture
@@ -56,13 +58,18 @@ async def test_runs_table_lists_sorts_filters_and_selects(root):
         assert len(colours) == 2 and None not in colours
 
         # Header click sorts; a second click reverses.
-        await pilot.click("#runs-table", offset=(2, 0))  # the state header
-        pane._sort_by("config.lr")
-        await pilot.pause()
-        assert table_names(app)[-1] == "broken"  # lr 1.0 sorts last ascending
-        pane._sort_by("config.lr")
-        await pilot.pause()
-        assert table_names(app)[0] == "broken"
+        await pilot.click("#runs-table", offset=header_offset(pane.table, "config.lr"))
+        await wait_until(pilot, lambda: pane.sort_column == "config.lr")
+
+        def lrs() -> list[float]:
+            return [row.values["config.lr"] for row in pane.shown]
+
+        assert lrs() == sorted(lrs()) and table_names(app)[-1] == "broken"  # lr 1.0 sorts last ascending
+        assert "▲" in str(pane.table.columns["config.lr"].label)
+        await pilot.click("#runs-table", offset=header_offset(pane.table, "config.lr"))
+        await wait_until(pilot, lambda: pane.sort_desc)
+        assert lrs() == sorted(lrs(), reverse=True) and table_names(app)[0] == "broken"
+        assert "▼" in str(pane.table.columns["config.lr"].label)
 
         # Text search with field tokens.
         await pilot.press("slash")
@@ -192,11 +199,9 @@ async def test_help_screen_lists_keys(root):
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
         await pilot.press("question_mark")
-        await pilot.pause()
-        assert isinstance(app.screen, HelpScreen)
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
         await pilot.press("escape")
-        await pilot.pause()
-        assert not isinstance(app.screen, HelpScreen)
+        await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen), what="the help screen closed")
 
 
 async def test_hostile_run_names_and_keys_render_as_text(tmp_path):
@@ -261,20 +266,42 @@ async def test_runs_table_columns_fit_their_widest_cell(tmp_path):
 
 
 async def test_a_slow_older_metrics_fetch_does_not_replace_a_newer_one(root):
+    import threading
+
     app = LoupeApp([root], live=False)
     async with app.run_test(size=(140, 48)) as pilot:
         await settle(pilot)
         ids = {r.values["name"]: r.run.id for r in app.query_one(RunsPane).rows}
         await pilot.press("2")
-        app.select([ids["baseline"], ids["fast-lr"]])
         await settle(pilot)
-        metrics = app.query_one(MetricsPane)
-        stale_gen = metrics._gen - 1  # the fetch for the selection before this one
-        metrics._show(stale_gen, [], "stale result")
+        # The fetch for baseline alone stalls in the store (a slow disk) until released.
+        entered, release, finished = threading.Event(), threading.Event(), threading.Event()
+        real = app.store.downsampled
+
+        def downsampled(run_ids, *args, **kwargs):
+            if run_ids == [ids["baseline"]]:
+                entered.set()
+                release.wait(20)
+                try:
+                    return real(run_ids, *args, **kwargs)
+                finally:
+                    finished.set()
+            return real(run_ids, *args, **kwargs)
+
+        app.store.downsampled = downsampled
+        app.select([ids["baseline"]])
+        await wait_until(pilot, entered.is_set, what="the slow fetch to start")
+        app.select([ids["fast-lr"]])  # the newer fetch, answered at once
+
+        def plotted() -> list[str]:
+            plot = next((p for p in app.query(MetricPlot) if p.panel.metric == "train/loss"), None)
+            return [s.run_id for s in plot.panel.series] if plot is not None else []
+
+        await wait_until(pilot, lambda: plotted() == [ids["fast-lr"]], what="the newer selection's plots")
+        release.set()
+        await wait_until(pilot, finished.is_set, what="the slow fetch to finish")
         await settle(pilot)
-        plots = {p.panel.metric: p for p in app.query(MetricPlot)}
-        assert [s.run_id for s in plots["train/loss"].panel.series] == [ids["baseline"], ids["fast-lr"]]
-        assert metrics.message != "stale result"
+        await stays_true(pilot, lambda: plotted() == [ids["fast-lr"]], what="the older, slower answer is dropped")
 
 
 async def test_startup_heap_is_frozen_while_running_and_released_on_exit(root):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from tui_fixtures import STANDARD, make_runs
+from tui_helpers import settle, wait_until
 
 from viewer.tui.app import LoupeApp
 from viewer.tui.runs_pane import RunsPane
@@ -17,15 +18,20 @@ def app_for(tmp_path) -> LoupeApp:
 
 
 async def loaded(pilot, select_two: bool = False) -> None:
-    for _ in range(3):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
+    await settle(pilot)
     pilot.app.sub_title = "sample"  # the temporary root's path would differ run to run
     if select_two:
         rows = pilot.app.query_one(RunsPane).rows
         names = {r.values["name"]: r.run.id for r in rows}
         pilot.app.select([names["baseline"], names["fast-lr"]])
-    await pilot.pause()
+    await settle(pilot)
+
+
+async def switched(pilot, key: str) -> None:
+    """Press a tab key; return once its pane has drawn and the tab underline stopped moving."""
+    await pilot.press(key)
+    await settle(pilot)
+    await pilot.wait_for_scheduled_animations()
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -37,11 +43,7 @@ def test_runs_screen(snap_compare, tmp_path, size):
 def test_metrics_screen(snap_compare, tmp_path, size):
     async def before(pilot):
         await loaded(pilot, select_two=True)
-        await pilot.press("2")
-        for _ in range(3):
-            await pilot.pause()
-            await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.3)
+        await switched(pilot, "2")
 
     assert snap_compare(app_for(tmp_path), terminal_size=size, run_before=before)
 
@@ -63,11 +65,7 @@ def test_logs_screen(snap_compare, tmp_path, size):
 
     async def before(pilot):
         await loaded(pilot)
-        await pilot.press("4")
-        for _ in range(3):
-            await pilot.pause()
-            await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.3)
+        await switched(pilot, "4")
 
     assert snap_compare(app, terminal_size=size, run_before=before)
 
@@ -76,11 +74,7 @@ def test_logs_screen(snap_compare, tmp_path, size):
 def test_system_screen_without_gpu(snap_compare, tmp_path, size):
     async def before(pilot):
         await loaded(pilot)
-        await pilot.press("3")
-        for _ in range(3):
-            await pilot.pause()
-            await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.3)
+        await switched(pilot, "3")
 
     assert snap_compare(app_for(tmp_path), terminal_size=size, run_before=before)
 
@@ -92,10 +86,9 @@ def test_compare_screen(snap_compare, tmp_path, size):
 
         await loaded(pilot, select_two=True)
         await pilot.press("d")
-        for _ in range(3):
-            await pilot.pause()
-            await pilot.app.workers.wait_for_complete()
-        assert isinstance(pilot.app.screen, CompareScreen) and pilot.app.screen.comparison is not None
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, CompareScreen), what="the compare view")
+        await wait_until(pilot, lambda: pilot.app.screen.comparison is not None, what="the comparison")
+        await settle(pilot)
+        await pilot.wait_for_scheduled_animations()
 
     assert snap_compare(app_for(tmp_path), terminal_size=size, run_before=before)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from rich.text import Text
-from textual.app import App, ComposeResult
 from textual.widgets import DataTable, OptionList, Static
+from tui_helpers import PaneApp, screen_text, settle, wait_until
 
 import recorder
 
@@ -17,41 +17,9 @@ pytest.importorskip("optuna")
 import itertools
 
 from viewer.data import sweep_index
-from viewer.data.run_colors import RunColors
-from viewer.data.store import Store
-from viewer.tui.messages import SelectionChanged
 from viewer.tui.sweeps_pane import ParamPlot, SweepsPane, importance_text
 
 HOSTILE = "[@click=app.quit] [/bold] \x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\"
-
-
-class PaneApp(App):
-    def __init__(self, roots, pane) -> None:
-        super().__init__()
-        self.store = Store(roots)
-        self.pane = pane
-        self.selections: list[list[str]] = []
-
-    def compose(self) -> ComposeResult:
-        yield self.pane
-
-    def select_ids(self, ids: list[str]) -> None:
-        colors = RunColors()
-        by_id = {r.id: r for r in self.store.runs()}
-        chosen = [by_id[i] for i in ids]
-        for r in chosen:
-            colors.assign(r.id)
-        self.pane.selection_changed(chosen, colors)
-
-    def on_selection_changed(self, message: SelectionChanged) -> None:
-        self.selections.append(message.run_ids)
-
-
-async def settle(pilot, rounds: int = 4) -> None:
-    for _ in range(rounds):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def plain(widget: Static) -> str:
@@ -133,9 +101,10 @@ async def test_trials_best_so_far_params_and_importance(sweep_root):
         option = pane.query_one("#sweeps-list", OptionList).get_option_at_index(1).prompt
         assert isinstance(option, Text) and option.plain.startswith("tune [@click=app.quit] [/bold] link")
         header = plain(pane.query_one("#sweeps-header", Static))
-        await pilot.pause()
-        shown = "\n".join("".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips())
-        assert "tune [@click=app.quit] [/bold] link" in shown and "\x1b" not in shown
+        await wait_until(
+            pilot, lambda: "tune [@click=app.quit] [/bold] link" in screen_text(app), what="the name drawn"
+        )
+        assert "\x1b" not in screen_text(app)
         assert "metric val/loss (minimize)" in header and "7 trials: 7 finished" in header and "\x1b" not in header
 
         # Trials sorted ascending (minimize), values from the runs' summaries.
@@ -173,8 +142,7 @@ async def test_trials_best_so_far_params_and_importance(sweep_root):
         # enter on a trial selects its run in the dashboard.
         table.focus()
         await pilot.press("enter")
-        await pilot.pause()
-        assert app.selections == [[best.run_id]]
+        await wait_until(pilot, lambda: app.selections == [[best.run_id]], what="the trial's run selected")
 
         # [ goes to the previous sweep: maximize, one trial.
         await pilot.press("left_square_bracket")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import Input
+from tui_helpers import settle
 
 import recorder
 from viewer.tui.app import LoupeApp
@@ -115,16 +116,14 @@ async def test_viewer_visits_every_pane_without_network(tmp_path, no_network):
     async with app.run_test(size=(120, 40)) as pilot:
         for key in ["1", "2", "3", "4", "5", "6", "question_mark", "escape"]:
             await pilot.press(key)
-            await pilot.pause(0.2)
-            await app.workers.wait_for_complete()
+            await settle(pilot)
         app.action_tab("sql")
-        await pilot.pause()
+        await settle(pilot)
         sql_inputs = [w for w in app.query(Input) if w.id and "sql" in w.id]
         if sql_inputs:
             sql_inputs[0].value = "SELECT count(*) FROM history"
             sql_inputs[0].focus()
             await pilot.press("enter")
-            await pilot.pause(0.3)
-            await app.workers.wait_for_complete()
+            await settle(pilot)
         assert app.is_running
     assert no_network == []

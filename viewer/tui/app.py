@@ -13,13 +13,14 @@ import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, wait
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
 from viewer.data.run_colors import RunColors
 from viewer.data.runs_table import RunInfo
@@ -27,6 +28,7 @@ from viewer.data.store import Store
 from viewer.tui.artifacts_pane import ArtifactsPane
 from viewer.tui.detail_pane import DetailPane
 from viewer.tui.help_screen import HelpScreen
+from viewer.tui.latest_fetch import FetchesLatest
 from viewer.tui.logs_pane import LogsPane
 from viewer.tui.media.media_pane import MediaPane
 from viewer.tui.messages import FilesChanged, RunsLoaded, SelectionChanged, StoreFailed
@@ -35,8 +37,12 @@ from viewer.tui.pane import Pane
 from viewer.tui.report_export import ask_and_write
 from viewer.tui.runs_pane import RunsPane
 from viewer.tui.sql_pane import SqlPane
+from viewer.tui.styles import STYLESHEETS
 from viewer.tui.sweeps_pane import SweepsPane
 from viewer.tui.system_pane import SystemPane
+
+if TYPE_CHECKING:
+    from viewer.data.live_watch import RootWatcher
 
 TABS = ("runs", "metrics", "system", "logs", "detail", "sql", "media", "artifacts", "sweeps")
 # Live changes are coalesced: at most one refresh per interval, however many events.
@@ -50,8 +56,16 @@ RECONCILE_S = 5.0
 FIRST_SCAN_WAIT_S = 1.5
 
 
-class LoupeApp(App):
-    CSS_PATH = "loupe.tcss"
+def _rescan(store: Store, selected: list[str], force: bool) -> RunsLoaded:
+    """In a worker: the run list after a rescan, and what the selected runs' files look like now."""
+    changed = store.refresh()
+    runs = store.runs()
+    signatures = store.data_signatures(selected)
+    return RunsLoaded(runs, live=True, changed=changed, data_signatures=signatures, force=force)
+
+
+class LoupeApp(FetchesLatest, App):
+    CSS_PATH = STYLESHEETS
     TITLE = "Loupe"
     BINDINGS = [
         Binding("1", "tab('runs')", "Runs", show=False),
@@ -80,7 +94,7 @@ class LoupeApp(App):
         self.run_colors = RunColors()
         self.store_warnings: list[str] = []
         self.watch_note: str = ""
-        self._watcher = None
+        self._watcher: RootWatcher | None = None
         self._last_refresh = 0.0
         self._refresh_pending = False
         self._notified = 0
@@ -150,21 +164,20 @@ class LoupeApp(App):
             self.notify(message, severity="warning", timeout=6, markup=False)
         self._notified = len(self.store_warnings)
 
-    @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
     def refresh_store(self, selected: list[str], force: bool = False) -> None:
+        """Rescan the roots in a worker; a rescan started meanwhile replaces this one's result."""
         store = self.store
         if store is None:
             return
-        try:
-            changed = store.refresh()
-            runs = store.runs()
-            signatures = store.data_signatures(selected)
-        except Exception as exc:
-            self.post_message(StoreFailed(f"refresh failed: {exc}"))
-            return
-        if get_current_worker().is_cancelled:
-            return  # a newer rescan started meanwhile; its list is the one to show
-        self.post_message(RunsLoaded(runs, live=True, changed=changed, data_signatures=signatures, force=force))
+        self.fetch(
+            _rescan,
+            store,
+            selected,
+            force,
+            apply=self._runs_loaded,
+            group="refresh",
+            failed=lambda error: self._store_failed(StoreFailed(f"refresh failed: {error}")),
+        )
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -264,21 +277,18 @@ class LoupeApp(App):
         def changed() -> None:
             self.post_message(FilesChanged())
 
-        self._watcher = RootWatcher(self.roots, changed, poll=self.poll)
-        self._start_watcher(self._watcher)
-        # Events can be lost (queue overflow, network filesystems): reconcile regardless.
-        self.set_interval(RECONCILE_S, self._reconcile)
+        watcher = self._watcher = RootWatcher(self.roots, changed, poll=self.poll)
 
-    @work(thread=True, group="watch", exit_on_error=False)
-    def _start_watcher(self, watcher) -> None:
+        def started(_: None) -> None:
+            self.watch_note = watcher.mode_note
+
         # Choosing the mode reads the mount table and counts directories, and polling
         # starts with a walk of every run: seconds on a slow network filesystem.
-        try:
-            watcher.start()
-        except Exception as exc:
-            self.call_from_thread(self._watch_failed, watcher, str(exc))
-            return
-        self.watch_note = watcher.mode_note
+        self.fetch(
+            watcher.start, apply=started, group="watch", failed=lambda error: self._watch_failed(watcher, str(error))
+        )
+        # Events can be lost (queue overflow, network filesystems): reconcile regardless.
+        self.set_interval(RECONCILE_S, self._reconcile)
 
     def _watch_failed(self, watcher, error: str) -> None:
         self.notify(f"live updates off: {error}", severity="warning", markup=False)

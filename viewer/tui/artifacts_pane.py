@@ -13,10 +13,10 @@ metadata and file paths are untrusted: shown as plain text (viewer.data.sanitize
 
 from __future__ import annotations
 
-from pathlib import Path
+from functools import partial
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -37,19 +37,6 @@ class ArtifactsPane(Pane):
         Binding("left_square_bracket", "run(-1)", "Prev run", show=False),
         Binding("right_square_bracket", "run(1)", "Next run", show=False),
     ]
-    DEFAULT_CSS = """
-    ArtifactsPane { height: 1fr; }
-    ArtifactsPane #artifacts-status { height: 1; color: $text-muted; padding: 0 1; }
-    ArtifactsPane #artifacts-left { width: 40; height: 1fr; }
-    ArtifactsPane #artifacts-filter { height: 3; }
-    ArtifactsPane #artifacts-collections { height: 1fr; border: round $panel; }
-    ArtifactsPane #artifacts-collections:focus { border: round $accent; }
-    ArtifactsPane #artifacts-right { width: 1fr; height: 1fr; }
-    ArtifactsPane #artifacts-versions { height: 12; }
-    ArtifactsPane #artifacts-detail-scroll { height: 1fr; border: round $panel; }
-    ArtifactsPane #artifacts-detail { padding: 0 1; }
-    ArtifactsPane #artifacts-run { height: auto; max-height: 8; border: round $panel; padding: 0 1; }
-    """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -60,9 +47,6 @@ class ArtifactsPane(Pane):
         self.filter_text = ""
         self.message = ""
         self.run_io: dict[str, list[dict]] | None = None
-        self._entries_gen = 0
-        self._versions_gen = 0
-        self._run_gen = 0
         self._filling = False
 
     def compose(self) -> ComposeResult:
@@ -87,21 +71,17 @@ class ArtifactsPane(Pane):
 
     # -- loading ----------------------------------------------------------------------------
     def reload(self) -> None:
-        self._entries_gen += 1
-        self._fetch_entries(self._entries_gen, self.roots)
+        self.fetch(
+            load_entries,
+            self.roots,
+            apply=self._entries_loaded,
+            group="artifacts-entries",
+            failed=lambda error: self._entries_loaded(([], [f"cannot list artifacts: {error}"])),
+        )
         self._load_run_io()
 
-    @work(thread=True, exclusive=True, group="artifacts-entries", exit_on_error=False)
-    def _fetch_entries(self, gen: int, roots: list[Path]) -> None:
-        try:
-            entries, errors = load_entries(roots)
-        except Exception as exc:
-            entries, errors = [], [f"cannot list artifacts: {exc}"]
-        self.app.call_from_thread(self._entries_loaded, gen, entries, errors)
-
-    def _entries_loaded(self, gen: int, entries: list[Entry], errors: list[str]) -> None:
-        if gen != self._entries_gen:
-            return
+    def _entries_loaded(self, loaded: tuple[list[Entry], list[str]]) -> None:
+        entries, errors = loaded
         self.entries = entries
         self.message = errors[0] if errors else ""
         self._fill_list()
@@ -163,26 +143,26 @@ class ArtifactsPane(Pane):
     def _load_versions(self) -> None:
         if self.current is None:
             return
-        self._versions_gen += 1
-        self._fetch_versions(self._versions_gen, self.current)
-
-    @work(thread=True, exclusive=True, group="artifacts-versions", exit_on_error=False)
-    def _fetch_versions(self, gen: int, entry: Entry) -> None:
+        entry = self.current
         store = self.store
 
         def run_name(run_id: str) -> str | None:
             info = store.get(run_id) if store is not None else None
             return info.name if info is not None else None
 
-        try:
-            rows, errors = load_versions(entry, run_name)
-        except Exception as exc:
-            rows, errors = [], [f"cannot read {entry.label}: {exc}"]
-        self.app.call_from_thread(self._versions_loaded, gen, entry, rows, errors)
+        self.fetch(
+            load_versions,
+            entry,
+            run_name,
+            apply=partial(self._versions_loaded, entry),
+            group="artifacts-versions",
+            failed=lambda error: self._versions_loaded(entry, ([], [f"cannot read {entry.label}: {error}"])),
+        )
 
-    def _versions_loaded(self, gen: int, entry: Entry, rows: list[VersionRow], errors: list[str]) -> None:
-        if gen != self._versions_gen or entry != self.current:
+    def _versions_loaded(self, entry: Entry, loaded: tuple[list[VersionRow], list[str]]) -> None:
+        if entry != self.current:
             return
+        rows, errors = loaded
         self.rows = rows
         if errors:
             self.message = f"{len(errors)} unreadable: {errors[0]}"
@@ -220,25 +200,23 @@ class ArtifactsPane(Pane):
 
     def _load_run_io(self) -> None:
         run = self.current_run
-        self._run_gen += 1
         box = self.query_one("#artifacts-run", Static)
         if run is None:
+            self.drop_fetches("artifacts-run")
             self.run_io = None
             box.update(Text("select a run to see the artifacts it used and logged", style="dim"))
             return
-        self._fetch_run_io(self._run_gen, run.path)
+        self.fetch(
+            load_run_io,
+            run.path,
+            apply=self._run_io_loaded,
+            group="artifacts-run",
+            failed=lambda _error: self._run_io_loaded({"inputs": [], "outputs": [], "links": []}),
+        )
 
-    @work(thread=True, exclusive=True, group="artifacts-run", exit_on_error=False)
-    def _fetch_run_io(self, gen: int, run_dir: Path) -> None:
-        try:
-            data = load_run_io(run_dir)
-        except Exception:
-            data = {"inputs": [], "outputs": [], "links": []}
-        self.app.call_from_thread(self._run_io_loaded, gen, data)
-
-    def _run_io_loaded(self, gen: int, data: dict[str, list[dict]]) -> None:
+    def _run_io_loaded(self, data: dict[str, list[dict]]) -> None:
         run = self.current_run
-        if gen != self._run_gen or run is None:
+        if run is None:
             return
         self.run_io = data
         position = f"({self.run_index % len(self.runs) + 1}/{len(self.runs)}, [ ] switch)" if len(self.runs) > 1 else ""

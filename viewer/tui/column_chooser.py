@@ -15,10 +15,6 @@ class ColumnChooser(ModalScreen[list[str] | None]):
     """Pick which config/summary columns the table shows."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("enter", "apply", "Apply")]
-    DEFAULT_CSS = """
-    ColumnChooser { align: center middle; }
-    ColumnChooser > SelectionList { width: 70%; height: 70%; border: round $accent; }
-    """
 
     def __init__(self, available: list[str], chosen: list[str]) -> None:
         super().__init__()

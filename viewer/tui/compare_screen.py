@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
@@ -20,6 +19,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from viewer.data.run_compare import RunComparison, compare_runs, format_value
 from viewer.data.sanitize import sanitize
+from viewer.tui.latest_fetch import FetchesLatest
 
 if TYPE_CHECKING:
     from viewer.data.runs_table import RunInfo
@@ -31,16 +31,23 @@ BEST_MARK = " *"
 CELL_WIDTH = 32
 
 
-class CompareScreen(ModalScreen[None]):
+def _compare(store, runs: list[RunInfo]) -> RunComparison:
+    """In a worker: the comparison, with each run's metric goals from its definitions."""
+    definitions = []
+    if store is not None:
+        for run in runs:
+            try:
+                definitions.append(store.metric_definitions(run.id))
+            except Exception:
+                definitions.append({})  # a run removed meanwhile: no goals from it
+    return compare_runs(runs, definitions)
+
+
+class CompareScreen(FetchesLatest, ModalScreen[None]):
     BINDINGS = [
         Binding("escape,q", "close", "Close"),
         Binding("f", "fold", "Same config keys"),
     ]
-    DEFAULT_CSS = """
-    CompareScreen { background: $background; }
-    CompareScreen #compare-title { height: 1; padding: 0 1; color: $text-muted; }
-    CompareScreen DataTable { height: 1fr; }
-    """
 
     def __init__(self, runs: list[RunInfo]) -> None:
         super().__init__()
@@ -57,18 +64,8 @@ class CompareScreen(ModalScreen[None]):
         self.query_one(DataTable).focus()
         self._load()
 
-    @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def _load(self) -> None:
-        store = getattr(self.app, "store", None)
-        definitions = []
-        if store is not None:
-            for run in self.runs:
-                try:
-                    definitions.append(store.metric_definitions(run.id))
-                except Exception:
-                    definitions.append({})  # a run removed meanwhile: no goals from it
-        comparison = compare_runs(self.runs, definitions)
-        self.app.call_from_thread(self._show, comparison)
+        self.fetch(_compare, getattr(self.app, "store", None), self.runs, apply=self._show, group="compare")
 
     def _show(self, comparison: RunComparison) -> None:
         self.comparison = comparison

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Static
@@ -59,15 +59,6 @@ def overview_text(d: RunDetails, color: str | None = None) -> Text:
 
 
 class DetailPane(Pane):
-    DEFAULT_CSS = """
-    DetailPane { height: 1fr; }
-    DetailPane #detail-split { height: 1fr; }
-    DetailPane #detail-overview { width: 45%; min-width: 30; padding: 0 1; border-right: solid $panel; }
-    DetailPane #detail-right { width: 1fr; }
-    DetailPane #detail-count { height: 1; padding: 0 1; color: $text-muted; }
-    DetailPane #detail-table { height: 1fr; }
-    """
-
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter"),
         Binding("escape", "focus_table", "Table", show=False),
@@ -80,7 +71,6 @@ class DetailPane(Pane):
         self.details: RunDetails | None = None
         self.shown_rows: list[tuple[str, str, str]] = []
         self.total_matches = 0
-        self._gen = 0
         self._shown: str | None = None
         self._sig: tuple | None = None
 
@@ -125,46 +115,45 @@ class DetailPane(Pane):
     def reload(self) -> None:
         run = self.current_run
         self._sig = self._signature(run) if run is not None else None
-        self._gen += 1
+        # A filter still running applies to the run shown before: it must not land.
+        self.drop_fetches("detail-filter")
         if run is None:
+            self.drop_fetches("detail-load")
             self._shown = None
             self.details = None
             self.query_one("#detail-overview-text", Static).update(
                 Text("No run selected: pick one in the Runs tab (1).", style="dim")
             )
-            self._show_rows([], 0, self._gen)
+            self._show_rows(([], 0, []))
             return
-        self._shown = run.id
-        self._load_worker(self._gen, run.id, self.query_one("#detail-filter", Input).value)
-
-    @work(thread=True, exclusive=True, group="detail-load", exit_on_error=False)
-    def _load_worker(self, gen: int, run_id: str, query: str) -> None:
         store = self.store
         if store is None:
             return
-        try:
-            d = load_details(store, run_id)
-        except Exception as exc:
-            self.app.call_from_thread(self._load_failed, gen, f"cannot read run {run_id}: {exc}")
-            return
-        rows, total = filter_rows(d.rows, query, ROW_LIMIT)
-        cells = self._cells(rows)
-        self.app.call_from_thread(self._loaded, gen, d, rows, cells, total)
+        self._shown = run.id
+        query = self.query_one("#detail-filter", Input).value
+        run_id = run.id
 
-    def _load_failed(self, gen: int, message: str) -> None:
-        if gen == self._gen:
+        def failed(error: Exception) -> None:
+            message = f"cannot read run {run_id}: {error}"
             self.query_one("#detail-overview-text", Static).update(Text(sanitize(message), style="red"))
 
-    def _loaded(self, gen: int, d: RunDetails, rows, cells, total: int) -> None:
-        if gen != self._gen:
-            return
+        self.fetch(self._read, store, run_id, query, apply=self._loaded, group="detail-load", failed=failed)
+
+    @classmethod
+    def _read(cls, store, run_id: str, query: str) -> tuple[RunDetails, list, list, int]:
+        d = load_details(store, run_id)
+        rows, total = filter_rows(d.rows, query, ROW_LIMIT)
+        return d, rows, cls._cells(rows), total
+
+    def _loaded(self, loaded: tuple[RunDetails, list, list, int]) -> None:
+        d, rows, cells, total = loaded
         self.details = d
         color = self.run_colors.rich_color(d.run_id) if self.run_colors.get(d.run_id) else None
         text = overview_text(d, color)
         if len(self.runs) > 1:
             text.append(f"\nrun {self.run_index + 1} of {len(self.runs)} selected ([ and ] switch)", "dim")
         self.query_one("#detail-overview-text", Static).update(text)
-        self._show_rows(rows, total, gen, cells)
+        self._show_rows((rows, total, cells))
 
     # -- filtering ------------------------------------------------------------------------
     @staticmethod
@@ -176,30 +165,26 @@ class DetailPane(Pane):
         event.stop()
         if self.details is None:
             return
-        self._filter_worker(self._gen, self.details, event.value)
+        self.fetch(self._filtered, self.details, event.value, apply=self._show_rows, group="detail-filter")
 
     @on(Input.Submitted, "#detail-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.action_focus_table()
 
-    @work(thread=True, exclusive=True, group="detail-filter", exit_on_error=False)
-    def _filter_worker(self, gen: int, d: RunDetails, query: str) -> None:
+    @classmethod
+    def _filtered(cls, d: RunDetails, query: str) -> tuple[list, int, list]:
         rows, total = filter_rows(d.rows, query, ROW_LIMIT)
         if get_current_worker().is_cancelled:
-            return
-        cells = self._cells(rows)
-        if get_current_worker().is_cancelled:
-            return
-        self.app.call_from_thread(self._show_rows, rows, total, gen, cells)
+            return rows, total, []  # superseded by the next keystroke: not shown
+        return rows, total, cls._cells(rows)
 
-    def _show_rows(self, rows, total: int, gen: int, cells=None) -> None:
-        if gen != self._gen:
-            return
+    def _show_rows(self, shown: tuple[list, int, list]) -> None:
+        rows, total, cells = shown
         table = self.query_one("#detail-table", DataTable)
         keep = table.cursor_row if rows and rows[:1] == self.shown_rows[:1] else 0
         table.clear()
-        table.add_rows(cells if cells is not None else self._cells(rows))
+        table.add_rows(cells)
         if 0 < keep < table.row_count:
             table.move_cursor(row=keep, animate=False)
         self.shown_rows = rows

@@ -125,11 +125,6 @@ def keymap_table() -> Table:
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 90%; height: 90%; border: round $accent; padding: 0 1;
-                                  background: $surface; }
-    """
 
     def __init__(self, watch_note: str = "") -> None:
         super().__init__()

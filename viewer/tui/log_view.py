@@ -84,11 +84,6 @@ PREFIX_CELLS = 11  # "HH:MM:SS │ "
 class LogView(ScrollView, can_focus=True):
     """A virtual list of LogLines: renders only the visible rows, keeps byte offsets."""
 
-    DEFAULT_CSS = """
-    LogView { height: 1fr; background: $surface; }
-    LogView:focus { background-tint: $foreground 3%; }
-    """
-
     class NeedOlder(Message):
         pass
 

@@ -18,7 +18,7 @@ from functools import partial
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Static
@@ -41,16 +41,6 @@ FOLLOW_S = 0.5
 
 
 class LogsPane(Pane):
-    DEFAULT_CSS = """
-    LogsPane { layout: vertical; height: 1fr; }
-    LogsPane #logs-header { height: 1; padding: 0 1; background: $panel; }
-    LogsPane #logs-status { height: 1; padding: 0 1; color: $text-muted; }
-    LogsPane #logs-prompt { height: auto; display: none; }
-    LogsPane #logs-prompt.visible { display: block; }
-    LogsPane #logs-prompt-label { width: auto; padding: 1 1 0 1; }
-    LogsPane #logs-input { width: 1fr; }
-    """
-
     BINDINGS = [
         Binding("f", "toggle_follow", "Follow"),
         Binding("slash", "search", "Search"),
@@ -68,7 +58,6 @@ class LogsPane(Pane):
         super().__init__(*args, **kwargs)
         self.follow = False
         self._shown: str | None = None  # run id whose log is in the view
-        self._gen = 0
         self._follower: LogFollower | None = None
         self._polling = False
         self._loading = False
@@ -111,8 +100,8 @@ class LogsPane(Pane):
         self._show_header()
         if run is None:
             self._shown = None
-            self._follower = None
-            self._gen += 1
+            self._follower = None  # a poll still running for the old run is dropped
+            self.drop_fetches("logs-load")
             self.view.clear()
             self._note = "no run selected"
             self._show_status()
@@ -123,33 +112,23 @@ class LogsPane(Pane):
         self._load_tail(run.id)
 
     def _load_tail(self, run_id: str) -> None:
-        self._gen += 1
         self._shown = run_id
         self._follower = None
         self._loading = True
         self._note = "loading…"
         self._show_status()
         self._show_header()
-        self._read(self._gen, self._tail_loaded, read_tail, run_id)
+        self._read(self._tail_loaded, read_tail, run_id)
 
-    @work(thread=True, exclusive=True, group="logs-load", exit_on_error=False)
-    def _read(self, gen: int, done: Callable[[int, Any], None], read: Callable[..., Any], *args: Any) -> None:
-        # One group for every read: a jump or a new run's tail replaces a page still loading.
+    def _read(self, done: Callable[[Any], None], read: Callable[..., Any], *args: Any) -> None:
+        # One group for every read: a jump or a new run's tail replaces a page still loading
+        # (a search it stops returns None, and is dropped as superseded).
         store = self.store
         if store is None:
             return
-        try:
-            result = read(store, *args)
-        except Exception as exc:
-            self.app.call_from_thread(self._load_failed, gen, str(exc))
-            return
-        if get_current_worker().is_cancelled:
-            return  # a newer read replaced this one (a stopped search returns None)
-        self.app.call_from_thread(done, gen, result)
+        self.fetch(read, store, *args, apply=done, group="logs-load", failed=self._load_failed)
 
-    def _tail_loaded(self, gen: int, loaded: LogWindow) -> None:
-        if gen != self._gen:
-            return
+    def _tail_loaded(self, loaded: LogWindow) -> None:
         self._loading = False
         self._follower = loaded.follower
         self.view.set_window(loaded.lines, loaded.at_start, loaded.at_end, loaded.end_offset)
@@ -167,26 +146,20 @@ class LogsPane(Pane):
         if not self.view.at_end or not self.is_showing:
             return
         self._polling = True
-        self._poll_worker(self._gen, self._follower)
+        follower = self._follower
 
-    @work(thread=True, group="logs-poll", exit_on_error=False)
-    def _poll_worker(self, gen: int, follower: LogFollower) -> None:
-        try:
-            update = follower.poll()
-        except Exception as exc:
-            update = None
-            err = str(exc)
-        else:
-            err = ""
-        self.app.call_from_thread(self._polled, gen, update, follower, err)
-
-    def _polled(self, gen, update, follower: LogFollower, err: str) -> None:
-        self._polling = False
-        if gen != self._gen or update is None:
-            if err:
-                self._note = f"follow failed: {err}"
+        def failed(error: Exception) -> None:
+            self._polling = False
+            if follower is self._follower:
+                self._note = f"follow failed: {error}"
                 self._show_status()
-            return
+
+        self.fetch(follower.poll, apply=partial(self._polled, follower=follower), group="logs-poll", failed=failed)
+
+    def _polled(self, update, follower: LogFollower) -> None:
+        self._polling = False
+        if follower is not self._follower or update is None:
+            return  # another run's tail, or a page, replaced the one this poll followed
         if update.skipped_bytes and self._shown is not None:
             # Grew by more than one read between polls: start again from the new tail.
             self._load_tail(self._shown)
@@ -221,11 +194,9 @@ class LogsPane(Pane):
         if self._loading or self._shown is None or self.view.at_start:
             return
         self._loading = True
-        self._read(self._gen, self._older_loaded, read_older, self._shown, self.view.start_offset)
+        self._read(self._older_loaded, read_older, self._shown, self.view.start_offset)
 
-    def _older_loaded(self, gen: int, page: LogPage) -> None:
-        if gen != self._gen:
-            return
+    def _older_loaded(self, page: LogPage) -> None:
         self._loading = False
         view = self.view
         view.prepend(page.lines, page.at_start)
@@ -239,22 +210,18 @@ class LogsPane(Pane):
         if self._loading or self._shown is None or self.view.at_end:
             return
         self._loading = True
-        self._read(self._gen, self._newer_loaded, read_newer, self._shown, self.view.end_offset)
+        self._read(self._newer_loaded, read_newer, self._shown, self.view.end_offset)
 
-    def _newer_loaded(self, gen: int, page: LogWindow) -> None:
-        if gen != self._gen:
-            return
+    def _newer_loaded(self, page: LogWindow) -> None:
         self._loading = False
         if page.at_end:
             self._follower = page.follower
         self.view.append(page.lines, page.end_offset, page.at_end, follow=False)
         self._show_status()
 
-    def _load_failed(self, gen: int, err: str) -> None:
-        if gen != self._gen:
-            return
+    def _load_failed(self, error: Exception) -> None:
         self._loading = False
-        self._note = f"cannot read log: {err}"
+        self._note = f"cannot read log: {error}"
         self._show_status()
 
     # -- search and jump ------------------------------------------------------------------
@@ -344,7 +311,6 @@ class LogsPane(Pane):
         self._note = f"searching the log {'forward' if forward else 'backward'}…"
         offset = view.end_offset if forward else view.start_offset
         self._read(
-            self._gen,
             partial(self._searched, forward=forward),
             find_text,
             self._shown,
@@ -354,9 +320,7 @@ class LogsPane(Pane):
             lambda: get_current_worker().is_cancelled,
         )
 
-    def _searched(self, gen: int, found: LogWindow | None, forward: bool) -> None:
-        if gen != self._gen:
-            return
+    def _searched(self, found: LogWindow | None, forward: bool) -> None:
         self._loading = False
         if found is None:
             self._note = f"no {'later' if forward else 'earlier'} match in the log"
@@ -372,7 +336,6 @@ class LogsPane(Pane):
         self._loading = True
         view = self.view
         self._read(
-            self._gen,
             partial(self._jumped, step=step),
             find_step,
             self._shown,
@@ -381,9 +344,7 @@ class LogsPane(Pane):
             view.end_offset,
         )
 
-    def _jumped(self, gen: int, found: int | LogWindow, step: int) -> None:
-        if gen != self._gen:
-            return
+    def _jumped(self, found: int | LogWindow, step: int) -> None:
         self._loading = False
         view = self.view
         if isinstance(found, int):  # the step is in the window already

@@ -9,10 +9,11 @@ says why. Run names and tags are shown and edited as plain text, never markup.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -22,19 +23,10 @@ from textual.widgets import Button, Input, Label, Static, TextArea
 from viewer.data.run_edits import parse_tags, save_edits
 from viewer.data.run_trash import RunIsRunning, move_to_trash
 from viewer.data.sanitize import sanitize
+from viewer.tui.latest_fetch import FetchesLatest
 
 if TYPE_CHECKING:
     from viewer.data.runs_table import RunInfo
-
-_DIALOG_CSS = """
-{name} {{ align: center middle; }}
-{name} > Vertical {{ width: 80%; max-width: 100; height: auto; max-height: 90%; border: round $accent;
-                    background: $surface; padding: 0 1; }}
-{name} Label {{ margin-top: 1; }}
-{name} .dialog-error {{ color: $error; height: auto; }}
-{name} Horizontal {{ height: auto; margin-top: 1; align-horizontal: right; }}
-{name} Button {{ margin-left: 2; }}
-"""
 
 
 def _rescan(screen: ModalScreen) -> None:
@@ -43,16 +35,10 @@ def _rescan(screen: ModalScreen) -> None:
         refresh()
 
 
-class RunEditScreen(ModalScreen[bool]):
+class RunEditScreen(FetchesLatest, ModalScreen[bool]):
     """Name, tags (comma-separated) and notes of one run; ctrl+s saves, esc cancels."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save")]
-    DEFAULT_CSS = (
-        _DIALOG_CSS.format(name="RunEditScreen")
-        + """
-    RunEditScreen TextArea { height: 6; }
-    """
-    )
 
     def __init__(self, run: RunInfo) -> None:
         super().__init__()
@@ -78,34 +64,40 @@ class RunEditScreen(ModalScreen[bool]):
     @on(Button.Pressed, "#edit-save")
     @on(Input.Submitted)
     def action_save(self) -> None:
-        self._save(
-            self.query_one("#edit-name", Input).value.strip(),
-            parse_tags(self.query_one("#edit-tags", Input).value),
-            self.query_one("#edit-notes", TextArea).text,
+        edit = partial(
+            save_edits,
+            self.run,
+            name=self.query_one("#edit-name", Input).value.strip(),
+            tags=parse_tags(self.query_one("#edit-tags", Input).value),
+            notes=self.query_one("#edit-notes", TextArea).text,
         )
+        self.fetch(edit, apply=self._saved, group="edit-run", failed=self._failed)
 
     @on(Button.Pressed, "#edit-cancel")
     def action_cancel(self) -> None:
         self.dismiss(False)
 
-    @work(thread=True, exclusive=True, group="edit-run", exit_on_error=False)
-    def _save(self, name: str, tags: list[str], notes: str) -> None:
-        try:
-            save_edits(self.run, name=name, tags=tags, notes=notes)
-        except (ValueError, OSError) as exc:
-            self.app.call_from_thread(self._failed, str(exc))
-            return
-        self.app.call_from_thread(self._saved)
+    def _failed(self, error: Exception) -> None:
+        self.query_one("#edit-error", Static).update(Text(sanitize(str(error))))
 
-    def _failed(self, message: str) -> None:
-        self.query_one("#edit-error", Static).update(Text(sanitize(message)))
-
-    def _saved(self) -> None:
+    def _saved(self, _: object) -> None:
         _rescan(self)
         self.dismiss(True)
 
 
-class TrashScreen(ModalScreen[int]):
+def _move_all(runs: list[RunInfo]) -> tuple[int, list[str]]:
+    """In a worker: move each run to the trash; how many moved, and why the others did not."""
+    moved, errors = 0, []
+    for run in runs:
+        try:
+            move_to_trash(run)
+            moved += 1
+        except (RunIsRunning, OSError, ValueError) as exc:
+            errors.append(str(exc))
+    return moved, errors
+
+
+class TrashScreen(FetchesLatest, ModalScreen[int]):
     """Which runs go to the trash (running ones are kept); enter or y moves them, esc or n cancels.
     Dismisses with how many were moved."""
 
@@ -113,7 +105,6 @@ class TrashScreen(ModalScreen[int]):
         Binding("escape,n", "cancel", "Cancel"),
         Binding("y", "confirm", "Move to trash"),
     ]
-    DEFAULT_CSS = _DIALOG_CSS.format(name="TrashScreen")
 
     def __init__(self, runs: list[RunInfo]) -> None:
         super().__init__()
@@ -154,20 +145,10 @@ class TrashScreen(ModalScreen[int]):
     @on(Button.Pressed, "#trash-confirm")
     def action_confirm(self) -> None:
         if self.runs:
-            self._move()
+            self.fetch(_move_all, self.runs, apply=self._done, group="trash-runs")
 
-    @work(thread=True, exclusive=True, group="trash-runs", exit_on_error=False)
-    def _move(self) -> None:
-        moved, errors = 0, []
-        for run in self.runs:
-            try:
-                move_to_trash(run)
-                moved += 1
-            except (RunIsRunning, OSError, ValueError) as exc:
-                errors.append(str(exc))
-        self.app.call_from_thread(self._done, moved, errors)
-
-    def _done(self, moved: int, errors: list[str]) -> None:
+    def _done(self, outcome: tuple[int, list[str]]) -> None:
+        moved, errors = outcome
         for message in errors:
             self.app.notify(sanitize(message), severity="error", timeout=10, markup=False)
         if moved:

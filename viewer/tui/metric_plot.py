@@ -64,14 +64,6 @@ class SafePlot(PlotextPlot):
 class MetricPlot(Vertical, can_focus=True):
     """A focusable cell of the metrics grid; `[`/`]` move a cursor along x."""
 
-    DEFAULT_CSS = """
-    MetricPlot { height: 16; border: round $panel; padding: 0; }
-    MetricPlot:focus { border: round $accent; }
-    MetricPlot.maximized { height: 1fr; }
-    MetricPlot > PlotextPlot { height: 1fr; }
-    MetricPlot > .readout { height: auto; max-height: 3; padding: 0 1; }
-    """
-
     cursor_x: reactive[float | None] = reactive(None)
 
     def __init__(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
@@ -49,10 +49,6 @@ class ZoomPrompt(ModalScreen[tuple[float, float] | None]):
     """Ask for an x range to zoom into."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
-    DEFAULT_CSS = """
-    ZoomPrompt { align: center middle; }
-    ZoomPrompt > Input { width: 50; border: round $accent; }
-    """
 
     def __init__(self, x_axis: str) -> None:
         super().__init__()
@@ -84,18 +80,6 @@ class MetricsPane(Pane):
         Binding("right_square_bracket", "cursor(1)", "Cursor ▶", show=False),
         Binding("escape", "clear_cursor", "Clear cursor", show=False),
     ]
-    DEFAULT_CSS = """
-    MetricsPane { height: 1fr; }
-    MetricsPane #metrics-status { height: 1; color: $text-muted; padding: 0 1; }
-    MetricsPane .section { text-style: bold; color: $accent; padding: 1 1 0 1; }
-    MetricsPane Grid { grid-size: 2; grid-gutter: 0 1; grid-rows: 16; height: auto; }
-    MetricsPane.has-maximized MetricPlot { display: none; }
-    MetricsPane.has-maximized MetricPlot.maximized { display: block; height: 1fr; }
-    MetricsPane.has-maximized Grid { display: none; }
-    MetricsPane.has-maximized Grid.holds-maximized { display: block; grid-size: 1; grid-rows: 1fr; height: 1fr; }
-    MetricsPane.has-maximized #metrics-scroll { height: 1fr; }
-    MetricsPane.has-maximized .section { display: none; }
-    """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -112,9 +96,6 @@ class MetricsPane(Pane):
         # runs already plotted costs no query.
         self._cache: dict[tuple, pa.Table] = {}
         self.x_range: tuple[float, float] | None = None
-        # Each fetch is numbered; a slower, older fetch that finishes last is dropped
-        # (exclusive workers are cancelled, but their threads still run to the end).
-        self._gen = 0
 
     def compose(self) -> ComposeResult:
         yield Input(
@@ -139,51 +120,54 @@ class MetricsPane(Pane):
 
     # -- data -------------------------------------------------------------------------------
     def reload(self) -> None:
-        self._gen += 1
         if not self.runs:
-            self._show(self._gen, [], "select runs in the Runs tab (space) to plot them")
+            self.drop_fetches("metrics")
+            self._show(([], "select runs in the Runs tab (space) to plot them", self._step_metrics))
             return
-        self._fetch(
-            self._gen, self.overlaid_run_ids, self.pattern, self.x_axis, self.smoothing, self._points(), self.x_range
+        store = self.store
+        if store is None:
+            return
+        self.fetch(
+            self._read,
+            store,
+            self.overlaid_run_ids,
+            self.pattern,
+            self.x_axis,
+            self.smoothing,
+            self._points(),
+            self.x_range,
+            apply=self._show,
+            group="metrics",
+            failed=lambda error: self._show(([], f"could not load metrics: {error}", self._step_metrics)),
         )
 
-    @work(thread=True, exclusive=True, group="metrics", exit_on_error=False)
-    def _fetch(
+    def _read(
         self,
-        gen: int,
+        store,
         run_ids: list[str],
         pattern: str,
         x_axis: str,
         smoothing: float,
         points: int,
         x_range: tuple[float, float] | None,
-    ) -> None:
-        store = self.store
-        if store is None:
-            return
-        try:
-            names = store.metric_names(run_ids)
-            hidden: set[str] = set()
-            axes: list[str] = []
-            for rid in run_ids:
-                definitions = store.metric_definitions(rid).get("definitions", [])
-                hidden |= hidden_keys(definitions, names)
-                axes += [m for m in step_metrics(definitions) if m not in axes]
-            self._step_metrics = axes
-            metrics, error = plottable_metrics(names, hidden, pattern, x_axis)
-            note = error
-            if len(metrics) > MAX_PLOTS:
-                note = f"showing {MAX_PLOTS} of {len(metrics)} metrics; narrow them with / (regex)"
-                metrics = metrics[:MAX_PLOTS]
-            if not metrics:
-                self.app.call_from_thread(self._show, gen, [], error or "no metrics logged by the selected runs")
-                return
-            table = self._downsampled(store, run_ids, metrics, x_axis, points, x_range)
-            panels = build_panels(table, metrics, run_ids, smoothing)
-        except Exception as exc:
-            self.app.call_from_thread(self._show, gen, [], f"could not load metrics: {exc}")
-            return
-        self.app.call_from_thread(self._show, gen, panels, note)
+    ) -> tuple[list[Panel], str, list[str]]:
+        """In a worker: the panels to draw, a note for the status line, the runs' step metrics."""
+        names = store.metric_names(run_ids)
+        hidden: set[str] = set()
+        axes: list[str] = []
+        for rid in run_ids:
+            definitions = store.metric_definitions(rid).get("definitions", [])
+            hidden |= hidden_keys(definitions, names)
+            axes += [m for m in step_metrics(definitions) if m not in axes]
+        metrics, error = plottable_metrics(names, hidden, pattern, x_axis)
+        note = error
+        if len(metrics) > MAX_PLOTS:
+            note = f"showing {MAX_PLOTS} of {len(metrics)} metrics; narrow them with / (regex)"
+            metrics = metrics[:MAX_PLOTS]
+        if not metrics:
+            return [], error or "no metrics logged by the selected runs", axes
+        table = self._downsampled(store, run_ids, metrics, x_axis, points, x_range)
+        return build_panels(table, metrics, run_ids, smoothing), note, axes
 
     def _downsampled(
         self,
@@ -219,9 +203,8 @@ class MetricsPane(Pane):
         self._cache = {}
         super().data_changed()
 
-    def _show(self, gen: int, panels: list[Panel], message: str) -> None:
-        if gen != self._gen:
-            return  # a newer fetch is on its way
+    def _show(self, shown: tuple[list[Panel], str, list[str]]) -> None:
+        panels, message, self._step_metrics = shown
         self.panels = panels
         self.message = message
         scroll = self.query_one("#metrics-scroll", VerticalScroll)

@@ -1,7 +1,8 @@
 """What every dashboard pane shares: the selected runs, and fetching off the event loop.
 
-Panes call the query layer (app.store) only inside thread workers and hand results
-back with call_from_thread; they never open files or build SQL themselves.
+Panes call the query layer (app.store) only inside thread workers started with
+`self.fetch(...)` (viewer.tui.latest_fetch), which applies only the newest result of each
+group on the event loop; they never open files or build SQL themselves.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from textual.widget import Widget
 
 from viewer.data.metric_panels import MAX_OVERLAID_RUNS
 from viewer.data.run_colors import RunColors
+from viewer.tui.latest_fetch import FetchesLatest
 
 if TYPE_CHECKING:
     from viewer.data.runs_table import RunInfo
     from viewer.data.store import Store
 
 
-class Pane(Widget):
+class Pane(FetchesLatest, Widget):
     """A tab's content. The app calls selection_changed() and runs_changed()."""
 
     # Panes that show only the selected runs' files skip live rescans that changed none

@@ -22,6 +22,7 @@ from textual.widgets import Input, Label
 from viewer.data.run_colors import RunColors
 
 if TYPE_CHECKING:
+    from viewer.data.store import Store
     from viewer.tui.app import LoupeApp
 
 
@@ -34,10 +35,6 @@ class ReportPrompt(ModalScreen[Path | None]):
     """Ask where to write the report (a file name, prefilled)."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
-    DEFAULT_CSS = """
-    ReportPrompt { align: center middle; }
-    ReportPrompt > Vertical { width: 80; height: auto; border: round $accent; padding: 0 1; background: $surface; }
-    """
 
     def __init__(self, runs: int, path: Path) -> None:
         super().__init__()
@@ -62,31 +59,37 @@ def ask_and_write(app: LoupeApp) -> None:
         app.notify("Select runs first (space in the Runs tab), then save a report.", severity="warning")
         return
     colors = app.run_colors.copy()
+    store = app.store
 
     def chosen(path: Path | None) -> None:
-        if path is not None:
-            app.run_worker(partial(_write, app, ids, colors, path), thread=True, group="report", exit_on_error=False)
+        if path is None:
+            return
+        # One group per file: two reports to different files both say when they are written.
+        app.fetch(
+            _write,
+            store,
+            ids,
+            colors,
+            path,
+            apply=partial(_written, app),
+            group=f"report {path}",
+            failed=lambda exc: app.notify(f"report not written: {exc}", severity="error", markup=False),
+        )
 
     app.push_screen(ReportPrompt(len(ids), default_report_path()), chosen)
 
 
-def _write(app: LoupeApp, ids: list[str], colors: RunColors, path: Path) -> None:
+def _write(store: Store, ids: list[str], colors: RunColors, path: Path) -> tuple[Path, int]:
+    """In a worker: write the report; where it went and its size in bytes."""
     from viewer.report import write_report
 
-    store = app.store
-    if store is None:
-        return
     if path.is_dir():
         path = path / default_report_path().name
-    try:
-        size = write_report(store, ids, path, colors=colors)
-    except Exception as exc:
-        app.call_from_thread(app.notify, f"report not written: {exc}", severity="error", markup=False)
-        return
-    app.call_from_thread(_written, app, path, size)
+    return path, write_report(store, ids, path, colors=colors)
 
 
-def _written(app: LoupeApp, path: Path, size: int) -> None:
+def _written(app: LoupeApp, written: tuple[Path, int]) -> None:
+    path, size = written
     app.notify(f"report written: {path} ({size / 1e6:.2f} MB)", markup=False, timeout=8)
     if app.is_web:
         app.deliver_binary(path, mime_type="text/html")

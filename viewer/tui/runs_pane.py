@@ -12,9 +12,10 @@ from functools import partial
 from rich.cells import cell_len
 from rich.markup import escape
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
 from viewer.data import run_table_model as model
@@ -63,11 +64,6 @@ class RunsPane(Pane):
         Binding("e", "edit", "Edit"),
         Binding("delete", "trash", "Delete"),
     ]
-    DEFAULT_CSS = """
-    RunsPane { height: 1fr; }
-    RunsPane #runs-status { height: 1; color: $text-muted; padding: 0 1; }
-    RunsPane DataTable { height: 1fr; }
-    """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -88,9 +84,9 @@ class RunsPane(Pane):
         self._drawn_layout: tuple | None = None
         self._auto_columns: list[str] = []
         self._auto_for: list[model.TableRow] | None = None
-        # How many of `shown` are in the table yet, and which fill is current.
+        # How many of `shown` are in the table yet, and the timer that adds the next rows.
         self._filled = 0
-        self._fill_gen = 0
+        self._fill_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Input(
@@ -183,17 +179,18 @@ class RunsPane(Pane):
                 arrow = " ▼" if self.sort_desc else " ▲"
             table.add_column(Text(sanitize(col) + arrow), key=col)
         self.shown = ordered
-        self._fill_gen += 1
+        if self._fill_timer is not None:
+            self._fill_timer.stop()  # the rows still to come were for the table just cleared
+            self._fill_timer = None
         self._filled = 0
         widths = dict.fromkeys(columns, 0)
         widths["__group"] = 0
         group_of = {row.run.id: group for group, members in groups for row in members} if self.grouping else {}
-        self._fill(self._fill_gen, columns, widths, group_of, cursor_key)
+        self._fill(columns, widths, group_of, cursor_key)
         self._update_status()
 
     def _fill(
         self,
-        gen: int,
         columns: list[str],
         widths: dict[str, int],
         group_of: dict[str, str | None],
@@ -203,8 +200,7 @@ class RunsPane(Pane):
 
         Building a row costs ~90 µs: 20,000 runs in one go would freeze keys and repaint
         for ~2 s. Past the first FIRST_ROWS, rows go in by MORE_ROWS per turn."""
-        if gen != self._fill_gen:
-            return  # a newer redraw replaced this table
+        self._fill_timer = None
         table = self.table
         start = self._filled
         end = min(len(self.shown), start + (FIRST_ROWS if start == 0 else MORE_ROWS))
@@ -229,7 +225,7 @@ class RunsPane(Pane):
                 pass
             cursor_key = None
         if end < len(self.shown):
-            self.set_timer(0.001, partial(self._fill, gen, columns, widths, group_of, cursor_key))
+            self._fill_timer = self.set_timer(0.001, partial(self._fill, columns, widths, group_of, cursor_key))
 
     def _repaint_changed(self, rows: list[model.TableRow], columns: list[str]) -> None:
         """Same rows in the same order: update the cells of rows whose content changed."""
@@ -309,27 +305,28 @@ class RunsPane(Pane):
         self.expr_ids = None
         if self.filter_text and model.looks_like_expression(self.filter_text):
             self._apply_expression(self.filter_text)
+        else:
+            self.drop_fetches("runs-filter")  # an expression typed before this must not land
         self.redraw()
 
     @on(Input.Submitted, "#runs-filter")
     def _filter_submitted(self) -> None:
         self.table.focus()
 
-    @work(thread=True, exclusive=True, group="runs-filter", exit_on_error=False)
     def _apply_expression(self, text: str) -> None:
         store = self.store
         if store is None:
             return
-        try:
-            table = store.list_runs(filter=text, columns=["id"])
-            ids, error = set(table.column("id").to_pylist()), ""
-        except Exception as exc:
-            ids, error = set(), str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        self.app.call_from_thread(self._expression_done, text, ids, error)
 
-    def _expression_done(self, text: str, ids: set[str], error: str) -> None:
-        if text != self.filter_text:
-            return  # the user typed on; a newer worker is coming
+        def matching(expression: str) -> set[str]:
+            return set(store.list_runs(filter=expression, columns=["id"]).column("id").to_pylist())
+
+        def failed(exc: Exception) -> None:
+            self._expression_done(set(), str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+        self.fetch(matching, text, apply=self._expression_done, group="runs-filter", failed=failed)
+
+    def _expression_done(self, ids: set[str], error: str = "") -> None:
         self.expr_ids = ids  # empty on error: a filter that cannot run matches nothing
         self.filter_error = error
         self.redraw()

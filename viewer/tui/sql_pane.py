@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.binding import Binding
 from textual.widgets import DataTable, Input, Static
 
@@ -49,15 +49,6 @@ def cell(value: Any) -> Text:
 
 
 class SqlPane(Pane):
-    DEFAULT_CSS = """
-    SqlPane { layout: vertical; height: 1fr; }
-    SqlPane #sql-input { height: 3; }
-    SqlPane #sql-status { height: 1; padding: 0 1; color: $text-muted; }
-    SqlPane #sql-error { height: auto; max-height: 8; padding: 0 1; color: $error; display: none; }
-    SqlPane #sql-error.visible { display: block; }
-    SqlPane #sql-results { height: 1fr; }
-    """
-
     BINDINGS = [
         # Priority so the input's own ctrl+x (cut) does not swallow it while a query runs;
         # check_action lets both keys through when nothing runs.
@@ -72,7 +63,6 @@ class SqlPane(Pane):
         self.history: list[str] = []
         self._hist_pos = 0
         self._query_running = False
-        self._seq = 0
         self._t0 = 0.0
         self._timer = None
         self.last_sql = ""
@@ -117,7 +107,6 @@ class SqlPane(Pane):
             return
         if self._query_running:
             store.interrupt()  # a new query replaces the running one
-        self._seq += 1
         self._query_running = True
         self.last_sql = sql
         self._t0 = time.perf_counter()
@@ -125,41 +114,36 @@ class SqlPane(Pane):
         self._set_status("running… 0.0 s")
         if self._timer is None:
             self._timer = self.set_interval(0.1, self._tick)
-        self._query_worker(self._seq, sql)
+        self.fetch(self._run_sql, store, sql, apply=self._finished, group="sql", failed=self._failed)
 
-    @work(thread=True, exclusive=True, group="sql", exit_on_error=False)
-    def _query_worker(self, seq: int, sql: str) -> None:
-        store = self.store
-        try:
-            res = limited_query(store, sql, DEFAULT_LIMIT)
-        except QueryCancelled:
-            self.app.call_from_thread(self._finished, seq, None, "cancelled", None)
-            return
-        except Exception as exc:
-            msg = str(exc) or type(exc).__name__
-            self.app.call_from_thread(self._finished, seq, None, None, msg)
-            return
+    @staticmethod
+    def _run_sql(store, sql: str) -> tuple[list[Text], list[list[Text]], bool, float]:
+        """In a worker: the query's columns and cells as plain Text, whether more rows exist, seconds."""
+        res = limited_query(store, sql, DEFAULT_LIMIT)
         table = res.table
         columns = [Text(sanitize(name), no_wrap=True) for name in table.column_names]
         data = [col.to_pylist() for col in table.columns]
         rows = [[cell(v) for v in row] for row in zip(*data)] if data else []
-        self.app.call_from_thread(self._finished, seq, (columns, rows, res.more, res.elapsed), None, None)
+        return columns, rows, res.more, res.elapsed
 
-    def _finished(self, seq: int, result, cancelled: str | None, error: str | None) -> None:
-        if seq != self._seq:
-            return
+    def _stopped(self) -> float:
+        """The query is over: stop the clock; seconds since it started."""
         self._query_running = False
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        elapsed = time.perf_counter() - self._t0
-        if cancelled:
+        return time.perf_counter() - self._t0
+
+    def _failed(self, error: Exception) -> None:
+        elapsed = self._stopped()
+        if isinstance(error, QueryCancelled):
             self._set_status(f"cancelled after {elapsed:.1f} s")
             return
-        if error is not None:
-            self._set_status(f"failed after {elapsed:.2f} s")
-            self._show_error(error)
-            return
+        self._set_status(f"failed after {elapsed:.2f} s")
+        self._show_error(str(error) or type(error).__name__)
+
+    def _finished(self, result: tuple[list[Text], list[list[Text]], bool, float]) -> None:
+        self._stopped()
         columns, rows, more, took = result
         table = self.query_one("#sql-results", DataTable)
         table.clear(columns=True)

@@ -47,11 +47,6 @@ def importance_text(result: sweep_index.Importance | None, width: int = BAR_WIDT
 class ParamPlot(Vertical):
     """One parameter against the metric; update_data redraws in place, so a reload keeps the widget."""
 
-    DEFAULT_CSS = """
-    ParamPlot { height: 14; border: round $panel; }
-    ParamPlot > SafePlot { height: 1fr; }
-    """
-
     def __init__(self, data: ParamPlotData, metric: str) -> None:
         super().__init__()
         self.data = data

@@ -18,10 +18,8 @@ workers; names, parameter values and errors are plain text (viewer.data.sanitize
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
@@ -37,6 +35,11 @@ from viewer.tui.sweep_plots import ParamPlot, draw_best, importance_text
 from viewer.tui.sweep_view import MAX_PARAM_PLOTS, SweepView, sweep_view, trial_cells
 
 
+def _read_sweep(info: sweep_index.SweepInfo) -> tuple[sweep_index.Sweep, SweepView]:
+    sweep = sweep_index.load_sweep(info)
+    return sweep, sweep_view(sweep)
+
+
 class SweepsPane(Pane):
     selected_runs_only = False  # lists what is under the roots, whichever runs are selected
     BINDINGS = [
@@ -44,21 +47,6 @@ class SweepsPane(Pane):
         Binding("right_square_bracket", "sweep(1)", "Next sweep", show=False),
         Binding("enter", "open", "Open", show=False),
     ]
-    DEFAULT_CSS = """
-    SweepsPane { height: 1fr; }
-    SweepsPane #sweeps-status { height: 1; color: $text-muted; padding: 0 1; }
-    SweepsPane #sweeps-list { width: 36; height: 1fr; border: round $panel; }
-    SweepsPane #sweeps-list:focus { border: round $accent; }
-    SweepsPane #sweeps-right { width: 1fr; height: 1fr; }
-    SweepsPane #sweeps-header { height: auto; padding: 0 1; }
-    SweepsPane #sweeps-trials { height: 12; }
-    SweepsPane #sweeps-summary { height: 16; }
-    SweepsPane #sweeps-best-box { width: 1fr; border: round $panel; }
-    SweepsPane #sweeps-best { height: 1fr; }
-    SweepsPane #sweeps-importance { width: 52; border: round $panel; padding: 0 1; }
-    SweepsPane #sweeps-params { grid-size: 3; grid-gutter: 0 1; grid-rows: 14; height: auto; }
-    SweepsPane #sweeps-params-note { height: auto; color: $text-muted; padding: 0 1; }
-    """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -67,9 +55,6 @@ class SweepsPane(Pane):
         self.view: SweepView | None = None
         self.importance: sweep_index.Importance | None = None
         self.message = ""
-        self._list_gen = 0
-        self._sweep_gen = 0
-        self._imp_gen = 0
         self._filling = False
         self._param_layout: tuple = ()
         self._auto_sweep: str | None = None
@@ -112,20 +97,15 @@ class SweepsPane(Pane):
         super().selection_changed(runs, colors)
 
     def reload(self) -> None:
-        self._list_gen += 1
-        self._fetch_list(self._list_gen, self.roots)
+        self.fetch(
+            sweep_index.sweeps_under,
+            self.roots,
+            apply=self._list_loaded,
+            group="sweeps-list",
+            failed=lambda error: self._list_loaded([], f"cannot list sweeps: {error}"),
+        )
 
-    @work(thread=True, exclusive=True, group="sweeps-list", exit_on_error=False)
-    def _fetch_list(self, gen: int, roots: list[Path]) -> None:
-        try:
-            sweeps, error = sweep_index.sweeps_under(roots), ""
-        except Exception as exc:
-            sweeps, error = [], f"cannot list sweeps: {exc}"
-        self.app.call_from_thread(self._list_loaded, gen, sweeps, error)
-
-    def _list_loaded(self, gen: int, sweeps: list[sweep_index.SweepInfo], error: str) -> None:
-        if gen != self._list_gen:
-            return
+    def _list_loaded(self, sweeps: list[sweep_index.SweepInfo], error: str = "") -> None:
         self.sweeps = sweeps
         self.message = error
         by_ref = {f"{s.project}/{s.id}": s for s in sweeps}
@@ -180,26 +160,16 @@ class SweepsPane(Pane):
     def _load_sweep(self) -> None:
         if self.current is None:
             return
-        self._sweep_gen += 1
-        self._fetch_sweep(self._sweep_gen, self.current)
+        info = self.current
 
-    @work(thread=True, exclusive=True, group="sweeps-sweep", exit_on_error=False)
-    def _fetch_sweep(self, gen: int, info: sweep_index.SweepInfo) -> None:
-        try:
-            sweep = sweep_index.load_sweep(info)
-            view = sweep_view(sweep)
-        except Exception as exc:
-            self.app.call_from_thread(self._sweep_failed, gen, f"cannot read sweep {info.id}: {exc}")
-            return
-        self.app.call_from_thread(self._sweep_loaded, gen, sweep, view)
-
-    def _sweep_failed(self, gen: int, message: str) -> None:
-        if gen == self._sweep_gen:
+        def failed(error: Exception) -> None:
+            message = f"cannot read sweep {info.id}: {error}"
             self.query_one("#sweeps-header", Static).update(Text(sanitize(message), style="red"))
 
-    def _sweep_loaded(self, gen: int, sweep: sweep_index.Sweep, view: SweepView) -> None:
-        if gen != self._sweep_gen:
-            return
+        self.fetch(_read_sweep, info, apply=self._sweep_loaded, group="sweeps-sweep", failed=failed)
+
+    def _sweep_loaded(self, loaded: tuple[sweep_index.Sweep, SweepView]) -> None:
+        sweep, view = loaded
         same_sweep = self.view is not None and self.view.info.path == view.info.path
         self.view = view
         self.query_one("#sweeps-header", Static).update(view.header)
@@ -209,8 +179,15 @@ class SweepsPane(Pane):
         if not same_sweep:
             self.importance = None
         self.query_one("#sweeps-importance", Static).update(importance_text(self.importance))
-        self._imp_gen += 1
-        self._compute_importance(self._imp_gen, sweep)
+        self.fetch(
+            sweep_index.param_importance,
+            sweep,
+            apply=self._importance_done,
+            group="sweeps-importance",
+            failed=lambda error: self._importance_done(
+                sweep_index.Importance([], f"parameter importance failed: {error}")
+            ),
+        )
         self._set_status()
 
     def _fill_trials(self, view: SweepView) -> None:
@@ -253,17 +230,7 @@ class SweepsPane(Pane):
             grid.mount(*[ParamPlot(d, metric) for d in view.params])
 
     # -- importance -------------------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="sweeps-importance", exit_on_error=False)
-    def _compute_importance(self, gen: int, sweep: sweep_index.Sweep) -> None:
-        try:
-            result = sweep_index.param_importance(sweep)
-        except Exception as exc:
-            result = sweep_index.Importance([], f"parameter importance failed: {exc}")
-        self.app.call_from_thread(self._importance_done, gen, result)
-
-    def _importance_done(self, gen: int, result: sweep_index.Importance) -> None:
-        if gen != self._imp_gen:
-            return
+    def _importance_done(self, result: sweep_index.Importance) -> None:
         self.importance = result
         self.query_one("#sweeps-importance", Static).update(importance_text(result))
 

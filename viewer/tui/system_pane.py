@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual import work
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.widgets import Static
@@ -74,17 +73,73 @@ def sparkline(values, lo: float = 0.0, hi: float = 100.0) -> str:
     return "".join(out)
 
 
-class SystemPane(Pane, can_focus=True):
-    DEFAULT_CSS = """
-    SystemPane { layout: vertical; height: 1fr; }
-    SystemPane #system-note { height: auto; padding: 0 1; color: $text-muted; }
-    SystemPane #system-live { height: auto; max-height: 12; padding: 0 1; border: round $panel; display: none; }
-    SystemPane #system-live.visible { display: block; }
-    SystemPane .system-grid { grid-size: 4 1; grid-gutter: 0 1; height: 1fr; }
-    SystemPane #system-gpu.hidden { display: none; }
-    SystemPane PlotextPlot { height: 1fr; min-height: 6; }
-    """
+def read_series(
+    store,
+    run_ids: list[str],
+    points: int,
+    colors: dict[str, str | None],
+    labels: dict[str, str],
+    overlay: str = "",
+) -> tuple[dict[str, list[Series]], list[str], str]:
+    """In a worker: each plot's series, the GPU devices recorded, and the note above the plots."""
+    names = store.metric_names(run_ids, stream="system")
+    devices = sorted({m.group(1) for n in names if (m := _GPU_RE.match(n))}, key=int)
+    wanted: list[str] = []
+    for _pid, _t, fields in HOST_PLOTS:
+        wanted += [f for f, _ in fields if f in names]
+    have = set(names)
+    for d in devices:
+        for _pid, _t, fields in GPU_PLOTS:
+            for f, _ in fields:
+                col = f"gpu.{d}.{f}"
+                if col in have:
+                    wanted.append(col)
+                elif f == "memory_percent" and f"gpu.{d}.memory_used_mb" in have:
+                    wanted.append(f"gpu.{d}.memory_used_mb")
+    table = store.downsampled(run_ids, wanted, points=points, x="_runtime", stream="system") if wanted else None
+    data: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
+    if table is not None and table.num_rows:
+        cols = table.select(["run_id", "metric", "x", "mean"]).to_pydict()
+        for rid, metric, x, y in zip(cols["run_id"], cols["metric"], cols["x"], cols["mean"]):
+            if x is None or y is None:
+                continue
+            xs, ys = data.setdefault((rid, metric), ([], []))
+            xs.append(x)
+            ys.append(y)
+    multi = len(run_ids) > 1
+    series: dict[str, list[Series]] = {}
+    for pid, _title, fields in HOST_PLOTS:
+        out = series.setdefault(pid, [])
+        for k, (f, short) in enumerate(fields):
+            for rid in run_ids:
+                if (rid, f) in data:
+                    xs, ys = data[(rid, f)]
+                    label = " ".join(p for p in ((labels[rid] if multi else ""), short) if p) or f
+                    out.append(Series(rid, f, label, colors.get(rid), MARKERS[k % len(MARKERS)], xs, ys))
+    for pid, _title, fields in GPU_PLOTS:
+        out = series.setdefault(pid, [])
+        f = fields[0][0]
+        for di, d in enumerate(devices):
+            col, suffix = f"gpu.{d}.{f}", ""
+            if f == "memory_percent" and not any((rid, col) in data for rid in run_ids):
+                col, suffix = f"gpu.{d}.memory_used_mb", " MiB"  # older drivers: no percent
+            for rid in run_ids:
+                if (rid, col) in data:
+                    xs, ys = data[(rid, col)]
+                    label = " ".join(p for p in ((labels[rid] if multi else ""), f"gpu{d}") if p) + suffix
+                    out.append(Series(rid, col, label, colors.get(rid), MARKERS[di % len(MARKERS)], xs, ys))
+    if not names:
+        note = "No system metrics recorded for the selected runs (sampling was off: LOUPE_SYSTEM_INTERVAL=0)."
+    elif not devices:
+        note = "No GPU recorded for the selected runs (no gpu.* system columns): CPU, memory, disk and network below."
+    else:
+        note = f"GPUs: {', '.join('gpu' + d for d in devices)} · x: run time (s) · h: live host monitor"
+    if overlay:
+        note = f"{note} · {overlay}"
+    return series, devices, note
 
+
+class SystemPane(Pane, can_focus=True):
     BINDINGS = [
         Binding("h", "toggle_host", "Host monitor"),
     ]
@@ -100,7 +155,6 @@ class SystemPane(Pane, can_focus=True):
         self._host_timer = None
         self._sampling = False
         self._host_sampler = HostSampler()
-        self._gen = 0
 
     def compose(self):
         yield Static(id="system-note")
@@ -123,12 +177,15 @@ class SystemPane(Pane, can_focus=True):
 
     # -- data -----------------------------------------------------------------------------
     def reload(self) -> None:
-        self._gen += 1
         if not self.runs:
+            self.drop_fetches("system")
             self.series = {}
             self._set_note("No run selected: pick one in the Runs tab (1).")
             for pid, title, _ in GPU_PLOTS + HOST_PLOTS:
                 self._draw(pid, title, [])
+            return
+        store = self.store
+        if store is None:
             return
         # Before the first layout the plots have no size yet: a quarter of the screen then.
         width = self.query_one("#host-cpu", PlotextPlot).size.width or max(20, self.app.size.width // 4)
@@ -136,90 +193,21 @@ class SystemPane(Pane, can_focus=True):
         run_ids = self.overlaid_run_ids
         colors = {rid: self.run_colors.get(rid) for rid in run_ids}
         labels = {r.id: sanitize(r.name or r.id)[:24] for r in self.runs if r.id in colors}
-        self._fetch(self._gen, run_ids, points, colors, labels, overlay_note(len(self.runs)))
+        self.fetch(
+            read_series,
+            store,
+            run_ids,
+            points,
+            colors,
+            labels,
+            overlay_note(len(self.runs)),
+            apply=self._show,
+            group="system",
+            failed=lambda error: self._set_note(f"cannot read system metrics: {error}", error=True),
+        )
 
-    @work(thread=True, exclusive=True, group="system", exit_on_error=False)
-    def _fetch(
-        self,
-        gen: int,
-        run_ids: list[str],
-        points: int,
-        colors: dict[str, str | None],
-        labels: dict[str, str],
-        overlay: str = "",
-    ) -> None:
-        store = self.store
-        if store is None:
-            return
-        try:
-            names = store.metric_names(run_ids, stream="system")
-            devices = sorted({m.group(1) for n in names if (m := _GPU_RE.match(n))}, key=int)
-            wanted: list[str] = []
-            for _pid, _t, fields in HOST_PLOTS:
-                wanted += [f for f, _ in fields if f in names]
-            have = set(names)
-            for d in devices:
-                for _pid, _t, fields in GPU_PLOTS:
-                    for f, _ in fields:
-                        col = f"gpu.{d}.{f}"
-                        if col in have:
-                            wanted.append(col)
-                        elif f == "memory_percent" and f"gpu.{d}.memory_used_mb" in have:
-                            wanted.append(f"gpu.{d}.memory_used_mb")
-            table = store.downsampled(run_ids, wanted, points=points, x="_runtime", stream="system") if wanted else None
-        except Exception as exc:
-            self.app.call_from_thread(self._failed, gen, str(exc))
-            return
-        data: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
-        if table is not None and table.num_rows:
-            cols = table.select(["run_id", "metric", "x", "mean"]).to_pydict()
-            for rid, metric, x, y in zip(cols["run_id"], cols["metric"], cols["x"], cols["mean"]):
-                if x is None or y is None:
-                    continue
-                xs, ys = data.setdefault((rid, metric), ([], []))
-                xs.append(x)
-                ys.append(y)
-        multi = len(run_ids) > 1
-        series: dict[str, list[Series]] = {}
-        for pid, _title, fields in HOST_PLOTS:
-            out = series.setdefault(pid, [])
-            for k, (f, short) in enumerate(fields):
-                for rid in run_ids:
-                    if (rid, f) in data:
-                        xs, ys = data[(rid, f)]
-                        label = " ".join(p for p in ((labels[rid] if multi else ""), short) if p) or f
-                        out.append(Series(rid, f, label, colors.get(rid), MARKERS[k % len(MARKERS)], xs, ys))
-        for pid, _title, fields in GPU_PLOTS:
-            out = series.setdefault(pid, [])
-            f = fields[0][0]
-            for di, d in enumerate(devices):
-                col, suffix = f"gpu.{d}.{f}", ""
-                if f == "memory_percent" and not any((rid, col) in data for rid in run_ids):
-                    col, suffix = f"gpu.{d}.memory_used_mb", " MiB"  # older drivers: no percent
-                for rid in run_ids:
-                    if (rid, col) in data:
-                        xs, ys = data[(rid, col)]
-                        label = " ".join(p for p in ((labels[rid] if multi else ""), f"gpu{d}") if p) + suffix
-                        out.append(Series(rid, col, label, colors.get(rid), MARKERS[di % len(MARKERS)], xs, ys))
-        if not names:
-            note = "No system metrics recorded for the selected runs (sampling was off: LOUPE_SYSTEM_INTERVAL=0)."
-        elif not devices:
-            note = (
-                "No GPU recorded for the selected runs (no gpu.* system columns): CPU, memory, disk and network below."
-            )
-        else:
-            note = f"GPUs: {', '.join('gpu' + d for d in devices)} · x: run time (s) · h: live host monitor"
-        if overlay:
-            note = f"{note} · {overlay}"
-        self.app.call_from_thread(self._show, gen, series, devices, note)
-
-    def _failed(self, gen: int, message: str) -> None:
-        if gen == self._gen:
-            self._set_note(f"cannot read system metrics: {message}", error=True)
-
-    def _show(self, gen: int, series: dict[str, list[Series]], devices: list[str], note: str) -> None:
-        if gen != self._gen:
-            return
+    def _show(self, shown: tuple[dict[str, list[Series]], list[str], str]) -> None:
+        series, devices, note = shown
         self.series = series
         self.gpu_devices = devices
         self.query_one("#system-gpu").set_class(not devices, "hidden")
@@ -262,12 +250,7 @@ class SystemPane(Pane, can_focus=True):
         if self._sampling or not self.host_monitor:
             return
         self._sampling = True
-        self._sample_host()
-
-    @work(thread=True, group="system-host", exit_on_error=False)
-    def _sample_host(self) -> None:
-        row = self._host_sampler.sample()  # never raises; no gpu.* keys without NVML or a GPU
-        self.app.call_from_thread(self._host_sampled, row)
+        self.fetch(self._host_sampler.sample, apply=self._host_sampled, group="system-host")
 
     def _host_sampled(self, row: dict[str, float]) -> None:
         self._sampling = False

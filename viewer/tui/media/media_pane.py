@@ -21,11 +21,10 @@ kind is drawn is media_image, media_histogram, media_table, media_confusion and 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, ScrollableContainer, Vertical
@@ -55,23 +54,6 @@ class MediaPane(Pane):
         Binding("slash", "focus_filter", "Filter", show=False),
         Binding("enter", "open", "Open", show=False),
     ]
-    DEFAULT_CSS = """
-    MediaPane { height: 1fr; }
-    MediaPane #media-status { height: 1; color: $text-muted; padding: 0 1; }
-    MediaPane #media-keys { width: 34; height: 1fr; border: round $panel; }
-    MediaPane #media-keys:focus { border: round $accent; }
-    MediaPane #media-view { width: 1fr; height: 1fr; }
-    MediaPane #media-view > Vertical { height: 1fr; }
-    MediaPane .info { height: auto; max-height: 2; padding: 0 1; color: $text-muted; }
-    MediaPane #media-caption { height: auto; max-height: 3; padding: 0 1; text-style: italic; }
-    MediaPane #media-image { height: 1fr; }
-    MediaPane #media-heatmap { height: 1fr; }
-    MediaPane #media-bars { height: 1fr; min-height: 8; }
-    MediaPane #media-confusion-scroll { height: 1fr; }
-    MediaPane #media-confusion { width: auto; }
-    MediaPane #media-chart { height: 1fr; }
-    MediaPane #media-empty { padding: 1 2; color: $text-muted; }
-    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -85,8 +67,6 @@ class MediaPane(Pane):
         self.image_idx = 0
         self.view: ItemView | None = None
         self.message = ""
-        self._keys_gen = 0
-        self._item_gen = 0
         self._filling_keys = False
 
     def compose(self) -> ComposeResult:
@@ -157,26 +137,22 @@ class MediaPane(Pane):
     # -- keys -------------------------------------------------------------------------------
     def reload(self) -> None:
         run = self.current_run
-        self._keys_gen += 1
         if run is None:
+            self.drop_fetches("media-keys", "media-item")
             self.keys, self.shown_keys, self.current, self.view = [], [], None, None
             self._fill_keys()
             self._empty("select a run in the Runs tab to see its images, histograms and tables")
             self._set_status()
             return
-        self._fetch_keys(self._keys_gen, run.path)
+        self.fetch(
+            media_index.keys,
+            run.path,
+            apply=self._keys_loaded,
+            group="media-keys",
+            failed=lambda error: self._keys_loaded([], f"cannot read media: {error}"),
+        )
 
-    @work(thread=True, exclusive=True, group="media-keys", exit_on_error=False)
-    def _fetch_keys(self, gen: int, run_dir: Path) -> None:
-        try:
-            keys, error = media_index.keys(run_dir), ""
-        except Exception as exc:
-            keys, error = [], f"cannot read media: {exc}"
-        self.app.call_from_thread(self._keys_loaded, gen, keys, error)
-
-    def _keys_loaded(self, gen: int, keys: list[media_index.MediaKey], error: str) -> None:
-        if gen != self._keys_gen:
-            return
+    def _keys_loaded(self, keys: list[media_index.MediaKey], error: str = "") -> None:
         self.keys = keys
         self.message = error
         self._fill_keys()
@@ -250,33 +226,30 @@ class MediaPane(Pane):
         run, mk = self.current_run, self.current
         if run is None or mk is None:
             return
-        self._item_gen += 1
         if self.view is None or self.view.key != mk.key:
             self.query_one("#view-empty", Static).update(Text("loading…", style="dim"))
-        self._fetch_item(self._item_gen, run.path, mk, self.wanted_step, self.image_idx, self._view_size())
+        w, h = self._view_size()
+        if view_kind(mk) == "image":
+            h -= 3  # info and caption lines
 
-    @work(thread=True, exclusive=True, group="media-item", exit_on_error=False)
-    def _fetch_item(
-        self,
-        gen: int,
-        run_dir: Path,
-        mk: media_index.MediaKey,
-        wanted: int | None,
-        image_idx: int,
-        size: tuple[int, int],
-    ) -> None:
-        try:
-            w, h = size
-            if view_kind(mk) == "image":
-                h -= 3  # info and caption lines
-            view = load_item(run_dir, mk, wanted, image_idx, (w, h))
-        except Exception as exc:
-            view = ItemView("empty", mk.key, [], None, body=Text(sanitize(f"cannot load {mk.key}: {exc}")))
-        self.app.call_from_thread(self._item_loaded, gen, view)
+        def failed(error: Exception) -> None:
+            self._item_loaded(
+                ItemView("empty", mk.key, [], None, body=Text(sanitize(f"cannot load {mk.key}: {error}")))
+            )
 
-    def _item_loaded(self, gen: int, view: ItemView) -> None:
-        if gen != self._item_gen:
-            return
+        self.fetch(
+            load_item,
+            run.path,
+            mk,
+            self.wanted_step,
+            self.image_idx,
+            (w, h),
+            apply=self._item_loaded,
+            group="media-item",
+            failed=failed,
+        )
+
+    def _item_loaded(self, view: ItemView) -> None:
         self.view = view
         switcher = self.query_one(ContentSwitcher)
         if view.kind == "empty":
@@ -350,7 +323,7 @@ class MediaPane(Pane):
 
     def action_kind(self) -> None:
         self.kind_filter = KIND_FILTERS[(KIND_FILTERS.index(self.kind_filter) + 1) % len(KIND_FILTERS)]
-        self._keys_loaded(self._keys_gen, self.keys, self.message)
+        self._keys_loaded(self.keys, self.message)
 
     def action_focus_filter(self) -> None:
         if self.view is not None and self.view.kind == "table":

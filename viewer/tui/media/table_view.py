@@ -7,16 +7,18 @@ TABLE_ROW_CAP matches go into the DataTable, since it slows down with many rows.
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
 from viewer.data.sanitize import sanitize
+from viewer.tui.latest_fetch import FetchesLatest
 from viewer.tui.media.media_item import ItemView
 from viewer.tui.media.value_format import fmt
 
@@ -61,13 +63,14 @@ def table_view(rows: list[tuple], query: str, sort_col: int | None, desc: bool) 
     return idx
 
 
-class TableBrowser(Vertical):
-    """The rows of `view` when it is a table view; filter box and sort order live here."""
+def _shown_cells(view: ItemView, query: str, sort_col: int | None, desc: bool) -> tuple[list[list[Text]], int]:
+    """In a worker: the cells of the first TABLE_ROW_CAP matching rows in order, and how many match."""
+    idx = table_view(view.rows, query, sort_col, desc)
+    return [[cell_text(v) for v in view.rows[i]] for i in idx[:TABLE_ROW_CAP]], len(idx)
 
-    DEFAULT_CSS = """
-    TableBrowser #media-table-filter { height: 3; }
-    TableBrowser #media-table { height: 1fr; }
-    """
+
+class TableBrowser(FetchesLatest, Vertical):
+    """The rows of `view` when it is a table view; filter box and sort order live here."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -78,7 +81,6 @@ class TableBrowser(Vertical):
         self.sort_desc = False
         self.table_shown = 0
         self.table_matched = 0
-        self._table_gen = 0
         self._filter_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
@@ -108,18 +110,20 @@ class TableBrowser(Vertical):
         view = self.view
         if view is None or view.kind != "table":
             return
-        self._table_gen += 1
-        self._compute_table(self._table_gen, view, self.table_filter, self.sort_col, self.sort_desc)
+        self.fetch(
+            _shown_cells,
+            view,
+            self.table_filter,
+            self.sort_col,
+            self.sort_desc,
+            apply=partial(self._table_ready, view),
+            group="media-table",
+        )
 
-    @work(thread=True, exclusive=True, group="media-table", exit_on_error=False)
-    def _compute_table(self, gen: int, view: ItemView, query: str, sort_col: int | None, desc: bool) -> None:
-        idx = table_view(view.rows, query, sort_col, desc)
-        cells = [[cell_text(v) for v in view.rows[i]] for i in idx[:TABLE_ROW_CAP]]
-        self.app.call_from_thread(self._table_ready, gen, view, cells, len(idx))
-
-    def _table_ready(self, gen: int, view: ItemView, cells: list[list[Text]], matched: int) -> None:
-        if gen != self._table_gen or view is not self.view:
+    def _table_ready(self, view: ItemView, shown: tuple[list[list[Text]], int]) -> None:
+        if view is not self.view:
             return
+        cells, matched = shown
         table = self.query_one("#media-table", DataTable)
         table.clear(columns=True)
         for i, name in enumerate(view.columns):
