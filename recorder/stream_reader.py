@@ -36,6 +36,8 @@ from recorder.parquet_parts import journal_to_tables
 from recorder.warn import warn_once
 
 _RETRIES = 3
+# One page of rows: the dicts, and the step of each.
+Page = tuple[list[dict[str, Any]], list[int | None]]
 
 
 @dataclass(frozen=True)
@@ -185,24 +187,30 @@ class RunStreams:
                 if attempt == _RETRIES - 1:
                     raise
 
-    def _pages(
-        self, stream: str, shape: RowShape, lo: int | None, hi: int | None, size: int
-    ) -> Iterator[tuple[list[dict[str, Any]], list[int | None]]]:
+    def _pages(self, stream: str, shape: RowShape, lo: int | None, hi: int | None, size: int) -> Iterator[Page]:
         writers = [self._writer_pages(stream, sources, shape, lo, hi, size) for sources in self._writers(stream)]
         if len(writers) == 1:
             yield from writers[0]
             return
-        # A resumed run has one writer per process, each in step order: merge them by step.
-        pairs = heapq.merge(
-            *((pair for rows, steps in w for pair in zip(steps, rows)) for w in writers),
-            key=lambda pair: -1 if pair[0] is None else pair[0],
-        )
-        while chunk := list(itertools.islice(pairs, size)):
-            yield [row for _, row in chunk], [step for step, _ in chunk]
+        # A resumed run has one writer per process, each in step order and usually each
+        # after the last: such writers are chained; the first page that overlaps the next
+        # writer's steps hands the rest to a merge by step.
+        heads = [(page, w) for w in writers if (page := next(w, None)) is not None]
+        heads.sort(key=lambda head: _first_step(head[0]))
+        for i, (page, w) in enumerate(heads):
+            later = heads[i + 1 :]
+            bound = _first_step(later[0][0]) if later else None
+            for current in itertools.chain([page], w):
+                steps = current[1]
+                if bound is not None and (steps[-1] is None or steps[-1] >= bound):
+                    rest = [itertools.chain([current], w)] + [itertools.chain([p], it) for p, it in later]
+                    yield from _merged(rest, size)
+                    return
+                yield current
 
     def _writer_pages(
         self, stream: str, sources: list[_Source], shape: RowShape, lo: int | None, hi: int | None, size: int
-    ) -> Iterator[tuple[list[dict[str, Any]], list[int | None]]]:
+    ) -> Iterator[Page]:
         for src in sources:
             for table in self._batches(stream, src, shape.columns, lo, hi, size):
                 if shape.required:
@@ -218,6 +226,21 @@ class RunStreams:
             if step is not None and key is not None and (keys is None or key in keys):
                 out.setdefault(step, {})[key] = value
         return out
+
+
+def _first_step(page: Page) -> int:
+    first = page[1][0] if page[1] else None
+    return -1 if first is None else first
+
+
+def _merged(writers: list[Iterator[Page]], size: int) -> Iterator[Page]:
+    """Pages of several writers' pages, merged row by row on the step."""
+    pairs = heapq.merge(
+        *((pair for rows, steps in w for pair in zip(steps, rows)) for w in writers),
+        key=lambda pair: -1 if pair[0] is None else pair[0],
+    )
+    while chunk := list(itertools.islice(pairs, size)):
+        yield [row for _, row in chunk], [step for step, _ in chunk]
 
 
 def _steps(table: pa.Table) -> list[int | None]:

@@ -207,6 +207,21 @@ def test_rows_of_a_resumed_run_come_in_step_order_across_writers(tmp_path):
     assert api_run.lastHistoryStep == 13
 
 
+def test_writers_whose_steps_interleave_are_merged_by_step(tmp_path):
+    run_dir = tmp_path / "runs" / "p" / "r1"
+    history = run_dir / layout.HISTORY_DIR
+    history.mkdir(parents=True)
+    for writer, first in (("aaaa0000", 0), ("bbbb0000", 1)):
+        for seq in range(3):  # each writer: three journals of every other step
+            steps = range(first + 10 * seq, first + 10 * seq + 10, 2)
+            data = b"".join(encode_row({"_step": s, "m": float(s)}) for s in steps)
+            (history / layout.journal_name(writer, seq)).write_bytes(data)
+    (run_dir / layout.RUN_FILE).write_text('{"id": "r1", "state": "finished"}')
+    api_run = recorder.Api(tmp_path / "runs").run("p/r1")
+    assert [r["_step"] for r in api_run.scan_history(page_size=3)] == list(range(30))
+    assert [r["m"] for r in api_run.scan_history(keys=["m"], min_step=5, max_step=9)] == [5.0, 6.0, 7.0, 8.0]
+
+
 def test_a_damaged_part_is_skipped_with_a_warning(tmp_path, caplog):
     run_dir = tmp_path / "runs" / "p" / "r1"
     _write_parts(run_dir / layout.HISTORY_DIR, "aaaa0000", chunks=2, rows=3)
