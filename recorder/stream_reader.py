@@ -22,7 +22,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,7 @@ class RunStreams:
     def __init__(self, run_dir: str | os.PathLike[str]) -> None:
         self.run_dir = Path(run_dir)
         self.run_id = self.run_dir.name
+        self._journals: dict[Path, tuple[int, pa.Table, pa.Table | None]] = {}
 
     # -- listing ----------------------------------------------------------------------
     def _writers(self, stream: str) -> list[list[_Source]]:
@@ -104,8 +105,12 @@ class RunStreams:
     def _journal_table(self, stream: str, path: Path) -> pa.Table | None:
         with open(path, "rb") as f:  # FileNotFoundError: published meanwhile; the caller lists again
             data = f.read()
-        numeric, text = journal_to_tables(data, self.run_id)
-        return text if stream == layout.TEXT_DIR else numeric
+        # Numbers and strings share the history journal: parse it once per read of both.
+        cached = self._journals.get(path)
+        if cached is None or cached[0] != len(data):
+            cached = (len(data), *journal_to_tables(data, self.run_id))
+            self._journals[path] = cached
+        return cached[2] if stream == layout.TEXT_DIR else cached[1]
 
     def _part_file(self, f: Any, path: Path) -> pq.ParquetFile | None:
         try:
@@ -233,7 +238,7 @@ def _first_step(page: Page) -> int:
     return -1 if first is None else first
 
 
-def _merged(writers: list[Iterator[Page]], size: int) -> Iterator[Page]:
+def _merged(writers: Sequence[Iterator[Page]], size: int) -> Iterator[Page]:
     """Pages of several writers' pages, merged row by row on the step."""
     pairs = heapq.merge(
         *((pair for rows, steps in w for pair in zip(steps, rows)) for w in writers),
