@@ -147,6 +147,18 @@ def link_artifact(artifact: Any, target_path: str, aliases: list[str] | None = N
     return _require_run("link_artifact").link_artifact(artifact, target_path, aliases=aliases)
 
 
+def log_model(path: Any, name: str | None = None, aliases: list[str] | None = None) -> Any:
+    return _require_run("log_model").log_model(path, name=name, aliases=aliases)
+
+
+def use_model(name: str) -> str:
+    return _require_run("use_model").use_model(name)
+
+
+def link_model(path: Any, registered_model_name: str, name: str | None = None, aliases: list[str] | None = None) -> Any:
+    return _require_run("link_model").link_model(path, registered_model_name, name=name, aliases=aliases)
+
+
 def watch(
     models: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 100, **kwargs: Any
 ) -> None:

@@ -3,7 +3,11 @@
     api = recorder.Api("runs")                      # or LOUPE_DIR, default ./runs
     api.artifact("my-project/model:production").download()
     for art in api.artifacts("model", "my-project/model"): print(art.version, art.aliases)
-    for run in api.runs("my-project"): print(run.id, run.state, run.summary.get("loss"))
+    runs = api.runs("my-project", filters={"config.lr": {"$gt": 1e-3}}, order="-summary_metrics.val/acc")
+    runs[0].history(keys=["val/acc"]); api.run("my-project/<run id>").scan_history()
+
+Runs are ApiRun (recorder/api_run.py); docs/python-api.md sets each call beside
+wandb's and says what differs.
 
 Like wandb.Api(overrides={...}), a dict as the first argument is read as overrides
 ("project", and "root" or "dir").
@@ -16,6 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from recorder import journal, layout
+from recorder.api_run import ApiRun
+from recorder.run_filters import matches, order_key, sort_value
+
+__all__ = ["Api", "ApiRun", "Runs"]
 
 
 class Api:
@@ -99,16 +107,43 @@ class Api:
         cdir = layout.artifact_collections_dir(self.root, project)
         return [n for n in names if any(r.get("type") == type_name for r in journal.read_collection(cdir / n))]
 
-    # -- runs (minimal) -----------------------------------------------------------------
+    # -- runs ------------------------------------------------------------------------------
+    def _project(self, path: str | None) -> str:
+        """`project` or `entity/project` (the entity is ignored: every run is local)."""
+        parts = (path or self.default_project).strip("/").split("/")
+        if len(parts) > 2:
+            raise ValueError(f"runs({path!r}): use 'project' or 'entity/project'")
+        return layout.check_name(parts[-1], "project name")
+
     def runs(
-        self, path: str | None = None, filters: Any = None, order: Any = None, per_page: Any = None
-    ) -> list[ApiRun]:
-        project = layout.check_name((path or self.default_project).split("/")[-1], "project name")
-        names = layout.listed_names(self.root / project, lambda n: layout.check_name(n, "run id"), layout.is_run_dir)
-        return [ApiRun(self.root, project, n) for n in names]
+        self,
+        path: str | None = None,
+        filters: dict[str, Any] | None = None,
+        order: str | None = "+created_at",
+        per_page: int = 50,
+        include_sweeps: bool = True,
+        lazy: bool = True,
+    ) -> Runs:
+        """The project's runs that match `filters` (MongoDB-style, recorder.run_filters),
+        sorted by `order` (`+created_at` by default; `-summary_metrics.val/acc`...;
+        runs lacking the field come last). `per_page` is accepted; everything is local."""
+        project = self._project(path)
+        pdir = self.root / project
+        if not pdir.is_dir():
+            known = layout.listed_names(self.root, lambda n: layout.check_name(n, "project name"), Path.is_dir)
+            raise ValueError(f"no project {project!r} under {self.root} (projects: {', '.join(known) or 'none'})")
+        field, descending = order_key(order)
+        names = layout.listed_names(pdir, lambda n: layout.check_name(n, "run id"), layout.is_run_dir)
+        found = [r for r in (ApiRun(self.root, project, n) for n in names) if matches(filters, r.field)]
+        keyed = [(sort_value(r.field(field), field), r) for r in found]
+        present = sorted((k for k in keyed if k[0][0] < 8), key=lambda k: k[0], reverse=descending)
+        return Runs([r for _, r in present] + [r for k, r in keyed if k[0] >= 8])
 
     def run(self, path: str) -> ApiRun:
-        parts = path.split("/")
+        """`project/run_id`, `entity/project/run_id` or `entity/project/runs/run_id`."""
+        parts = path.strip("/").split("/")
+        if len(parts) >= 3 and parts[-2] == "runs":
+            parts = parts[:-2] + parts[-1:]
         if len(parts) < 2:
             raise ValueError(f"run path {path!r}: use project/run_id")
         project = layout.check_name(parts[-2], "project name")
@@ -118,65 +153,30 @@ class Api:
         return ApiRun(self.root, project, run_id)
 
 
-class ApiRun:
-    """A recorded run, read from its JSON sidecars (no history: use the viewer or DuckDB).
+class Runs(list):
+    """The runs `Api.runs()` found (a list), with wandb's `histories()`."""
 
-    Name, tags, notes and summary are as the user last edited them (edits.json over
-    run.json and summary.json; see recorder.user_edits.edit_run)."""
+    def histories(
+        self,
+        samples: int = 500,
+        keys: list[str] | None = None,
+        x_axis: str = "_step",
+        format: str = "default",
+        stream: str = "default",
+    ) -> Any:
+        """Every run's sampled history with a `run_id` column: "default" a list of dicts,
+        "pandas" a DataFrame, "arrow" a pyarrow Table."""
+        import pyarrow as pa
 
-    def __init__(self, root: Path, project: str, run_id: str) -> None:
-        self._root = Path(root)
-        self.project = project
-        self.id = run_id
-        self.dir = self._root / project / run_id
-        info, _ = journal.apply_edits(self._read(layout.RUN_FILE), {}, journal.read_edits(self.dir))
-        self.name = info.get("name") or run_id
-        self.state = info.get("state")
-        self.tags = info.get("tags") or []
-        self.group = info.get("group")
-        self.job_type = info.get("job_type")
-        self.notes = info.get("notes")
-        self.created_at = info.get("created_at")
-        self.metadata = info
+        from recorder.api_run import FORMATS, convert
 
-    def _read(self, name: str) -> dict[str, Any]:
-        return journal.read_json_object(self.dir / name) or {}
-
-    @property
-    def path(self) -> list[str]:
-        return [self.project, self.id]
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return self._read(layout.CONFIG_FILE)
-
-    @property
-    def summary(self) -> dict[str, Any]:
-        return journal.apply_edits({}, self._read(layout.SUMMARY_FILE), journal.read_edits(self.dir))[1]
-
-    def _artifacts(self, kind: str) -> list[Any]:
-        from recorder.artifacts.artifact import Artifact
-
-        out = []
-        for item in journal.read_run_artifacts(self.dir)[kind]:
-            try:
-                out.append(
-                    Artifact._from_disk(
-                        self._root,
-                        layout.check_name(item["project"], "project name"),
-                        item["name"],
-                        int(item["version"]),
-                    )
-                )
-            except Exception:
-                continue
-        return out
-
-    def logged_artifacts(self) -> list[Any]:
-        return self._artifacts("outputs")
-
-    def used_artifacts(self) -> list[Any]:
-        return self._artifacts("inputs")
-
-    def __repr__(self) -> str:
-        return f"<ApiRun {self.project}/{self.id} ({self.state})>"
+        if format not in FORMATS:
+            raise ValueError(f"format {format!r}: use one of {', '.join(FORMATS)}")
+        tables = []
+        for run in self:
+            table = run.history(samples=samples, keys=keys, x_axis=x_axis, stream=stream, format="arrow")
+            if table.num_rows:
+                tables.append(table.append_column("run_id", pa.array([run.id] * table.num_rows, pa.string())))
+        if not tables:
+            return convert(pa.table({}), format)
+        return convert(pa.concat_tables(tables, promote_options="permissive"), format)

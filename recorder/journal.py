@@ -10,9 +10,10 @@ it is called; this one says how lines and values inside them are encoded:
 - ISO-8601 times in the JSON sidecars: UTC, microseconds, Z;
 - what the JSON sidecars' fields mean where a reader must decide something: which
   define_metric definition governs a key, metrics.json's key -> column map, when a
-  heartbeat says its process is gone, the artifact store's version, alias and
-  usage records, and what the user's edits.json changes of run.json and summary.json
-  (written by recorder.user_edits).
+  heartbeat says its process is gone (and so a run's state, for the viewer and
+  `recorder.Api` alike), the artifact store's version, alias and usage records, and
+  what the user's edits.json changes of run.json and summary.json (written by
+  recorder.user_edits).
 
 Only the standard library and orjson at import time, so training code and the viewer import
 it cheaply.
@@ -286,6 +287,22 @@ def heartbeat_check(
             return True, f"process {pid} on this host is gone"
         return False, f"process {pid} is alive; heartbeat {age:.0f} s ago"
     return False, f"heartbeat {age:.0f} s ago"
+
+
+def run_state(
+    run_json: Any, now: float | None = None, hostname: str | None = None, pid_alive: Any = None
+) -> tuple[str, str]:
+    """(state, why) of a run from its run.json, for the viewer and recorder.Api alike: as
+    written (`crashed` too: `loupe import` writes it for a torn source log), but `running`
+    is `crashed` once heartbeat_check finds its process gone, and
+    `unknown` for a missing or unreadable run.json or a state this reader does not know."""
+    written = run_json.get("state") if isinstance(run_json, dict) else None
+    if written in ("finished", "failed", "crashed"):
+        return written, f"recorded as {written}"
+    if written != "running":
+        return "unknown", f"run.json has state {written!r}" if run_json else "run.json is missing or unreadable"
+    gone, why = heartbeat_check(run_json, "created_at", HEARTBEAT_STALE_S, now, hostname, pid_alive)
+    return ("crashed", f"running, but {why}") if gone else ("running", why)
 
 
 def sweep_agent_stale_s() -> float:

@@ -221,7 +221,7 @@ class Run:
 
         return to_row_values(self, key, value, self._step)
 
-    # -- artifacts and model watching (their modules load on first use) -------------------
+    # -- artifacts, models and model watching (their modules load on first use) ----------
     def log_artifact(
         self,
         artifact_or_path: Any,
@@ -243,6 +243,23 @@ class Run:
         from recorder.artifacts.run_artifacts import link_artifact
 
         return link_artifact(self, artifact, target_path, aliases=aliases)
+
+    def log_model(self, path: Any, name: str | None = None, aliases: list[str] | None = None) -> Any:
+        from recorder.artifacts.model_shortcuts import log_model
+
+        return log_model(self, path, name=name, aliases=aliases)
+
+    def use_model(self, name: str) -> str:
+        from recorder.artifacts.model_shortcuts import use_model
+
+        return use_model(self, name)
+
+    def link_model(
+        self, path: Any, registered_model_name: str, name: str | None = None, aliases: list[str] | None = None
+    ) -> Any:
+        from recorder.artifacts.model_shortcuts import link_model
+
+        return link_model(self, path, registered_model_name, name=name, aliases=aliases)
 
     def watch(
         self,

@@ -9,8 +9,8 @@ edit is a read-modify-write under a flock on `.edits.lock` (two editors do not l
 other's change), replaced atomically and fsynced (a reader sees the old or the new file;
 a power cut does not lose an edit that returned).
 
-The dashboard and `loupe tag/note/rename` call this; wandb's `run.update()` in
-recorder.api is meant to sit on it too.
+The dashboard, `loupe tag/note/rename` and wandb's `run.update()` (recorder.api_run)
+call this.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Decide a run's state from its run.json, as docs/format.md says readers should.
+"""A run's state from its run.json, as docs/format.md says readers should decide it.
 
     decide_state(run_json, now=None, hostname=None, pid_alive=None) -> StateDecision
 
@@ -12,7 +12,8 @@
 - `unknown`: run.json is missing or unreadable, or holds a state this reader does not
   know (a newer format).
 
-`StateDecision.reason` says in words why, for `loupe show` and the TUI.
+The rule is recorder.journal.run_state, so `recorder.Api` decides by the same
+definition; `StateDecision.reason` says in words why, for `loupe show` and the TUI.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from recorder.journal import HEARTBEAT_STALE_S, heartbeat_check, parse_iso, this_host
+from recorder.journal import HEARTBEAT_STALE_S, parse_iso, run_state, this_host
 from recorder.journal import process_alive as pid_started_before
 
 __all__ = [
@@ -53,13 +54,4 @@ def decide_state(
     hostname: str | None = None,
     pid_alive: Callable[[int, float | None], bool] | None = None,
 ) -> StateDecision:
-    written = run_json.get("state") if isinstance(run_json, dict) else None
-    if written in ("finished", "failed", "crashed"):
-        return StateDecision(written, f"recorded as {written}")
-    if written != "running":
-        if not run_json:
-            return StateDecision("unknown", "run.json is missing or unreadable")
-        return StateDecision("unknown", f"run.json has state {written!r}")
-    # The heartbeat rule is the file contract's: sweep agents are judged by the same one.
-    gone, why = heartbeat_check(run_json, "created_at", HEARTBEAT_STALE_S, now, hostname, pid_alive)
-    return StateDecision("crashed", f"running, but {why}") if gone else StateDecision("running", why)
+    return StateDecision(*run_state(run_json, now, hostname, pid_alive))
