@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -79,7 +79,9 @@ def main() -> None:
             return list(WandbLog(log.read_bytes()))
 
         frame_w, frame_c, payloads = timed(unframe)
-        parse_w, parse_c, n_records = timed(lambda: sum(pb.Record.FromString(p) is not None for p in payloads))
+        parse_w, parse_c, n_records = timed(
+            lambda: sum(cast(Any, pb).Record.FromString(p) is not None for p in payloads)
+        )
         walls, cpus = [], []
         for i in range(args.repeat):
             root = Path(tmp) / f"runs{i}"

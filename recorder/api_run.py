@@ -45,7 +45,7 @@ class ApiSummary(dict):
         super().__init__(data)
         self._run = run
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         super().update(*args, **kwargs)
         self._run.update()
 

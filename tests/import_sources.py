@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -143,7 +143,7 @@ def plain_records(path: Path) -> list[Any]:
 
     from recorder.importers.wandb_log import WandbLog
 
-    return [pb.Record.FromString(p) for p in WandbLog(path.read_bytes())]
+    return [cast(Any, pb).Record.FromString(p) for p in WandbLog(path.read_bytes())]
 
 
 def _json(text: str) -> Any:

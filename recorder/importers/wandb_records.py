@@ -159,7 +159,7 @@ class RecordReader:
         elif kind == "summary":
             self.summary_record(view.summary, payload)
         else:
-            handler = self.handlers.get(kind)  # type: ignore[arg-type]
+            handler = self.handlers.get(kind)
             if handler is not None:
                 handler(self.pb.Record.FromString(payload))
 

@@ -75,11 +75,12 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int, str], None] | N
 def cmd_import(args: argparse.Namespace) -> int:
     import recorder.importers as importers
 
-    run_import = {
+    by_tool: dict[str, Callable[..., Any]] = {
         "wandb": importers.import_wandb,
         "tensorboard": importers.import_tensorboard,
         "mlflow": importers.import_mlflow,
-    }[args.import_tool]
+    }
+    run_import = by_tool[args.import_tool]
     extra = {"artifacts": args.artifacts} if args.import_tool == "mlflow" else {}
     try:
         with _progress_bar(sys.stderr.isatty()) as progress:
