@@ -396,3 +396,18 @@ async def test_a_large_table_fills_over_several_turns_and_keeps_the_cursor(root,
         assert table.row_count == 4
         assert [str(table.get_row_at(i)[1]) for i in range(4)] == ["baseline", "big-batch", "broken", "fast-lr"]
         assert table.cursor_row == 3  # the cursor followed fast-lr into the last turn's rows
+
+
+async def test_metrics_status_counts_one_run_and_one_plot_in_the_singular(tmp_path):
+    root = tmp_path / "runs"
+    run = recorder.init(dir=root, project="one", name="solo", system_interval=0, capture_console=False)
+    for step in range(5):
+        run.log({"loss": 1.0 / (step + 1)})
+    run.finish()
+    app = LoupeApp([root], live=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await wait_until(pilot, lambda: len(app.query(MetricPlot)) == 1, what="the loss plot")
+        status = str(app.query_one("#metrics-status").render())
+        assert [part.strip() for part in status.split("·")][:2] == ["1 run", "1 plot"], status

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from viewer.cli.output import UsageError
 from viewer.cli.run_commands import open_store, run_roots
+from viewer.data.counted import counted
 
 if TYPE_CHECKING:
     from viewer.data.runs_table import RunInfo
@@ -82,7 +83,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         )
         runs = runs[: args.max_runs]
     size = write_report(store, [r.id for r in runs], out, title=args.title)
-    print(f"{sanitize(str(out))}  ({len(runs)} run{'s' if len(runs) != 1 else ''}, {size / 1e6:.2f} MB)")
+    print(f"{sanitize(str(out))}  ({counted(len(runs), 'run')}, {size / 1e6:.2f} MB)")
     return 0
 
 

@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
+from viewer.data.counted import counted
 from viewer.data.metric_columns import hidden_keys
 from viewer.data.metric_panels import (
     BASE_X,
@@ -244,8 +245,8 @@ class MetricsPane(Pane):
 
     def _update_status(self) -> None:
         parts = [
-            f"{len(self.runs)} runs",
-            f"{len(self.panels)} plots",
+            counted(len(self.runs), "run"),
+            counted(len(self.panels), "plot"),
             f"x: {self.x_axis}",
             f"smoothing {self.smoothing:g}",
             "log-y" if self.log_y else "linear",
