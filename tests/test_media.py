@@ -16,6 +16,7 @@ from media_helpers import finished, text_values
 import recorder
 from recorder.media.png import encode_png, png_size
 from viewer.data import media_index as mi
+from viewer.data import media_views
 
 PIL = pytest.importorskip("PIL.Image")
 
@@ -248,7 +249,7 @@ def test_table_round_trip_with_image_cells(runs_root):
     cells = [mi.image_cell_path(run_dir, c) for c in t.column("image").to_pylist()]
     assert [pixels(c)[0, 0] for c in cells] == [0, 50, 100]
     con = duckdb.connect()
-    mi.register(con, runs_root)
+    media_views.register(con, runs_root)
     [(file,)] = con.execute("SELECT file FROM tables WHERE key = 'predictions'").fetchall()
     assert con.execute("SELECT sum(score) FROM read_parquet(?)", [file]).fetchone()[0] == 4.5
 

@@ -18,6 +18,7 @@ import recorder
 from recorder import layout
 from recorder.media.media_store import get_store
 from viewer.data import media_index as mi
+from viewer.data import media_views
 
 PIL = pytest.importorskip("PIL.Image")
 
@@ -78,7 +79,7 @@ def test_duckdb_views(runs_root):
         run.log({"h": recorder.Histogram([1, 1, 1, 4], num_bins=2)})
         run.finish()
     con = duckdb.connect()
-    mi.register(con, [runs_root])
+    media_views.register(con, [runs_root])
     assert con.execute("SELECT count(*) FROM histograms").fetchone()[0] == 4
     rows = con.execute(
         "SELECT _step, bin, count FROM histogram_bins WHERE project = 'proj0' ORDER BY _step, bin"

@@ -14,7 +14,8 @@ show them as plain text (viewer/data/sanitize.py), never as markup.
     load_table(run_dir, key, step=None)-> pyarrow.Table
     chart(run_dir, key, step=None)     -> Chart (chart kind, spec, data table)
     confusion_matrix(run_dir, key, step=None) -> ConfusionMatrix
-    register(con, roots)               DuckDB views media, images, histograms, histogram_bins, tables
+
+The DuckDB views over these records are viewer.data.media_views.
 """
 
 from __future__ import annotations
@@ -43,10 +44,7 @@ __all__ = [
     "images",
     "keys",
     "load_table",
-    "media_table",
     "read_index",
-    "register",
-    "run_dirs",
     "steps",
     "tables",
 ]
@@ -56,7 +54,7 @@ __all__ = [
 def read_index(run_dir: Path | str) -> pa.Table:
     """Every media record of one run (parts, then journal tails), sorted by step, key, idx."""
     run_dir = Path(run_dir)
-    s = _plain_schema()
+    s = plain_schema()
     files = layout.live_stream_files(run_dir / layout.MEDIA_INDEX)
     pieces = []
     for part in files.parts:
@@ -80,7 +78,7 @@ def read_index(run_dir: Path | str) -> pa.Table:
     return table.sort_by([("_step", "ascending"), ("key", "ascending"), ("idx", "ascending")])
 
 
-def _plain_schema() -> pa.Schema:
+def plain_schema() -> pa.Schema:
     # run_id as a plain string: tables from many runs concatenate without unifying dictionaries.
     return pa.schema(
         [pa.field(f.name, pa.string()) if f.name == layout.RUN_ID_COLUMN else f for f in media_index_schema()]
@@ -385,71 +383,3 @@ def confusion_matrix(run_dir: Path | str, key: str, step: int | None = None) -> 
     for a, p, v in zip(actual, predicted, values):
         counts[pos[str(a)]][pos[str(p)]] += int(v or 0)
     return ConfusionMatrix(names, counts, spec.get("title"), c.step)
-
-
-# -- SQL -----------------------------------------------------------------------------------
-def run_dirs(roots: Any) -> list[Path]:
-    """Run directories under each root: a run, a project (root/run) or a LOUPE_DIR (root/project/run)."""
-    if isinstance(roots, (str, Path)):
-        roots = [roots]
-    found: dict[Path, None] = {}
-    for root in map(Path, roots):
-        if layout.is_run_dir(root):
-            found[root] = None
-            continue
-        for depth in ("*", "*/*"):
-            for d in sorted(root.glob(depth)):
-                if d.name.startswith((".", "_")) or not d.is_dir():
-                    continue
-                if layout.is_run_dir(d):
-                    found[d] = None
-    return list(found)
-
-
-def media_table(roots: Any) -> pa.Table:
-    """All media records under `roots`, with `project` and `file` (absolute path) added."""
-    pieces = []
-    for d in run_dirs(roots):
-        t = read_index(d)
-        if t.num_rows == 0:
-            continue
-        files = [str(p) if (p := resolve(d, rel)) is not None else None for rel in t.column("path").to_pylist()]
-        t = t.append_column("project", pa.array([d.parent.name] * t.num_rows, pa.string()))
-        t = t.append_column("file", pa.array(files, pa.string()))
-        pieces.append(t)
-    if not pieces:
-        s = _plain_schema().append(pa.field("project", pa.string())).append(pa.field("file", pa.string()))
-        return s.empty_table()
-    return pa.concat_tables(pieces)
-
-
-VIEWS = {
-    "images": """SELECT run_id, project, _step, _timestamp, key, idx, file, width, height, caption
-                 FROM media WHERE kind = 'image'""",
-    "histograms": """SELECT run_id, project, _step, _timestamp, key, bins, counts
-                     FROM media WHERE kind = 'histogram'""",
-    "histogram_bins": """SELECT run_id, project, _step, key, i - 1 AS bin, bins[i] AS lo, bins[i + 1] AS hi,
-                                counts[i] AS count
-                         FROM (SELECT run_id, project, _step, key, bins, counts,
-                                      generate_subscripts(counts, 1) AS i FROM histograms)""",
-    "tables": """SELECT run_id, project, _step, _timestamp, key, kind, chart, file, nrows, columns, spec
-                 FROM media WHERE kind IN ('table', 'plot')""",
-}
-
-
-def register(con: Any, roots: Any) -> None:
-    """Create (or replace) DuckDB views over the media of every run under `roots`.
-
-    media           one row per logged item (all index columns, plus project and file)
-    images          run_id, project, _step, _timestamp, key, idx, file, width, height, caption
-    histograms      run_id, project, _step, _timestamp, key, bins list<double>, counts list<double>
-    histogram_bins  run_id, project, _step, key, bin, lo, hi, count (one row per bin)
-    tables          run_id, project, _step, _timestamp, key, kind, chart, file, nrows, columns, spec
-                    -> the data: SELECT * FROM read_parquet('<file>')
-
-    A snapshot of the index at call time: call again to see newer records.
-    """
-    con.register("_loupe_media_records", media_table(roots))
-    con.execute("CREATE OR REPLACE TEMP VIEW media AS SELECT * FROM _loupe_media_records")
-    for name, sql in VIEWS.items():
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")

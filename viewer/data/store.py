@@ -78,7 +78,7 @@ log = logging.getLogger("loupe.viewer")
 
 # Modules that add more views: each exposes register(con, roots). A plugin host may add
 # optional ones; a module that is not installed is skipped.
-VIEW_PROVIDERS: tuple[str, ...] = ("viewer.data.artifact_views", "viewer.data.media_index")
+VIEW_PROVIDERS: tuple[str, ...] = ("viewer.data.artifact_views", "viewer.data.media_views")
 _ORDER = {"history": ["run_id", "_step"], "system": ["run_id", "_timestamp"], "text": ["run_id", "_step", "key"]}
 _BASE = {
     "history": {"run_id", "_step", "_timestamp", "_runtime"},
