@@ -1,8 +1,10 @@
 """Find runs under one or more roots and read their cheap metadata (JSON sidecars only).
 
-    find_runs(roots, warn) -> list[RunDir]
-        Every directory holding run.json, found recursively. A run directory is not
-        descended into; `_artifacts`, `_sweeps`, `_registry` and hidden directories are skipped; a
+    find_runs(roots, warn, known=None) -> list[RunDir]
+        Every directory holding run.json, found recursively, with its mtime. A run
+        directory is not descended into; a directory in `known` (path -> mtime_ns, from
+        the run catalog) whose mtime is unchanged is a run without looking for run.json
+        (its entries are as they were); `_artifacts`, `_sweeps`, `_registry` and hidden directories are skipped; a
         symlinked directory is followed once (loops and repeats are detected by device
         and inode). A missing root raises FileNotFoundError.
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,11 +41,38 @@ MAX_DEPTH = 12
 _SKIP_DIRS = {layout.ARTIFACTS_DIR, layout.SWEEPS_DIR, layout.REGISTRY_DIR}
 
 
-@dataclass(frozen=True)
 class RunDir:
-    path: Path  # as found under the root (symlinks not resolved)
-    root: Path
-    real: Path  # resolved path (symlinks followed)
+    """A run directory found under a root. Paths are kept as text and made into Path
+    objects on use: a scan of 10,000 runs would spend most of its time in pathlib."""
+
+    __slots__ = ("mtime_ns", "path_str", "real_str", "root")
+
+    def __init__(self, path: str, root: Path, real: str, mtime_ns: int = 0) -> None:
+        self.path_str = path  # as found under the root (symlinks not resolved)
+        self.root = root
+        self.real_str = real  # resolved (symlinks followed)
+        self.mtime_ns = mtime_ns  # of the directory: a file replaced in it by rename changes this
+
+    @property
+    def path(self) -> Path:
+        return Path(self.path_str)
+
+    @property
+    def real(self) -> Path:
+        return Path(self.real_str)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RunDir) and (self.path_str, self.root, self.real_str) == (
+            other.path_str,
+            other.root,
+            other.real_str,
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.path_str)
+
+    def __repr__(self) -> str:
+        return f"RunDir({self.path_str!r}, root={str(self.root)!r})"
 
 
 @dataclass
@@ -61,7 +90,7 @@ def _is_skipped(name: str) -> bool:
     return name.startswith(".") or name in _SKIP_DIRS
 
 
-def find_runs(roots: Iterable[Path], warn: Warn | None = None) -> list[RunDir]:
+def find_runs(roots: Iterable[Path], warn: Warn | None = None, known: Mapping[str, int] | None = None) -> list[RunDir]:
     """Run directories under `roots`, in path order; duplicates reached twice are dropped."""
     found: list[RunDir] = []
     seen: set[tuple[int, int]] = set()
@@ -78,9 +107,9 @@ def find_runs(roots: Iterable[Path], warn: Warn | None = None) -> list[RunDir]:
         seen.add((st.st_dev, st.st_ino))
         real = os.path.realpath(root)
         if layout.is_run_dir(root):
-            found.append(RunDir(root, root, Path(real)))
+            found.append(RunDir(str(root), root, real, st.st_mtime_ns))
             continue
-        _walk(str(root), real, st.st_dev, root, 0, seen, found, warn)
+        _walk(str(root), real, st.st_dev, root, 0, seen, found, warn, known or {})
     return found
 
 
@@ -93,9 +122,11 @@ def _walk(
     seen: set[tuple[int, int]],
     found: list[RunDir],
     warn: Warn | None,
+    known: Mapping[str, int],
 ) -> None:
-    # Kept to about one syscall per entry (1,000 runs are listed on every refresh): the
-    # inode comes from readdir, only symlinks are stat'ed and resolved.
+    # Kept to about one syscall per entry (10,000 runs are listed on every refresh): the
+    # inode comes from readdir, a directory's stat gives its mtime, and a run the catalog
+    # knows with that same mtime needs no look for its run.json.
     if depth >= MAX_DEPTH:
         return
     try:
@@ -120,17 +151,19 @@ def _walk(
                     continue  # a symlink loop, or a directory reached twice
                 seen.add(ident)
             elif e.is_dir(follow_symlinks=False):
-                # Plain directories cannot form a loop; not stat'ing them keeps a scan cheap.
+                # Plain directories cannot form a loop: no inode bookkeeping for them.
+                st = e.stat(follow_symlinks=False)
                 child_dev = dev
                 child_real = os.path.join(real_dir, e.name)
             else:
                 continue
         except OSError:
             continue  # a dangling symlink or a directory removed meanwhile
-        if os.path.isfile(os.path.join(e.path, layout.RUN_FILE)):
-            found.append(RunDir(Path(e.path), root, Path(child_real)))
+        mtime = st.st_mtime_ns
+        if known.get(e.path) == mtime or os.path.isfile(os.path.join(e.path, layout.RUN_FILE)):
+            found.append(RunDir(e.path, root, child_real, mtime))
         else:
-            _walk(e.path, child_real, child_dev, root, depth + 1, seen, found, warn)
+            _walk(e.path, child_real, child_dev, root, depth + 1, seen, found, warn, known)
 
 
 _TRAILING_COMMA = re.compile(rb",(\s*[}\]])")
@@ -219,6 +252,19 @@ class MetadataCache:
         edits, _, s4 = self._read_file(base + layout.EDITS_FILE)
         run, summary = apply_edits(run, summary, edits)
         return RunMeta(run, config, summary, {}, [], mtime, (s1, s2, s3, s4))
+
+    def signature(self, run_dir: Path | str) -> tuple:
+        """The (mtime_ns, size) of each sidecar as read() would record it, without reading."""
+        base = os.fspath(run_dir) + os.sep
+        out: list[tuple[int, int] | None] = []
+        for name in self.FILES:
+            try:
+                st = os.stat(base + name)
+            except OSError:
+                out.append(None)
+                continue
+            out.append((st.st_mtime_ns, st.st_size))
+        return tuple(out)
 
     def read_metrics(self, run_dir: Path | str) -> dict[str, Any]:
         """metrics.json (define_metric definitions, column names); read on demand only."""

@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from viewer.data.arrow_build import column
 from viewer.data.discovery import RunDir, RunMeta, json_object
 from viewer.data.run_state import decide_state, parse_time
 
@@ -127,6 +128,23 @@ class RunInfo:
             meta_signature=meta.signature,
         )
 
+    @classmethod
+    def from_row(cls, row: dict[str, Any], signature: tuple) -> RunInfo:
+        """The RunInfo a row of the run catalog (viewer.data.run_catalog) was made from."""
+        names = {f for f in cls.__dataclass_fields__ if f in row and f not in _JSON_FIELDS}
+        values = {f: row[f] for f in names}
+        values["tags"] = tuple(row.get("tags") or ())
+        values["path"] = Path(row["path"])
+        values["root"] = Path(row["root"])
+        values["real_path"] = Path(row["_catalog_real"])
+        values["config"] = json_object(orjson.loads(row["config"] or "{}"))
+        values["summary"] = json_object(orjson.loads(row["summary"] or "{}"))
+        values["run_json"] = json_object(orjson.loads(row["_catalog_run_json"] or "{}"))
+        return cls(meta_signature=signature, **values)
+
+
+_JSON_FIELDS = {"config", "summary", "run_json", "meta_signature"}
+
 
 def _str(v: Any) -> str | None:
     if v is None:
@@ -201,12 +219,12 @@ def _json_text(v: Any) -> str:
 def _typed_column(values: list[Any]) -> pa.Array:
     present = [v for v in values if v is not None]
     if present and all(isinstance(v, bool) for v in present):
-        return pa.array(values, pa.bool_())
+        return column(values, pa.bool_())
     if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
         if all(isinstance(v, int) and -(2**63) <= v < 2**63 for v in present):
-            return pa.array(values, pa.int64())
-        return pa.array([None if v is None else float(v) for v in values], pa.float64())
-    return pa.array([None if v is None else (v if isinstance(v, str) else _json_text(v)) for v in values], pa.string())
+            return column(values, pa.int64())
+        return column(values, pa.float64())
+    return column([None if v is None else (v if isinstance(v, str) else _json_text(v)) for v in values], pa.string())
 
 
 def summary_value(v: Any) -> Any:
@@ -254,7 +272,7 @@ def runs_arrow(infos: list[RunInfo]) -> pa.Table:
         flat.update({k: summary_value(v) for k, v in summary_flat.items()})
         flat_rows.append(flat)
         keys.update(flat)
-    arrays = [pa.array(cols[name], typ) for name, typ in BASE_COLUMNS]
+    arrays = [column(cols[name], typ) for name, typ in BASE_COLUMNS]
     names = [name for name, _ in BASE_COLUMNS]
     base = set(names)
     for key in sorted(k for k in keys if k not in base):

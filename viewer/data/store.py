@@ -50,7 +50,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -67,7 +66,8 @@ from viewer.data.log_tail import LogFollower, LogPage, tail
 from viewer.data.metric_columns import all_keys, keys_of_run, locate_keys, sources_of
 from viewer.data.run_changes import data_signature
 from viewer.data.run_lookup import RunNotFound, resolve_run
-from viewer.data.runs_table import RunInfo, runs_arrow
+from viewer.data.run_table_cache import RunTableCache
+from viewer.data.runs_table import RunInfo
 from viewer.data.saved_files import list_saved_files
 from viewer.data.stream_files import RunStreamFiles, StreamCache
 from viewer.data.view_connection import STREAMS, ViewConnection
@@ -105,9 +105,9 @@ class Store:
         self._lock = threading.RLock()
         self._meta = MetadataCache(self._warn)
         self._streams = StreamCache(self._warn)
-        self._runs: list[RunInfo] = []
-        self._by_id: dict[str, RunInfo] = {}
-        self._runs_table: pa.Table = runs_arrow([])  # replaced whenever the run list changes
+        self._cache = RunTableCache(self.roots, self._warn)
+        self._by_id_map: dict[str, RunInfo] = {}
+        self._by_id_for: list[RunInfo] | None = None
         # VIEW_PROVIDERS is read once per store: whoever changes it (tests, a plugin host)
         # does so before opening one.
         self._views = ViewConnection(self.roots, self._streams, self._warn, VIEW_PROVIDERS)
@@ -126,40 +126,35 @@ class Store:
 
     # -- discovery ------------------------------------------------------------------------
     def refresh(self) -> bool:
-        """Rescan the roots and re-read changed sidecars; True when anything changed."""
+        """Rescan the roots; re-read runs whose directory changed (viewer.data.run_table_cache);
+        True when anything changed. The root's catalog is saved when it did."""
         with self._lock:
-            dirs = find_runs(self.roots, self._warn)
-            now = time.time()
-            infos: list[RunInfo] = []
-            by_id: dict[str, RunInfo] = {}
-            for rd in dirs:
-                info = RunInfo.from_meta(rd, self._meta.read(rd.path), now)
-                other = by_id.get(info.id)
-                if other is not None and other.real_path == info.real_path:
-                    continue  # the same directory reached through a symlink
-                if other is not None:
-                    self._warn(
-                        f"dup:{info.id}:{rd.path}",
-                        f"run {info.id} is in both {other.path} and {rd.path}; showing {other.path}",
-                    )
-                    continue
-                by_id[info.id] = info
-                infos.append(info)
-            infos.sort(key=lambda i: (i.created_at is None, -(i.created_at.timestamp() if i.created_at else 0), i.id))
-            alive = {str(i.path) for i in infos}
+            dirs = find_runs(self.roots, self._warn, known=self._cache.known_mtimes)
+            changed = self._cache.update(dirs, self._meta.read)
+            alive = {p.path_str for p in self._cache.places}
             self._meta.forget_missing(alive)
             self._streams.forget(alive)
-            changed = self._signature(infos) != self._signature(self._runs)
-            self._runs = infos
-            self._by_id = by_id
-            if changed:
-                self._runs_table = runs_arrow(infos)
-            self._views.show(infos, self._runs_table)
+            self._views.show(self._cache.places, self._cache.runs_table)
+            self._cache.save()
             return changed
 
-    @staticmethod
-    def _signature(infos: list[RunInfo]) -> list[tuple]:
-        return [(i.id, str(i.path), i.state, i.meta_signature) for i in infos]
+    def verify(self) -> bool:
+        """Refresh, reading again every run whose sidecars' stats differ from the catalog's
+        (a file edited in place, which leaves its directory's mtime alone); for a worker."""
+        with self._lock:
+            self._cache.stale_rows(self._meta.signature)
+            return self.refresh()
+
+    @property
+    def _runs(self) -> list[RunInfo]:
+        return self._cache.infos()
+
+    @property
+    def _by_id(self) -> dict[str, RunInfo]:
+        if self._by_id_for is not self._runs:
+            self._by_id_map = {i.id: i for i in self._runs}
+            self._by_id_for = self._runs
+        return self._by_id_map
 
     def runs(self) -> list[RunInfo]:
         """Every run, newest first (metadata only)."""
@@ -214,7 +209,7 @@ class Store:
     # -- runs table -----------------------------------------------------------------------
     def run_columns(self) -> list[str]:
         with self._lock:
-            return list(self._runs_table.column_names)
+            return list(self._cache.runs_table.column_names)
 
     def list_runs(
         self,
@@ -232,7 +227,7 @@ class Store:
         Listing never touches history, system or log files.
         """
         with self._lock:
-            names = self._runs_table.column_names
+            names = self._cache.runs_table.column_names
             colset = set(names)
             where = parse_filter(filter or "", colset)
             order: list[tuple[str, bool]] = []

@@ -1,0 +1,261 @@
+"""The runs table of a Store, kept up to date from a scan by reading only runs that changed.
+
+    cache = RunTableCache(roots, warn)         # loads each root's saved catalog
+    cache.update(dirs, read_meta, now) -> bool # True when any row changed
+    cache.table                                # runs view table + CATALOG_COLUMNS
+    cache.runs_table                           # the `runs` view's table
+    cache.places                               # [RunPlace(id, path, real_path)] in table order
+    cache.infos()                              # [RunInfo] in table order (built on first call)
+    cache.save()                               # persist changed catalogs (viewer.data.run_catalog)
+    cache.stale_signatures(read_signature)     # rows whose sidecars changed under a kept mtime
+
+A row from the catalog is kept without reading its run when the run directory's mtime
+is the one the row was read at, that mtime was at least FRESH_NS older than the read
+(so no change can hide inside the clock's resolution), and the run had ended: every
+write the recorder and loupe make to a run's JSON sidecars replaces the file by rename,
+which changes the directory's mtime. A running run is always read again (its state also
+depends on the clock). Everything else (new, changed, running, unreadable rows) is read
+through `read_meta` and converted with runs_arrow, then merged with the kept rows.
+
+Merged columns keep the widest type seen (an integer config key that meets a float
+becomes DOUBLE); when the types cannot be merged (a number meets a string) the whole
+table is rebuilt from the rows' JSON, as a scan without a catalog would build it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+
+from viewer.data.arrow_build import column
+from viewer.data.discovery import RunDir, RunMeta, Warn
+from viewer.data.run_catalog import CATALOG_COLUMNS, CATALOG_NAMES, load_catalog, save_catalog
+from viewer.data.runs_table import BASE_COLUMNS, RunInfo, runs_arrow
+from viewer.data.view_connection import RunPlace
+
+__all__ = ["FRESH_NS", "RunPlace", "RunTableCache"]
+
+FRESH_NS = 2_000_000_000
+# States the recorder writes once a run has ended; nothing changes them but a resume,
+# which rewrites run.json (and so the directory's mtime).
+_ENDED = {"finished", "failed", "crashed"}
+_BASE_NAMES = {name for name, _ in BASE_COLUMNS}
+
+
+def _json(value: dict) -> str:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):  # an integer past 64 bits, say
+        return "{}"
+
+
+def _signature_json(sig: tuple) -> str:
+    return orjson.dumps([list(s) if s is not None else None for s in sig]).decode()
+
+
+def _signature(text: str | None) -> tuple:
+    if not text:
+        return ()
+    return tuple(tuple(s) if s is not None else None for s in orjson.loads(text))
+
+
+def _catalog_arrays(rows: Sequence[tuple[RunDir, RunInfo]], checked_ns: int) -> list[pa.Array]:
+    return [
+        column([rd.mtime_ns for rd, _ in rows], pa.int64()),
+        column([checked_ns] * len(rows), pa.int64()),
+        column([rd.real_str for rd, _ in rows], pa.string()),
+        column([_signature_json(i.meta_signature) for _, i in rows], pa.string()),
+        column([_json(i.run_json) for _, i in rows], pa.string()),
+        column([None] * len(rows), pa.string()),
+    ]
+
+
+def _rows_table(rows: Sequence[tuple[RunDir, RunInfo]], checked_ns: int) -> pa.Table:
+    table = runs_arrow([i for _, i in rows])
+    for (name, _), arr in zip(CATALOG_COLUMNS, _catalog_arrays(rows, checked_ns), strict=True):
+        table = table.append_column(name, arr)
+    return table
+
+
+def _empty() -> pa.Table:
+    return _rows_table([], 0)
+
+
+class RunTableCache:
+    def __init__(self, roots: Sequence[Path], warn: Warn) -> None:
+        self._roots = list(roots)
+        self._warn = warn
+        loaded = [t for r in self._roots if (t := load_catalog(r, warn)) is not None]
+        table = _empty()
+        if loaded:
+            try:
+                table = pa.concat_tables(loaded, promote_options="permissive")
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                table = _empty()  # roots whose columns disagree: scan them all
+        self.table: pa.Table = table
+        self._saved_ok = bool(loaded)
+        self._dirty = not loaded
+        self._infos: list[RunInfo] | None = None
+        self._places: list[RunPlace] | None = None
+        self._index_table()
+
+    # -- what the rows say ----------------------------------------------------------------
+    def _index_table(self) -> None:
+        paths = self.table.column("path").to_pylist()
+        self._row_of = {p: i for i, p in enumerate(paths)}
+        self._runs_table: pa.Table | None = None
+        self._infos = None
+        self._places = None
+
+    @property
+    def known_mtimes(self) -> dict[str, int]:
+        """Run directory -> mtime_ns as each row was read (for find_runs)."""
+        paths = self.table.column("path").to_pylist()
+        return dict(zip(paths, self.table.column("_catalog_mtime_ns").to_pylist(), strict=True))
+
+    @property
+    def runs_table(self) -> pa.Table:
+        if self._runs_table is None:
+            self._runs_table = self.table.drop_columns(CATALOG_NAMES)
+        return self._runs_table
+
+    @property
+    def places(self) -> list[RunPlace]:
+        if self._places is None:
+            cols = [self.table.column(n).to_pylist() for n in ("id", "path", "_catalog_real")]
+            self._places = [RunPlace(i, p, r) for i, p, r in zip(*cols, strict=True)]
+        return self._places
+
+    def infos(self) -> list[RunInfo]:
+        """Every row as a RunInfo, in table order (JSON parsed once per table)."""
+        if self._infos is None:
+            self._infos = [
+                RunInfo.from_row(row, _signature(row["_catalog_signature"])) for row in self.table.to_pylist()
+            ]
+        return self._infos
+
+    # -- bringing it up to date -----------------------------------------------------------
+    def _trusted(self, rd: RunDir, checked: list[int], mtimes: list[int], recorded: list[str | None]) -> int | None:
+        i = self._row_of.get(rd.path_str)
+        if i is None or mtimes[i] != rd.mtime_ns or checked[i] - mtimes[i] < FRESH_NS:
+            return None
+        return i if recorded[i] in _ENDED else None
+
+    def update(self, dirs: Sequence[RunDir], read_meta: Callable[[Path], RunMeta], now: float | None = None) -> bool:
+        """Rows for exactly `dirs` (in their order, first of a duplicated id wins); True when
+        the table changed."""
+        checked_ns = time.time_ns()
+        now = time.time() if now is None else now
+        t = self.table
+        checked = t.column("_catalog_checked_ns").to_pylist()
+        mtimes = t.column("_catalog_mtime_ns").to_pylist()
+        recorded = t.column("recorded_state").to_pylist()
+        ids = t.column("id").to_pylist()
+        reals = t.column("_catalog_real").to_pylist()
+        kept: list[int] = []
+        fresh: list[tuple[RunDir, RunInfo]] = []
+        seen: dict[str, tuple[str, str]] = {}  # id -> (path, real path) of the row shown
+        for rd in dirs:
+            i = self._trusted(rd, checked, mtimes, recorded)
+            if i is not None:
+                run_id, real, info = ids[i], reals[i], None
+            else:
+                info = RunInfo.from_meta(rd, read_meta(rd.path), now)
+                run_id, real = info.id, str(info.real_path)
+            other = seen.get(run_id)
+            if other is not None:
+                if other[1] != real:
+                    self._warn(
+                        f"dup:{run_id}:{rd.path}",
+                        f"run {run_id} is in both {other[0]} and {rd.path}; showing {other[0]}",
+                    )
+                continue  # the same directory reached through a symlink, or a duplicate
+            seen[run_id] = (rd.path_str, real)
+            if info is None:
+                kept.append(i)  # type: ignore[arg-type]
+            else:
+                fresh.append((rd, info))
+        if len(kept) == t.num_rows and not fresh:
+            return False
+        old_sig = self._row_signatures(t)
+        new = self._merge(
+            t.take(column(kept, pa.int64())), fresh, checked_ns, removed=len(kept) + len(fresh) < t.num_rows
+        )
+        new = new.sort_by([("created_at", "descending"), ("id", "ascending")])
+        changed = self._row_signatures(new) != old_sig
+        if changed or fresh:
+            # Re-read rows (running runs) carry a newer check time even when unchanged.
+            self.table = new
+            self._dirty = True
+            self._index_table()
+        return changed
+
+    @staticmethod
+    def _row_signatures(t: pa.Table) -> list[tuple]:
+        cols = [t.column(n).to_pylist() for n in ("id", "path", "state", "_catalog_signature")]
+        return list(zip(*cols, strict=True))
+
+    def _merge(self, kept: pa.Table, fresh: list[tuple[RunDir, RunInfo]], checked_ns: int, removed: bool) -> pa.Table:
+        if not fresh:
+            table = kept
+        else:
+            add = _rows_table(fresh, checked_ns)
+            try:
+                table = pa.concat_tables([kept, add], promote_options="permissive")
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                return self._rebuild(kept, fresh, checked_ns)
+        if removed:
+            # A config/summary key that only removed runs had is no longer a column.
+            empty = [
+                n
+                for n in table.column_names
+                if n not in _BASE_NAMES and n not in CATALOG_NAMES and table.column(n).null_count == table.num_rows
+            ]
+            table = table.drop_columns(empty)
+        return _ordered_columns(table)
+
+    def _rebuild(self, kept: pa.Table, fresh: list[tuple[RunDir, RunInfo]], checked_ns: int) -> pa.Table:
+        rows = kept.to_pylist()
+        infos = [RunInfo.from_row(r, _signature(r["_catalog_signature"])) for r in rows] + [i for _, i in fresh]
+        table = runs_arrow(infos)
+        cat = [pa.concat_arrays([kept.column(n).combine_chunks(), a]) for n, a in _fresh_catalog(fresh, checked_ns)]
+        for (name, _), arr in zip(CATALOG_COLUMNS, cat, strict=True):
+            table = table.append_column(name, arr)
+        return table
+
+    def stale_rows(self, read_signature: Callable[[Path], tuple]) -> list[str]:
+        """Paths of kept rows whose sidecars' stats differ from the row's (an edit in place,
+        which leaves the directory's mtime alone); the next update() reads them again."""
+        stale = []
+        sigs = self.table.column("_catalog_signature").to_pylist()
+        for place, sig in zip(self.places, sigs, strict=True):
+            if read_signature(place.path_str) != _signature(sig):
+                stale.append(place.path_str)
+        for p in stale:
+            self._row_of.pop(p, None)
+        return stale
+
+    def save(self) -> None:
+        """Write each root's rows to its catalog when anything changed since the last save."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        roots = self.table.column("root").to_pylist()
+        for root in self._roots:
+            rows = [i for i, r in enumerate(roots) if r == str(root)]
+            save_catalog(root, self.table.take(column(rows, pa.int64())), self._warn)
+
+
+def _fresh_catalog(fresh: list[tuple[RunDir, RunInfo]], checked_ns: int) -> list[tuple[str, pa.Array]]:
+    return [(name, arr) for (name, _), arr in zip(CATALOG_COLUMNS, _catalog_arrays(fresh, checked_ns), strict=True)]
+
+
+def _ordered_columns(table: pa.Table) -> pa.Table:
+    # As runs_arrow orders them: base columns, flattened keys sorted, then the catalog's.
+    base = [n for n, _ in BASE_COLUMNS]
+    flat = sorted(n for n in table.column_names if n not in _BASE_NAMES and n not in CATALOG_NAMES)
+    return table.select(base + flat + CATALOG_NAMES)
