@@ -84,7 +84,8 @@ def _string_lists(values: Sequence[Sequence[str] | None]) -> pa.Array:
 
 
 def column(values: Sequence[Any], typ: pa.DataType) -> pa.Array:
-    """`values` as an Arrow array of `typ` (timestamps: datetime objects or None)."""
+    """`values` as an Arrow array of `typ` (timestamps: datetime objects or None); types
+    not listed above go through pyarrow.array()."""
     if pa.types.is_string(typ):
         return _strings(values)
     if pa.types.is_int64(typ):
@@ -98,4 +99,4 @@ def column(values: Sequence[Any], typ: pa.DataType) -> pa.Array:
         return _fixed(us, typ, "q", 0)
     if pa.types.is_list(typ) and pa.types.is_string(typ.value_type):
         return _string_lists(values)
-    raise TypeError(f"arrow_build.column does not build {typ}")
+    return pa.array(values, typ)  # any other type: pyarrow's own conversion

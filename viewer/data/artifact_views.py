@@ -26,6 +26,7 @@ from typing import Any
 import pyarrow as pa
 
 from viewer.data import artifact_index as index
+from viewer.data.arrow_build import column
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -107,7 +108,7 @@ def _clean(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
             elif pa.types.is_list(f.type):
                 v = [str(x) for x in v] if isinstance(v, list) else []
             cols[f.name].append(v)
-    return pa.Table.from_pydict(cols, schema=schema)
+    return pa.Table.from_arrays([column(cols[f.name], f.type) for f in schema], schema=schema)
 
 
 def tables(roots: list[Path]) -> dict[str, pa.Table]:

@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from recorder import layout
+from viewer.data.arrow_build import column
 from viewer.data.media_index import plain_schema, read_index, resolve
 
 __all__ = ["VIEWS", "media_table", "register", "run_dirs"]
@@ -36,20 +37,21 @@ def run_dirs(roots: Any) -> list[Path]:
     return list(found)
 
 
-def media_table(roots: Any) -> pa.Table:
-    """All media records under `roots`, with `project` and `file` (absolute path) added."""
+def media_table(roots: Any, dirs: list[Path] | None = None) -> pa.Table:
+    """All media records under `roots` (or of the runs `dirs`), with `project` and `file`
+    (absolute path) added."""
     pieces = []
-    for d in run_dirs(roots):
+    for d in run_dirs(roots) if dirs is None else dirs:
         t = read_index(d)
         if t.num_rows == 0:
             continue
         files = [str(p) if (p := resolve(d, rel)) is not None else None for rel in t.column("path").to_pylist()]
-        t = t.append_column("project", pa.array([d.parent.name] * t.num_rows, pa.string()))
-        t = t.append_column("file", pa.array(files, pa.string()))
+        t = t.append_column("project", column([d.parent.name] * t.num_rows, pa.string()))
+        t = t.append_column("file", column(files, pa.string()))
         pieces.append(t)
     if not pieces:
         s = plain_schema().append(pa.field("project", pa.string())).append(pa.field("file", pa.string()))
-        return s.empty_table()
+        return pa.Table.from_batches([], schema=s)  # Schema.empty_table() imports pandas
     return pa.concat_tables(pieces)
 
 
@@ -67,7 +69,7 @@ VIEWS = {
 }
 
 
-def register(con: Any, roots: Any) -> None:
+def register(con: Any, roots: Any, run_dirs: list[Path] | None = None) -> None:
     """Create (or replace) DuckDB views over the media of every run under `roots`.
 
     media           one row per logged item (all index columns, plus project and file)
@@ -77,9 +79,10 @@ def register(con: Any, roots: Any) -> None:
     tables          run_id, project, _step, _timestamp, key, kind, chart, file, nrows, columns, spec
                     -> the data: SELECT * FROM read_parquet('<file>')
 
-    A snapshot of the index at call time: call again to see newer records.
+    A snapshot of the index at call time: call again to see newer records. `run_dirs`:
+    the runs to read (a Store passes those it knows to have media), else all under `roots`.
     """
-    con.register("_loupe_media_records", media_table(roots))
+    con.register("_loupe_media_records", media_table(roots, run_dirs))
     con.execute("CREATE OR REPLACE TEMP VIEW media AS SELECT * FROM _loupe_media_records")
     for name, sql in VIEWS.items():
         con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")

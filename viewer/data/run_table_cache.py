@@ -99,6 +99,7 @@ class RunTableCache:
         self.table: pa.Table = table
         self._saved_ok = bool(loaded)
         self._dirty = not loaded
+        self._streams_dirty = False
         self._infos: list[RunInfo] | None = None
         self._places: list[RunPlace] | None = None
         self._index_table()
@@ -110,6 +111,7 @@ class RunTableCache:
         self._runs_table: pa.Table | None = None
         self._infos = None
         self._places = None
+        self._streams: list[str | None] | None = None
 
     @property
     def known_mtimes(self) -> dict[str, int]:
@@ -150,6 +152,7 @@ class RunTableCache:
         the table changed."""
         checked_ns = time.time_ns()
         now = time.time() if now is None else now
+        self._with_streams()
         t = self.table
         checked = t.column("_catalog_checked_ns").to_pylist()
         mtimes = t.column("_catalog_mtime_ns").to_pylist()
@@ -227,7 +230,7 @@ class RunTableCache:
             table = table.append_column(name, arr)
         return table
 
-    def stale_rows(self, read_signature: Callable[[Path], tuple]) -> list[str]:
+    def stale_rows(self, read_signature: Callable[[str], tuple]) -> list[str]:
         """Paths of kept rows whose sidecars' stats differ from the row's (an edit in place,
         which leaves the directory's mtime alone); the next update() reads them again."""
         stale = []
@@ -239,8 +242,42 @@ class RunTableCache:
             self._row_of.pop(p, None)
         return stale
 
+    # -- stream listings ------------------------------------------------------------------
+    def streams_of(self, path: str) -> str | None:
+        """The stream listing kept for a run (stream_files.files_to_json), None when the row
+        was read anew and its files not listed since."""
+        i = self._row_of.get(path)
+        if i is None:
+            return None
+        if self._streams is None:
+            self._streams = self.table.column("_catalog_streams").to_pylist()
+        return self._streams[i]
+
+    def remember_streams(self, path: str, listing: str) -> None:
+        i = self._row_of.get(path)
+        if i is None:
+            return
+        if self._streams is None:
+            self._streams = self.table.column("_catalog_streams").to_pylist()
+        if self._streams[i] != listing:
+            self._streams[i] = listing
+            self._streams_dirty = True
+
+    def forget_streams(self) -> None:
+        """List every run's files again (a part vanished: compaction, or a hand edit)."""
+        self._streams = [None] * self.table.num_rows
+        self._streams_dirty = True
+
+    def _with_streams(self) -> None:
+        if self._streams is not None and getattr(self, "_streams_dirty", False):
+            i = self.table.schema.get_field_index("_catalog_streams")
+            self.table = self.table.set_column(i, "_catalog_streams", column(self._streams, pa.string()))
+            self._streams_dirty = False
+            self._dirty = True
+
     def save(self) -> None:
         """Write each root's rows to its catalog when anything changed since the last save."""
+        self._with_streams()
         if not self._dirty:
             return
         self._dirty = False

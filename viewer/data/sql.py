@@ -84,11 +84,33 @@ def _parquet_list_literal(files: Sequence[str | Path]) -> str:
     return "[" + ", ".join(string_literal(escape_path(f)) for f in files) + "]"
 
 
-def stream_view(stream: str, files: Sequence[str | Path], with_journal: bool) -> SqlAndParams:
-    """CREATE VIEW for history/system/text over checked Parquet files plus journal rows."""
+# Past this many distinct schemas, the rest are read in one union_by_name scan (which
+# reads every footer when the view is made) rather than in that many branches.
+MAX_SCHEMA_GROUPS = 32
+
+
+def stream_view(
+    stream: str, files: Sequence[str | Path] | Sequence[Sequence[str | Path]], with_journal: bool
+) -> SqlAndParams:
+    """CREATE VIEW for history/system/text over checked Parquet files plus journal rows.
+
+    `files` is a flat list, or groups of files that share one set of columns: a group is
+    read without union_by_name, so making the view opens one footer per group, not one
+    per file (union_by_name reads all 10,000 of a large root's footers, seconds).
+    """
+    groups: list[Sequence[str | Path]]
+    if files and not isinstance(files[0], (str, Path)):
+        groups = [g for g in files if g]  # type: ignore[misc]
+    else:
+        groups = [files] if files else []  # type: ignore[list-item]
     parts = []
-    if files:
-        parts.append(f"SELECT * FROM read_parquet({_parquet_list_literal(files)}, union_by_name = true)")
+    if len(groups) == 1 and not (files and isinstance(files[0], (str, Path))):
+        parts.append(f"SELECT * FROM read_parquet({_parquet_list_literal(groups[0])})")
+    elif len(groups) > 1 and len(groups) <= MAX_SCHEMA_GROUPS:
+        parts.extend(f"SELECT * FROM read_parquet({_parquet_list_literal(g)})" for g in groups)
+    elif groups:
+        flat = [f for g in groups for f in g]
+        parts.append(f"SELECT * FROM read_parquet({_parquet_list_literal(flat)}, union_by_name = true)")
     if with_journal:
         parts.append(f"SELECT * FROM {quote_ident(JOURNAL_TABLE.format(stream=stream))}")
     parts.append(empty_select(STREAM_BASE_COLUMNS[stream]))

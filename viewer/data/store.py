@@ -69,8 +69,8 @@ from viewer.data.run_lookup import RunNotFound, resolve_run
 from viewer.data.run_table_cache import RunTableCache
 from viewer.data.runs_table import RunInfo
 from viewer.data.saved_files import list_saved_files
-from viewer.data.stream_files import RunStreamFiles, StreamCache
-from viewer.data.view_connection import STREAMS, ViewConnection
+from viewer.data.stream_files import RunStreamFiles, StreamCache, files_from_json, files_to_json
+from viewer.data.view_connection import STREAMS, RunPlace, ViewConnection
 
 __all__ = ["STREAMS", "VIEW_PROVIDERS", "QueryError", "RunNotFound", "Store", "connect"]
 
@@ -110,7 +110,9 @@ class Store:
         self._by_id_for: list[RunInfo] | None = None
         # VIEW_PROVIDERS is read once per store: whoever changes it (tests, a plugin host)
         # does so before opening one.
-        self._views = ViewConnection(self.roots, self._streams, self._warn, VIEW_PROVIDERS)
+        self._views = ViewConnection(
+            self.roots, self._streams, self._warn, VIEW_PROVIDERS, self._place_files, self._cache.forget_streams
+        )
         self.refresh()
 
     # -- warnings -------------------------------------------------------------------------
@@ -137,6 +139,18 @@ class Store:
             self._views.show(self._cache.places, self._cache.runs_table)
             self._cache.save()
             return changed
+
+    def _place_files(self, place: RunPlace) -> RunStreamFiles:
+        # An ended run's listing comes from the catalog; others are listed (and remembered).
+        kept = self._cache.streams_of(place.path_str)
+        if kept is not None:
+            try:
+                return files_from_json(kept, place.path_str)
+            except (ValueError, KeyError, TypeError):
+                pass  # a damaged listing: list again
+        rf = self._streams.run_files(place.path)
+        self._cache.remember_streams(place.path_str, files_to_json(rf))
+        return rf
 
     def verify(self) -> bool:
         """Refresh, reading again every run whose sidecars' stats differ from the catalog's
@@ -187,7 +201,9 @@ class Store:
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The sandboxed connection with every view current (ask again after refresh())."""
         with self._lock:
-            return self._views.with_all_views()
+            con = self._views.with_all_views()
+            self._cache.save()  # the stream listings just made, for the next open
+            return con
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         """Run one user SELECT (or EXPLAIN) over the views; raises QueryError or duckdb.Error."""

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -31,7 +32,7 @@ from recorder import layout
 from recorder.journal import decode_journal
 from viewer.data.discovery import Warn
 
-__all__ = ["PartInfo", "RunStreamFiles", "StreamCache"]
+__all__ = ["PartInfo", "RunStreamFiles", "StreamCache", "files_from_json", "files_to_json"]
 
 _MAGIC = b"PAR1"
 _MAX_JOURNAL_BYTES = 512 << 20
@@ -39,11 +40,30 @@ _MAX_JOURNAL_BYTES = 512 << 20
 _FRESH_S = 2.0
 
 
-@dataclass(frozen=True)
 class PartInfo:
-    path: Path
-    columns: tuple[str, ...]
-    num_rows: int
+    """A checked Parquet part. The path is kept as text and made a Path on use: the
+    catalog hands out 20,000 of these on a large root's open."""
+
+    __slots__ = ("columns", "num_rows", "path_str")
+
+    def __init__(self, path: str | Path, columns: tuple[str, ...], num_rows: int) -> None:
+        self.path_str = os.fspath(path)
+        self.columns = columns
+        self.num_rows = num_rows
+
+    @property
+    def path(self) -> Path:
+        return Path(self.path_str)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PartInfo) and (self.path_str, self.columns, self.num_rows) == (
+            other.path_str,
+            other.columns,
+            other.num_rows,
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.path_str)
 
 
 @dataclass
@@ -53,12 +73,38 @@ class RunStreamFiles:
 
     parts: dict[str, list[PartInfo]] = field(default_factory=dict)
     journals: dict[str, list[Path]] = field(default_factory=dict)
+    has_log: bool | None = None  # output.log exists (None: not looked)
+    has_media: bool | None = None  # a media/ directory exists (None: not looked)
 
     def columns(self, stream: str) -> set[str]:
         out: set[str] = set()
         for p in self.parts.get(stream, ()):
             out.update(p.columns)
         return out
+
+
+def files_to_json(rf: RunStreamFiles) -> str:
+    """What the run catalog keeps of a listing: names relative to the run directory."""
+    value = {
+        s: {
+            "parts": [[os.path.basename(p.path_str), p.num_rows, list(p.columns)] for p in rf.parts.get(s, ())],
+            "journals": [[j.parent.name, j.name] for j in rf.journals.get(s, ())],
+        }
+        for s in layout.STREAM_DIRS
+    }
+    return orjson.dumps({"streams": value, "log": rf.has_log, "media": rf.has_media}).decode()
+
+
+def files_from_json(text: str, run_dir: str) -> RunStreamFiles:
+    """The listing files_to_json() kept, under `run_dir` (no file is touched)."""
+    value = orjson.loads(text)
+    out = RunStreamFiles(has_log=value.get("log"), has_media=value.get("media"))
+    sep = os.sep
+    for s in layout.STREAM_DIRS:
+        entry = value["streams"][s]
+        out.parts[s] = [PartInfo(f"{run_dir}{sep}{s}{sep}{n}", tuple(cols), rows) for n, rows, cols in entry["parts"]]
+        out.journals[s] = [Path(run_dir, d, name) for d, name in entry["journals"]]
+    return out
 
 
 class StreamCache:
@@ -110,6 +156,8 @@ class StreamCache:
             checked = [info for info in (self.check_part(p) for p in parts[s]) if info is not None]
             out.parts[s] = checked
             out.journals[s] = journals[s]
+        out.has_log = os.path.isfile(run_dir / layout.OUTPUT_LOG)
+        out.has_media = os.path.isdir(run_dir / layout.MEDIA_DIR)
         return out
 
     # -- parts ----------------------------------------------------------------------------

@@ -22,6 +22,7 @@ only reads the connection so that another thread can stop a running query.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,7 +35,7 @@ from recorder import layout
 from viewer.data import sql as Q
 from viewer.data.arrow_build import column
 from viewer.data.discovery import Warn
-from viewer.data.stream_files import StreamCache
+from viewer.data.stream_files import RunStreamFiles, StreamCache
 
 __all__ = ["STREAMS", "RunPlace", "ViewConnection"]
 
@@ -79,9 +80,20 @@ def _sandboxed(allowed: Sequence[str]) -> duckdb.DuckDBPyConnection:
 
 
 class ViewConnection:
-    def __init__(self, roots: Sequence[Path], streams: StreamCache, warn: Warn, providers: Sequence[str]) -> None:
+    def __init__(
+        self,
+        roots: Sequence[Path],
+        streams: StreamCache,
+        warn: Warn,
+        providers: Sequence[str],
+        run_files: Callable[[RunPlace], RunStreamFiles] | None = None,
+        forget_files: Callable[[], None] | None = None,
+    ) -> None:
         self._roots = roots
         self._streams = streams
+        # Where a run's files are listed: the Store answers from the run catalog.
+        self._run_files = run_files or (lambda place: streams.run_files(place.path))
+        self._forget_files = forget_files
         self._warn = warn
         self._providers = tuple(providers)
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -96,6 +108,7 @@ class ViewConnection:
         self._stream_sig: dict[str, Any] = {}
         self._logs_sig: Any = None
         self._providers_done = False
+        self._files: dict[str, RunStreamFiles] = {}
 
     def show(self, runs: Sequence[RunPlace], runs_table: pa.Table) -> None:
         """The runs as of a refresh; `runs` is rebuilt only if `runs_table` is a new object."""
@@ -153,9 +166,14 @@ class ViewConnection:
         # The views show the files as of the last show(); a query in between costs nothing.
         if self._streams_built == self._scan_gen and self._stream_sig:
             return
-        files = {i.id: self._streams.run_files(i.path) for i in self._runs}
+        files = {i.id: self._run_files(i) for i in self._runs}
+        self._files = files
         for stream in STREAMS:
-            parts = [p.path for i in self._runs for p in files[i.id].parts[stream]]
+            parts = [p.path_str for i in self._runs for p in files[i.id].parts[stream]]
+            by_columns: dict[frozenset[str], list[str]] = {}
+            for i in self._runs:
+                for p in files[i.id].parts[stream]:
+                    by_columns.setdefault(frozenset(p.columns), []).append(p.path_str)
             tables = []
             jsig = []
             for i in self._runs:
@@ -171,10 +189,9 @@ class ViewConnection:
             jname = Q.JOURNAL_TABLE.format(stream=stream)
             if tables:
                 con.register(jname, pa.concat_tables(tables, promote_options="default"))
-            con.execute(*Q.stream_view(stream, parts, bool(tables)))
+            con.execute(*Q.stream_view(stream, list(by_columns.values()), bool(tables)))
             self._stream_sig[stream] = sig
-        logs = [(i.id, i.path / layout.OUTPUT_LOG) for i in self._runs]
-        logs = [(rid, p) for rid, p in logs if p.is_file()]
+        logs = [(i.id, f"{i.path_str}{os.sep}{layout.OUTPUT_LOG}") for i in self._runs if files[i.id].has_log]
         if self._logs_sig != logs:
             con.register(
                 Q.LOG_FILES_TABLE,
@@ -208,7 +225,13 @@ class ViewConnection:
             if register is None:
                 continue
             try:
-                register(con, list(self._roots))
+                if "run_dirs" in inspect.signature(register).parameters:
+                    # Only runs known to have such files: a provider need not walk 10,000.
+                    files = self._files or {i.id: self._run_files(i) for i in self._runs}
+                    dirs = [i.path for i in self._runs if files[i.id].has_media is not False]
+                    register(con, list(self._roots), run_dirs=dirs)
+                else:
+                    register(con, list(self._roots))
             except Exception as exc:
                 self._warn(f"provider:{name}", f"view provider {name} failed: {exc}")
 
@@ -247,6 +270,8 @@ class ViewConnection:
     def invalidate_streams(self) -> None:
         """List every run's stream files again before the next query."""
         self._streams.invalidate()
+        if self._forget_files is not None:
+            self._forget_files()
         self._stream_sig = {}
         self._streams_built = -1
 
