@@ -50,9 +50,11 @@ def cell(v: Any, width: int | None = _MAX_CELL) -> str:
 
 
 def print_table(table: pa.Table, out: TextIO | None = None) -> None:
+    from viewer.data.arrow_build import rows as arrow_rows
+
     out = out or sys.stdout
     names = [cell(n) for n in table.column_names]
-    rows = [[cell(v) for v in row.values()] for row in table.to_pylist()]
+    rows = [[cell(v) for v in row.values()] for row in arrow_rows(table)]
     widths = [max([len(n)] + [len(r[i]) for r in rows]) for i, n in enumerate(names)]
     numeric = [_is_numeric(table.schema.field(i).type) for i in range(len(names))]
 
@@ -99,7 +101,9 @@ def write_csv(table: pa.Table, out: TextIO) -> None:
     tty = getattr(out, "isatty", lambda: False)()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(table.column_names)
-    for row in table.to_pylist():
+    from viewer.data.arrow_build import rows as arrow_rows
+
+    for row in arrow_rows(table):
         cells = []
         for v in row.values():
             if v is None:
@@ -137,7 +141,9 @@ def emit(table: pa.Table, fmt: str, output: str | None = None) -> None:
 
 def _emit_text(table: pa.Table, fmt: str, out: TextIO) -> None:
     if fmt == "json":
-        write_json(table.to_pylist(), out)
+        from viewer.data.arrow_build import rows as arrow_rows
+
+        write_json(arrow_rows(table), out)
     elif fmt == "csv":
         write_csv(table, out)
     else:

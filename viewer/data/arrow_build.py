@@ -2,22 +2,26 @@
 
     column(values, type) -> pa.Array    # None is null; types: string, int64, float64,
                                         # bool, timestamp[us, tz], list<string>
+    rows(table) / values(array)         # to_pylist() without pandas
 
 pyarrow.array() asks whether its input is a pandas object before it converts a plain
 list, and that question imports pandas (a third of a second on this machine) whenever
 it is installed. `loupe ls`, `loupe sql` and the dashboard never return a DataFrame, so
 they build their few columns here, from raw buffers, the way Arrow lays them out.
+Converting a time-zone-aware timestamp back to Python also goes through pandas, so
+rows() and values() do that conversion themselves.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from array import array
 from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
 
-__all__ = ["column"]
+__all__ = ["column", "rows", "values"]
 
 
 def _validity(values: Sequence[Any]) -> tuple[pa.Buffer | None, int]:
@@ -100,3 +104,28 @@ def column(values: Sequence[Any], typ: pa.DataType) -> pa.Array:
     if pa.types.is_list(typ) and pa.types.is_string(typ.value_type):
         return _string_lists(values)
     return pa.array(values, typ)  # any other type: pyarrow's own conversion
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def values(arr: pa.Array | pa.ChunkedArray) -> list[Any]:
+    """arr.to_pylist(), except that a timestamp with a time zone becomes a UTC datetime
+    here: pyarrow converts those through pandas."""
+    typ = arr.type
+    if pa.types.is_timestamp(typ) and typ.tz is not None:
+        per_us = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}[typ.unit]
+        out: list[Any] = []
+        for v in arr.cast(pa.int64()).to_pylist():
+            out.append(None if v is None else _EPOCH + dt.timedelta(microseconds=int(v * per_us)))
+        return out
+    return arr.to_pylist()
+
+
+def rows(table: pa.Table) -> list[dict[str, Any]]:
+    """table.to_pylist() without pandas (see values())."""
+    if not any(pa.types.is_timestamp(f.type) and f.type.tz is not None for f in table.schema):
+        return table.to_pylist()
+    cols = [values(table.column(i)) for i in range(table.num_columns)]
+    names = table.column_names
+    return [dict(zip(names, row, strict=True)) for row in zip(*cols, strict=True)] if cols else []

@@ -32,6 +32,7 @@ import orjson
 import pyarrow as pa
 
 from viewer.data.arrow_build import column
+from viewer.data.arrow_build import rows as arrow_rows
 from viewer.data.discovery import RunDir, RunMeta, Warn
 from viewer.data.run_catalog import CATALOG_COLUMNS, CATALOG_NAMES, load_catalog, save_catalog
 from viewer.data.runs_table import BASE_COLUMNS, RunInfo, runs_arrow
@@ -136,7 +137,7 @@ class RunTableCache:
         """Every row as a RunInfo, in table order (JSON parsed once per table)."""
         if self._infos is None:
             self._infos = [
-                RunInfo.from_row(row, _signature(row["_catalog_signature"])) for row in self.table.to_pylist()
+                RunInfo.from_row(row, _signature(row["_catalog_signature"])) for row in arrow_rows(self.table)
             ]
         return self._infos
 
@@ -222,8 +223,8 @@ class RunTableCache:
         return _ordered_columns(table)
 
     def _rebuild(self, kept: pa.Table, fresh: list[tuple[RunDir, RunInfo]], checked_ns: int) -> pa.Table:
-        rows = kept.to_pylist()
-        infos = [RunInfo.from_row(r, _signature(r["_catalog_signature"])) for r in rows] + [i for _, i in fresh]
+        kept_rows = arrow_rows(kept)
+        infos = [RunInfo.from_row(r, _signature(r["_catalog_signature"])) for r in kept_rows] + [i for _, i in fresh]
         table = runs_arrow(infos)
         cat = [pa.concat_arrays([kept.column(n).combine_chunks(), a]) for n, a in _fresh_catalog(fresh, checked_ns)]
         for (name, _), arr in zip(CATALOG_COLUMNS, cat, strict=True):

@@ -406,6 +406,7 @@ class Store:
 
     def close(self) -> None:
         with self._lock:
+            self._cache.save()  # stream listings made since the last save
             self._views.close()
 
     def __enter__(self) -> Store:
