@@ -56,9 +56,10 @@ RECONCILE_S = 5.0
 FIRST_SCAN_WAIT_S = 1.5
 
 
-def _rescan(store: Store, selected: list[str], force: bool) -> RunsLoaded:
-    """In a worker: the run list after a rescan, and what the selected runs' files look like now."""
-    changed = store.refresh()
+def _rescan(store: Store, selected: list[str], force: bool, deep: bool = False) -> RunsLoaded:
+    """In a worker: the run list after a rescan, and what the selected runs' files look like now.
+    `deep`: also stat every sidecar of the runs the catalog vouched for (Store.verify)."""
+    changed = store.verify() if deep else store.refresh()
     runs = store.runs()
     signatures = store.data_signatures(selected)
     return RunsLoaded(runs, live=True, changed=changed, data_signatures=signatures, force=force)
@@ -100,6 +101,7 @@ class LoupeApp(FetchesLatest, App):
         self._notified = 0
         self._data_signatures: dict[str, tuple] = {}
         # Discovery and JSON reading start now, before Textual's own start-up.
+        self._verified = False  # the catalog's rows, checked file by file once, in a worker
         self._store_future: Future[Store] = Future()
         threading.Thread(target=self._open_store_early, name="loupe-open-store", daemon=True).start()
         wait([self._store_future], timeout=FIRST_SCAN_WAIT_S)
@@ -169,11 +171,14 @@ class LoupeApp(FetchesLatest, App):
         store = self.store
         if store is None:
             return
+        deep = not self._verified
+        self._verified = True
         self.fetch(
             _rescan,
             store,
             selected,
             force,
+            deep,
             apply=self._runs_loaded,
             group="refresh",
             failed=lambda error: self._store_failed(StoreFailed(f"refresh failed: {error}")),
@@ -213,6 +218,9 @@ class LoupeApp(FetchesLatest, App):
             if self.query_one(TabbedContent).active == "runs":
                 self.query_one(RunsPane).focus_default()
             self._start_watching()
+            # The catalog's rows are on screen; now check them file by file (Store.verify)
+            # in a worker, and show whatever that finds.
+            self.set_timer(0.2, self._do_live_refresh)
             # What is alive now (Textual's widgets, the run list, imported modules) lives
             # as long as the app. Frozen, the collector stops walking it: plotext's many
             # small allocations set off full collections that cost ~80 ms each on this
