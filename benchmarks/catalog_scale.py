@@ -104,6 +104,7 @@ def dashboard(root: Path) -> dict:
         async with app.run_test(size=(160, 48)) as pilot:
             await until(pilot, lambda: app.query_one(RunsPane).table.row_count >= on_disk)
             out["table_s"] = time.perf_counter() - t0
+            print(f"table {out['table_s']:.2f} s", file=sys.stderr, flush=True)
             await pilot.pause(1.0)
             live = recorder.init(dir=root, project="p0", name="newcomer", system_interval=0, capture_console=False)
             t1 = time.perf_counter()
