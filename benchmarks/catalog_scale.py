@@ -34,7 +34,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.scale_runs import make_root  # noqa: E402
+sys.path.insert(0, str(HERE))
+from scale_runs import make_root  # noqa: E402
 
 PY = sys.executable
 LOUPE = [PY, "-m", "viewer"]

@@ -16,7 +16,7 @@ import time
 
 runs, reps = int(sys.argv[1]), int(sys.argv[2])
 os.environ["TRACKIO_DIR"] = tempfile.mkdtemp(prefix="trackio-bench-")
-from trackio.sqlite_storage import SQLiteStorage  # noqa: E402
+from trackio.sqlite_storage import SQLiteStorage  # type: ignore[import-not-found]  # noqa: E402
 
 project = "bench"
 for i in range(runs):
