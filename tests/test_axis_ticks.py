@@ -103,6 +103,7 @@ def test_log_axis_ticks_at_powers_of_ten():
     [
         (0.52, 2.05, ["1s", "1.5s", "2s"]),  # the two seconds of the System tab
         (0, 95, ["0s", "30s", "60s", "90s"]),
+        (0.004, 0.0052, ["4ms", "4.5ms", "5ms"]),  # a test run's few milliseconds
         (0, 300, ["0min", "1min", "2min", "3min", "4min", "5min"]),
         (0, 7 * 3600, ["0h", "2h", "4h", "6h"]),
         (0, 40 * 86400, ["0d", "10d", "20d", "30d", "40d"]),
@@ -131,6 +132,7 @@ def test_wall_time_axis_shows_round_clock_times():
     east = clock_ticks(t0, t0 + 600, target=5, utc_offset=3600)
     assert east.labels[0] == "15:48" and east.values == ticks.values
     assert clock_ticks(t0, t0 + 20, target=4, utc_offset=0).labels == ["14:47:10", "14:47:15", "14:47:20", "14:47:25"]
+    assert clock_ticks(t0, t0 + 0.5, target=3, utc_offset=0).labels == ["14:47:07.4", "14:47:07.6", "14:47:07.8"]
     assert clock_ticks(t0, t0 + 3 * 86400, target=4, utc_offset=0).labels == ["11-30", "12-01", "12-02"]
 
 

@@ -35,7 +35,8 @@ _TIME_STEPS = (
     43200,
     86400,
 )
-_DURATION_UNITS = ((86400, "d"), (3600, "h"), (60, "min"), (1, "s"))
+# Each unit is used once ticks are at least this far apart: `0.5s`, but `20ms` not `2e-2s`.
+_DURATION_UNITS = ((86400, 86400, "d"), (3600, 3600, "h"), (60, 60, "min"), (1, 0.1, "s"), (1e-3, 0, "ms"))
 
 # What the Metrics and System x axes are called; ticks carry the time units themselves.
 X_AXIS_LABELS = {"_step": "step", "_runtime": "runtime", "_timestamp": "wall time"}
@@ -89,7 +90,8 @@ def _count(lo: float, hi: float, step: float, offset: float = 0.0) -> int:
 def _multiples(lo: float, hi: float, step: float, offset: float = 0.0) -> list[float]:
     """Every `offset + k*step` inside [lo, hi], without float noise (0.30000000000000004)."""
     first, last = _span(lo, hi, step, offset)
-    return [float(f"{offset + k * step:.12g}") for k in range(first, last + 1)]
+    digits = _decimals(step) + 2  # past the step's own digits: clock times keep their milliseconds
+    return [round(offset + k * step, digits) for k in range(first, last + 1)]
 
 
 def nice_ticks(lo: float, hi: float, target: int = 5, integer: bool = False) -> list[float]:
@@ -176,7 +178,7 @@ def duration_ticks(lo: float, hi: float, target: int = 5) -> Ticks:
     lo, hi = min(lo, hi), max(lo, hi)
     step = time_step(lo, hi, target) if hi > lo else 1.0
     values = _multiples(lo, hi, step) if hi > lo else [lo]
-    unit, name = next(((u, n) for u, n in _DURATION_UNITS if step >= u), (1, "s"))
+    unit, name = next((u, n) for u, least, n in _DURATION_UNITS if step >= least)
     return Ticks(values, [short_number(v / unit, step / unit) + name for v in values])
 
 
@@ -193,7 +195,15 @@ def clock_ticks(lo: float, hi: float, target: int = 5, utc_offset: float | None 
     step = time_step(lo + utc_offset, hi + utc_offset, target) if hi > lo else 1.0
     values = _multiples(lo, hi, step, offset=-utc_offset) if hi > lo else [lo]
     shape = "%H:%M:%S" if step < 60 else "%H:%M" if step < 86400 else "%m-%d"
-    return Ticks(values, [time.strftime(shape, time.gmtime(v + utc_offset)) for v in values])
+    return Ticks(values, [_clock(v + utc_offset, shape, step) for v in values])
+
+
+def _clock(local: float, shape: str, step: float) -> str:
+    whole = math.floor(local)
+    text = time.strftime(shape, time.gmtime(whole))
+    if step < 1:  # a run of a few seconds: the ticks differ in their fractions of a second
+        text += f"{local - whole:.{_decimals(step)}f}"[1:]
+    return text
 
 
 def data_range(values: Iterable[float]) -> tuple[float, float] | None:

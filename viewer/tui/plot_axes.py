@@ -10,10 +10,12 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from viewer.data.axis_ticks import data_range, log_ticks, number_ticks, x_axis_ticks
+from viewer.data.axis_ticks import Ticks, data_range, log_ticks, number_ticks, x_axis_ticks
 
 # Cells per tick label: `1.5min` plus a gap across, a label every few rows down.
-X_CELLS_PER_TICK = 10
+# Y labels take about this many cells left of the frame.
+Y_LABEL_CELLS = 6
+X_CELLS_PER_TICK = 8
 Y_ROWS_PER_TICK = 3
 
 
@@ -41,7 +43,7 @@ def apply_axes(
     if x_range is not None:
         # Pinned: plotext's own padding let lines run past the frame.
         plt.xlim(*x_range)
-        x_ticks = x_axis_ticks(x_axis, *x_range, x_count, integer=integer_x)
+        x_ticks = _fitting_x_ticks(x_axis, x_range, x_count, size[0], integer_x)
         plt.xticks(x_ticks.values, x_ticks.labels)
     if log_y:
         positive = [y for y in ys if y > 0 and math.isfinite(y)]
@@ -55,3 +57,14 @@ def apply_axes(
         plt.ylim(*y_range)
         y_ticks = number_ticks(*y_range, y_count)
         plt.yticks(y_ticks.values, y_ticks.labels)
+
+
+def _fitting_x_ticks(x_axis: str, x_range: tuple[float, float], most: int, width: int, integer: bool) -> Ticks:
+    """Fewer ticks while their labels (clock times are long) would not fit side by side."""
+    ticks = x_axis_ticks(x_axis, *x_range, most, integer=integer)
+    for count in range(most - 1, 1, -1):
+        longest = max((len(label) for label in ticks.labels), default=0)
+        if (longest + 2) * len(ticks.labels) <= width - Y_LABEL_CELLS:
+            break
+        ticks = x_axis_ticks(x_axis, *x_range, count, integer=integer)
+    return ticks
