@@ -336,6 +336,12 @@ class MetricsPane(Pane):
         if plot is not None:
             plot.move_cursor(direction)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_cursor":
+            # Only on a plot: from the filter input, esc leaves the input (the app's key).
+            return self.focused_plot() is not None
+        return True
+
     def action_clear_cursor(self) -> None:
         plot = self.focused_plot()
         if plot is not None:
