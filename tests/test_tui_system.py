@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import time
 
-from tui_helpers import focus_in, settle, wait_until
+from tui_helpers import focus_in, plot_axis_labels, settle, wait_until
 
 import recorder
 from viewer.tui.app import LoupeApp
@@ -17,13 +18,13 @@ def make_run(root, **kw):
     return recorder.init(dir=root, project="p", system_interval=0, capture_console=False, reinit="create_new", **kw)
 
 
-def write_system(run, n=40, gpus=0, t0=None):
-    """System rows as the recorder's SystemMonitor sink writes them."""
+def write_system(run, n=40, gpus=0, t0=None, every=2.0):
+    """System rows as the recorder's SystemMonitor sink writes them, one each `every` seconds."""
     t0 = time.time() if t0 is None else t0
     for i in range(n):
         row = {
-            "_timestamp": t0 + 2 * i,
-            "_runtime": 2.0 * i,
+            "_timestamp": t0 + every * i,
+            "_runtime": every * i,
             "cpu.percent": 10.0 + i % 50,
             "memory.percent": 40.0,
             "disk.read_mb": float(i),
@@ -69,6 +70,32 @@ async def test_run_without_gpu_shows_note_and_host_plots(tmp_path):
         assert len(cpu[0].xs) == 40 and cpu[0].ys[:3] == [10.0, 11.0, 12.0]
         assert [s.label for s in pane.series["host-disk"]] == ["read", "write"]
         assert "No GPU recorded" in str(pane.query_one("#system-note").render())
+
+
+async def test_time_axis_reads_in_seconds_minutes_or_hours(tmp_path):
+    short = make_run(tmp_path, name="short")
+    write_system(short, n=40, every=2.0)  # 78 s
+    short.finish()
+    app = LoupeApp([tmp_path], live=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = await open_system(app, pilot)
+        x_labels, y_labels = plot_axis_labels(pane.query_one("#host-cpu"))
+        # 78 s of samples: round seconds (or minutes), each with its unit, not `0.52 1.03 1.54`
+        assert len(x_labels) >= 2 and all(re.fullmatch(r"\d+(s|min)", label) for label in x_labels), x_labels
+        assert "0" in y_labels or "10" in y_labels  # cpu.percent runs 10..49: round ticks
+        assert "x: run time (s)" not in pane.note
+
+
+async def test_long_run_time_axis_is_not_in_raw_seconds(tmp_path):
+    long = make_run(tmp_path, name="long")
+    write_system(long, n=60, every=240.0)  # four hours
+    long.finish()
+    app = LoupeApp([tmp_path], live=False)
+    async with app.run_test(size=(160, 40)) as pilot:
+        pane = await open_system(app, pilot)
+        x_labels, _ = plot_axis_labels(pane.query_one("#host-mem"))
+        assert x_labels and all(label.endswith("h") for label in x_labels), x_labels
+        assert x_labels[:2] == ["0h", "1h"]
 
 
 async def test_no_system_metrics_at_all(tmp_path):

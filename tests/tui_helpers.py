@@ -142,3 +142,14 @@ class PaneApp(App):
 
     def on_selection_changed(self, message: SelectionChanged) -> None:
         self.selections.append(message.run_ids)
+
+
+def plot_axis_labels(plot) -> tuple[list[str], list[str]]:
+    """The x and y tick labels a plotext widget shows, read off its drawn text."""
+    lines = plot.render().plain.splitlines()
+    axis = next((i for i, line in enumerate(lines) if "└" in line), None)
+    if axis is None:
+        return [], []
+    x_labels = lines[axis + 1].split() if axis + 1 < len(lines) else []
+    y_labels = [line.split("┤")[0].strip() for line in lines[:axis] if "┤" in line]
+    return x_labels, [y for y in y_labels if y]

@@ -54,7 +54,11 @@ def print_table(table: pa.Table, out: TextIO | None = None) -> None:
 
     out = out or sys.stdout
     names = [cell(n) for n in table.column_names]
-    rows = [[cell(v) for v in row.values()] for row in arrow_rows(table)]
+    durations = [_is_duration(n) for n in table.column_names]
+    rows = [
+        [_duration(v) if duration else cell(v) for v, duration in zip(row.values(), durations)]
+        for row in arrow_rows(table)
+    ]
     widths = [max([len(n)] + [len(r[i]) for r in rows]) for i, n in enumerate(names)]
     numeric = [_is_numeric(table.schema.field(i).type) for i in range(len(names))]
 
@@ -66,6 +70,17 @@ def print_table(table: pa.Table, out: TextIO | None = None) -> None:
         out.write(fmt(r) + "\n")
     if not rows:
         out.write("(no rows)\n")
+
+
+def _is_duration(column: str) -> bool:
+    """Columns of seconds a reader wants as `3m05s` (JSON and CSV keep the seconds)."""
+    return column in ("runtime", "_runtime") or column.endswith("._runtime")
+
+
+def _duration(v: Any) -> str:
+    from viewer.data.run_table_model import format_runtime
+
+    return format_runtime(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else cell(v)
 
 
 def _is_numeric(t: pa.DataType) -> bool:

@@ -97,6 +97,8 @@ def _split_columns(cols: list[str] | None) -> list[str]:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from viewer.data.run_details import internal_key_text
+    from viewer.data.run_table_model import format_runtime
     from viewer.data.runs_table import flatten
     from viewer.data.sanitize import sanitize
 
@@ -135,7 +137,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         ("notes", info.notes),
         ("created", info.created_at),
         ("finished", info.finished_at),
-        ("runtime", f"{info.runtime:.1f} s" if info.runtime is not None else None),
+        ("runtime", format_runtime(info.runtime) or None),
         ("exit code", info.exit_code),
         ("error", info.error),
         ("host", info.host),
@@ -150,7 +152,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         flat = flatten(data, "", {})
         out.write(f"\n{title} ({len(flat)} keys)\n")
         for k in sorted(flat)[:500]:
-            out.write(f"  {cell(k, 60)} = {cell(flat[k], 120)}\n")
+            shown = internal_key_text(k, flat[k]) if title == "summary" else None
+            out.write(f"  {cell(k, 60)} = {shown or cell(flat[k], 120)}\n")
         if len(flat) > 500:
             out.write(f"  ... {len(flat) - 500} more\n")
     out.write(f"\nmetrics ({len(metrics)}): {cell(', '.join(metrics), 2000)}\n")

@@ -12,6 +12,7 @@ No Textual import: this is the data layer.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shlex
 from dataclasses import dataclass, field
@@ -21,13 +22,14 @@ import orjson
 
 from recorder import journal, layout
 from viewer.data.discovery import json_object
+from viewer.data.run_table_model import format_runtime
 from viewer.data.runs_table import flatten
 from viewer.data.sanitize import sanitize
 
 if TYPE_CHECKING:
     from viewer.data.store import Store
 
-__all__ = ["MAX_VALUE", "RunDetails", "filter_rows", "load_details"]
+__all__ = ["MAX_VALUE", "RunDetails", "filter_rows", "internal_key_text", "load_details"]
 
 MAX_VALUE = 500  # characters of one value kept for display
 _REQ_MAX_BYTES = 4 << 20
@@ -77,6 +79,20 @@ def _artifact_label(item: dict[str, Any]) -> str:
     return sanitize(s)
 
 
+def internal_key_text(key: str, value: Any) -> str | None:
+    """The recorder's own summary keys in words: `_runtime` a duration, `_timestamp` a UTC time."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if key == layout.RUNTIME:
+        return format_runtime(value) or None
+    if key == layout.TIMESTAMP:
+        try:
+            return dt.datetime.fromtimestamp(value, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        except (OverflowError, OSError, ValueError):
+            return None
+    return None
+
+
 def load_details(store: Store, run_id: str, files_limit: int = 200) -> RunDetails:
     info = store.get(run_id) or store.resolve(run_id)
     rj = info.run_json if isinstance(info.run_json, dict) else {}
@@ -98,7 +114,7 @@ def load_details(store: Store, run_id: str, files_limit: int = 200) -> RunDetail
     add("state", state)
     add("created", info.created_at.isoformat(sep=" ", timespec="seconds") if info.created_at else None)
     add("finished", info.finished_at.isoformat(sep=" ", timespec="seconds") if info.finished_at else None)
-    add("runtime", f"{info.runtime:.1f} s" if info.runtime is not None else None)
+    add("runtime", format_runtime(info.runtime) or None)
     add("exit code", info.exit_code)
     add("host", info.host)
     add("user", info.user)
@@ -144,7 +160,8 @@ def load_details(store: Store, run_id: str, files_limit: int = 200) -> RunDetail
         if isinstance(data, dict):
             flat = flatten(data, "", {})
             for k in sorted(flat, key=str):
-                rows.append((section, _text(k, 300), _text(flat[k])))
+                value = internal_key_text(k, flat[k]) if section == "summary" else None
+                rows.append((section, _text(k, 300), value or _text(flat[k])))
     d.rows = rows
 
     try:

@@ -155,8 +155,11 @@ def display(value: Any) -> str:
 
 
 def format_runtime(seconds: float | None) -> str:
-    if seconds is None:
+    """A duration as people say it: `2.2s`, `45s`, `3m05s`, `1h02m`."""
+    if seconds is None or not math.isfinite(seconds):
         return ""
+    if seconds < 10:
+        return f"{max(0.0, seconds):.1f}s"
     s = int(seconds)
     if s < 60:
         return f"{s}s"

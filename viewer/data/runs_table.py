@@ -110,7 +110,7 @@ class RunInfo:
             created_at=_dt(r.get("created_at")),
             heartbeat_at=_dt(r.get("heartbeat_at")),
             finished_at=_dt(r.get("finished_at")),
-            runtime=_num(r.get("runtime")),
+            runtime=known_runtime(r, meta.summary),
             exit_code=_int(r.get("exit_code")),
             host=_str(r.get("host")),
             user=_str(r.get("user")),
@@ -150,6 +150,19 @@ def _str(v: Any) -> str | None:
     if v is None:
         return None
     return v if isinstance(v, str) else str(v)
+
+
+def known_runtime(run_json: dict[str, Any], summary: Any) -> float | None:
+    """The longest the run is known to have run: run.json's `runtime` or the summary's `_runtime`.
+
+    run.json's runtime is rewritten with each heartbeat (every 5 s) and at finish, the
+    summary with the logged rows; a run killed between heartbeats has a run.json runtime
+    from its last beat (0.2 s for one killed after 2.2 s) while its summary knows better.
+    """
+    written = _num(run_json.get("runtime"))
+    logged = _num(summary.get("_runtime")) if isinstance(summary, dict) else None
+    known = [v for v in (written, logged) if v is not None and math.isfinite(v)]
+    return max(known) if known else written
 
 
 def _num(v: Any) -> float | None:

@@ -40,6 +40,7 @@ from viewer.tui.sql_pane import SqlPane
 from viewer.tui.styles import STYLESHEETS
 from viewer.tui.sweeps_pane import SweepsPane
 from viewer.tui.system_pane import SystemPane
+from viewer.tui.tab_keys import in_text_input, leave_input, tab_bindings
 
 if TYPE_CHECKING:
     from viewer.data.live_watch import RootWatcher
@@ -69,15 +70,7 @@ class LoupeApp(FetchesLatest, App):
     CSS_PATH = STYLESHEETS
     TITLE = "Loupe"
     BINDINGS = [
-        Binding("1", "tab('runs')", "Runs", show=False),
-        Binding("2", "tab('metrics')", "Metrics", show=False),
-        Binding("3", "tab('system')", "System", show=False),
-        Binding("4", "tab('logs')", "Logs", show=False),
-        Binding("5", "tab('detail')", "Detail", show=False),
-        Binding("6", "tab('sql')", "SQL", show=False),
-        Binding("7", "tab('media')", "Media", show=False),
-        Binding("8", "tab('artifacts')", "Artifacts", show=False),
-        Binding("9", "tab('sweeps')", "Sweeps", show=False),
+        *tab_bindings(TABS, {"sql": "SQL"}),
         Binding("question_mark", "help", "Help"),
         Binding("ctrl+r", "refresh", "Refresh", show=False),
         Binding("ctrl+s", "save_report", "Report", show=False),
@@ -348,6 +341,14 @@ class LoupeApp(FetchesLatest, App):
         # to its neighbour in the hidden tab, which activates that tab again.
         self.screen.set_focus(None)
         self.query_one(TabbedContent).active = tab
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave_input":
+            return in_text_input(self.screen)  # elsewhere esc stays the panes' and dialogs' own key
+        return True
+
+    def action_leave_input(self) -> None:
+        leave_input(self.screen, (Pane,))
 
     def action_help(self) -> None:
         if self._watcher is not None:

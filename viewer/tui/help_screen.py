@@ -17,6 +17,8 @@ KEYMAP: list[tuple[str, list[tuple[str, str]]]] = [
         "Everywhere",
         [
             ("1 … 9", "Runs, Metrics, System, Logs, Detail, SQL, Media, Artifacts, Sweeps tabs"),
+            ("alt+1 … alt+9", "the same tabs while a text input (a filter, the SQL box) has the focus"),
+            ("esc, then 1 … 9", "leave the text input, then switch tab (in an input a digit is text)"),
             ("tab / shift+tab", "move focus"),
             ("?", "this help"),
             ("ctrl+p", "command palette"),
@@ -86,7 +88,7 @@ KEYMAP: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("enter", "run the query (runs, history, system, logs, text, ...)"),
             ("up / down", "query history"),
-            ("escape", "cancel a running query"),
+            ("escape", "cancel a running query; with none running, leave the input"),
         ],
     ),
     (

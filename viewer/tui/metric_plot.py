@@ -14,10 +14,12 @@ from textual.reactive import reactive
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from viewer.data.axis_ticks import X_AXIS_LABELS
 from viewer.data.metric_panels import Panel
 from viewer.data.run_colors import RunColors
 from viewer.data.sanitize import sanitize
 from viewer.data.series_math import finite_points, format_value, positive_only, value_at
+from viewer.tui.plot_axes import apply_axes
 
 # Built figures by (what is drawn, size, theme): going back to runs already shown, or a
 # repaint with nothing new, pastes the figure instead of running plotext's build again.
@@ -33,6 +35,8 @@ class SafePlot(PlotextPlot):
         self.figure_key: tuple | None = None
         # Puts the data on self.plt; run only when the figure must really be built.
         self.draw: Callable[[Any], None] | None = None
+        # Puts ticks on self.plt for the plot's size, before every build (a resize needs other ticks).
+        self.axes: Callable[[Any, tuple[int, int]], None] | None = None
         # The figure_key of what was last rendered: equal to figure_key once the plot
         # on screen shows the current data.
         self.painted_key: tuple | None = None
@@ -50,6 +54,8 @@ class SafePlot(PlotextPlot):
             if self.draw is not None:
                 draw, self.draw = self.draw, None
                 draw(self.plt)
+            if self.axes is not None:
+                self.axes(self.plt, (self.size.width, self.size.height))
             figure = super().render()
         except Exception as exc:  # plotext's internals, not our data flow
             return Text(f"cannot draw this plot: {exc}", style="dim")
@@ -67,15 +73,17 @@ class MetricPlot(Vertical, can_focus=True):
     cursor_x: reactive[float | None] = reactive(None)
 
     def __init__(
-        self, panel: Panel, colors: RunColors, names: dict[str, str], log_y: bool, x_label: str, envelope: bool
+        self, panel: Panel, colors: RunColors, names: dict[str, str], log_y: bool, x_axis: str, envelope: bool
     ) -> None:
         super().__init__()
         self.panel = panel
         self.run_colors = colors
         self.names = names
         self.log_y = log_y
-        self.x_label = x_label
+        self.x_axis = x_axis
         self.envelope = envelope
+        # Every value the last figure drew, for its ticks: (xs, ys, log y).
+        self._drawn: tuple[list[float], list[float], bool] = ([], [], False)
         # A str title would be parsed as markup; Text is shown as is.
         self.border_title = Text(sanitize(panel.metric))
 
@@ -86,8 +94,8 @@ class MetricPlot(Vertical, can_focus=True):
     def on_mount(self) -> None:
         self.call_after_refresh(self.redraw)
 
-    def update_panel(self, panel: Panel, log_y: bool, x_label: str, envelope: bool) -> None:
-        self.panel, self.log_y, self.x_label, self.envelope = panel, log_y, x_label, envelope
+    def update_panel(self, panel: Panel, log_y: bool, x_axis: str, envelope: bool) -> None:
+        self.panel, self.log_y, self.x_axis, self.envelope = panel, log_y, x_axis, envelope
         self.redraw()
 
     def redraw(self) -> None:
@@ -97,15 +105,18 @@ class MetricPlot(Vertical, can_focus=True):
             return  # not composed yet; on_mount draws
         plot.figure_key = self._figure_key()
         plot.draw = self._draw_figure
+        plot.axes = self._draw_axes
         plot.refresh()
         self._update_readout()
 
     def _draw_figure(self, plt: Any) -> None:
         plt.clear_data()
         plt.clear_figure()
-        plt.xlabel(sanitize(self.x_label))
+        plt.xlabel(sanitize(X_AXIS_LABELS.get(self.x_axis, self.x_axis)))
         log_y = self.log_y and any(positive_only(s.xs, s.ys)[0] for s in self.panel.series)
         plt.yscale("log" if log_y else "linear")
+        drawn_x: list[float] = []
+        drawn_y: list[float] = []
         for s in self.panel.series:
             color = self.run_colors.plot_color(s.run_id)
             xs, ys = (positive_only if log_y else finite_points)(s.xs, s.ys)
@@ -116,16 +127,21 @@ class MetricPlot(Vertical, can_focus=True):
                     bx, by = (positive_only if log_y else finite_points)(s.xs, band)
                     if bx:
                         plt.plot(bx, by, color=color, marker="·")
+                        drawn_x += bx
+                        drawn_y += by
             if len(xs) == 1:
                 plt.scatter(xs, ys, color=color, marker="hd")
             else:
                 plt.plot(xs, ys, color=color, marker="braille")
-        all_x = [x for s in self.panel.series for x in s.xs]
-        if len(set(all_x)) > 1:
-            # Pin the x range: plotext's own padding let lines run past the frame.
-            plt.xlim(min(all_x), max(all_x))
+            drawn_x += xs
+            drawn_y += ys
+        self._drawn = (drawn_x, drawn_y, log_y)
         if self.cursor_x is not None:
             plt.vline(self.cursor_x, "gray")
+
+    def _draw_axes(self, plt: Any, size: tuple[int, int]) -> None:
+        xs, ys, log_y = self._drawn
+        apply_axes(plt, size, xs, ys, x_axis=self.x_axis, log_y=log_y)
 
     def _figure_key(self) -> tuple:
         """Everything the figure depends on; equal keys draw identical plots."""
@@ -140,7 +156,7 @@ class MetricPlot(Vertical, can_focus=True):
             )
             for s in self.panel.series
         )
-        return (self.panel.metric, series, self.log_y, self.x_label, self.envelope, self.cursor_x)
+        return (self.panel.metric, series, self.log_y, self.x_axis, self.envelope, self.cursor_x)
 
     def _update_readout(self) -> None:
         text = Text()

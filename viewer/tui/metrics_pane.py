@@ -64,9 +64,6 @@ class ZoomPrompt(ModalScreen[tuple[float, float] | None]):
         self.dismiss(parse_range(event.value))
 
 
-X_LABELS = {"_step": "step", "_runtime": "runtime (s)", "_timestamp": "wall time (unix s)"}
-
-
 class MetricsPane(Pane):
     BINDINGS = [
         Binding("slash", "focus_filter", "Regex"),
@@ -211,7 +208,6 @@ class MetricsPane(Pane):
         self.message = message
         scroll = self.query_one("#metrics-scroll", VerticalScroll)
         names = {r.id: (r.name or r.id) for r in self.runs}
-        x_label = X_LABELS.get(self.x_axis, self.x_axis)
         layout_key = tuple(p.metric for p in panels)
         if layout_key == self._layout_key and panels:
             # Same plots: update in place (live tailing must not rebuild the grid).
@@ -221,7 +217,7 @@ class MetricsPane(Pane):
                 if plot is not None:
                     plot.run_colors = self.run_colors
                     plot.names = names
-                    plot.update_panel(panel, self.log_y, x_label, self.envelope)
+                    plot.update_panel(panel, self.log_y, self.x_axis, self.envelope)
         else:
             self._layout_key = layout_key
             scroll.remove_children()
@@ -230,7 +226,7 @@ class MetricsPane(Pane):
             sections: dict[str, list[MetricPlot]] = {}
             for panel in panels:
                 sections.setdefault(panel.section, []).append(
-                    MetricPlot(panel, self.run_colors, names, self.log_y, x_label, self.envelope)
+                    MetricPlot(panel, self.run_colors, names, self.log_y, self.x_axis, self.envelope)
                 )
             columns = self._grid_columns()
             for section, section_plots in sections.items():
@@ -285,9 +281,8 @@ class MetricsPane(Pane):
         self._restyle()
 
     def _restyle(self) -> None:
-        x_label = X_LABELS.get(self.x_axis, self.x_axis)
         for plot in self.query(MetricPlot):
-            plot.update_panel(plot.panel, self.log_y, x_label, self.envelope)
+            plot.update_panel(plot.panel, self.log_y, self.x_axis, self.envelope)
         self._update_status()
 
     def action_smooth(self, delta: int) -> None:
@@ -340,6 +335,12 @@ class MetricsPane(Pane):
         plot = self.focused_plot()
         if plot is not None:
             plot.move_cursor(direction)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_cursor":
+            # Only on a plot: from the filter input, esc leaves the input (the app's key).
+            return self.focused_plot() is not None
+        return True
 
     def action_clear_cursor(self) -> None:
         plot = self.focused_plot()

@@ -12,6 +12,7 @@ from textual.css.query import NoMatches
 from viewer.data import sweep_index
 from viewer.data.sanitize import sanitize
 from viewer.tui.metric_plot import SafePlot
+from viewer.tui.plot_axes import apply_axes
 from viewer.tui.sweep_view import ParamPlotData, SweepView
 
 BAR_WIDTH = 24
@@ -103,4 +104,7 @@ def draw_best(plot: SafePlot, view: SweepView) -> None:
             plt.plot(sx, sy, color=BEST_COLOR, marker="braille")
     plt.xlabel("trial")
     plt.ylabel(sanitize(view.info.metric or "")[:20])
+    xs = [float(n) for n, _ in view.values + view.best]
+    ys = [float(v) for _, v in view.values + view.best]
+    plot.axes = lambda plt, size: apply_axes(plt, size, xs, ys, x_axis="trial", integer_x=True)
     plot.refresh()

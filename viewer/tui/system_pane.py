@@ -22,12 +22,13 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.widgets import Static
-from textual_plotext import PlotextPlot
 
 from viewer.data.host_sampler import HostSampler
 from viewer.data.metric_panels import overlay_note
 from viewer.data.sanitize import sanitize
+from viewer.tui.metric_plot import SafePlot
 from viewer.tui.pane import Pane
+from viewer.tui.plot_axes import apply_axes
 
 if TYPE_CHECKING:
     from textual.timer import Timer
@@ -136,7 +137,7 @@ def read_series(
     elif not devices:
         note = "No GPU recorded for the selected runs (no gpu.* system columns): CPU, memory, disk and network below."
     else:
-        note = f"GPUs: {', '.join('gpu' + d for d in devices)} · x: run time (s) · h: live host monitor"
+        note = f"GPUs: {', '.join('gpu' + d for d in devices)} · x: run time · h: live host monitor"
     if overlay:
         note = f"{note} · {overlay}"
     return series, devices, note
@@ -165,10 +166,10 @@ class SystemPane(Pane, can_focus=True):
         with Vertical():
             with Grid(id="system-gpu", classes="system-grid"):
                 for pid, _title, _ in GPU_PLOTS:
-                    yield PlotextPlot(id=pid)
+                    yield SafePlot(id=pid)
             with Grid(id="system-host", classes="system-grid"):
                 for pid, _title, _ in HOST_PLOTS:
-                    yield PlotextPlot(id=pid)
+                    yield SafePlot(id=pid)
 
     def on_mount(self) -> None:
         for pid, title, _ in GPU_PLOTS + HOST_PLOTS:
@@ -191,7 +192,7 @@ class SystemPane(Pane, can_focus=True):
         if store is None:
             return
         # Before the first layout the plots have no size yet: a quarter of the screen then.
-        width = self.query_one("#host-cpu", PlotextPlot).size.width or max(20, self.app.size.width // 4)
+        width = self.query_one("#host-cpu", SafePlot).size.width or max(20, self.app.size.width // 4)
         points = self.points = max(40, min(2 * width, 1000))
         run_ids = self.overlaid_run_ids
         colors = {rid: self.run_colors.get(rid) for rid in run_ids}
@@ -219,7 +220,7 @@ class SystemPane(Pane, can_focus=True):
             self._draw(pid, title, series.get(pid, []))
 
     def _draw(self, pid: str, title: str, series: list[Series]) -> None:
-        plot = self.query_one(f"#{pid}", PlotextPlot)
+        plot = self.query_one(f"#{pid}", SafePlot)
         plt = plot.plt
         plt.clear_figure()
         plt.title(title)
@@ -230,6 +231,10 @@ class SystemPane(Pane, can_focus=True):
             if s.color:
                 kwargs["color"] = s.color
             plt.plot(s.xs, s.ys, **kwargs)
+        xs = [x for s in series for x in s.xs]
+        ys = [y for s in series for y in s.ys]
+        # x is run time: ticks in s, min or h as the run's length asks.
+        plot.axes = lambda plt, size: apply_axes(plt, size, xs, ys, x_axis="_runtime")
         plot.refresh()
 
     def _set_note(self, text: str, error: bool = False) -> None:

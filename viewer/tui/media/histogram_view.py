@@ -8,6 +8,7 @@ from rich.color import Color
 from rich.style import Style
 from rich.text import Text
 
+from viewer.data.axis_ticks import number_ticks
 from viewer.data.sanitize import sanitize
 from viewer.tui.media.image_view import HALF
 from viewer.tui.media.value_format import fmt
@@ -78,14 +79,14 @@ def heatmap_text(
 
 
 def draw_bars(plot: SafePlot, bars: tuple[list[float], list[float]] | None, step: int | None) -> None:
-    """One step's bin counts as a bar chart (bin centres across, five ticks at most)."""
+    """One step's bin counts as a bar chart (bin centres across, about five round ticks)."""
     plt = plot.plt
     plt.clear_data()
     plt.clear_figure()
     if bars and bars[0]:
         centers, counts = bars
         plt.bar(centers, counts, color=(90, 130, 255), width=1.0)
-        ticks = [centers[round(i * (len(centers) - 1) / 4)] for i in range(5)] if len(centers) > 5 else centers
-        plt.xticks(ticks, [fmt(t) for t in ticks])
+        ticks = number_ticks(min(centers), max(centers), 5)
+        plt.xticks(ticks.values, ticks.labels)
         plt.title(sanitize(f"step {step}"))
     plot.refresh()
