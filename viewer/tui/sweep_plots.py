@@ -104,7 +104,7 @@ def draw_best(plot: SafePlot, view: SweepView) -> None:
             plt.plot(sx, sy, color=BEST_COLOR, marker="braille")
     plt.xlabel("trial")
     plt.ylabel(sanitize(view.info.metric or "")[:20])
-    xs = [float(n) for n, _ in view.values + view.best]
-    ys = [float(v) for _, v in view.values + view.best]
-    plot.axes = lambda plt, size: apply_axes(plt, size, xs, ys, x_axis="trial", integer_x=True)
+    all_x = [float(n) for n, _ in view.values + view.best]
+    all_y = [float(v) for _, v in view.values + view.best]
+    plot.axes = lambda plt, size: apply_axes(plt, size, all_x, all_y, x_axis="trial", integer_x=True)
     plot.refresh()
