@@ -16,12 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from recorder import layout
 from recorder.journal import encode_row
 from recorder.warn import warn_once
 
 # The journal's one system call; a module attribute so fault tests can fail it alone.
 _write = os.write
+_dumps = orjson.dumps
 # Don't hold more than this much unpublished data in memory while the disk refuses writes.
 _MAX_UNPUBLISHED_BYTES = 256 * 2**20
 
@@ -105,7 +108,9 @@ class StreamWriter:
     def append(self, row: dict[str, Any]) -> None:
         # The buffer keeps the encoded line, not the dict: a third of the memory, and
         # bytes are invisible to the garbage collector however many rows wait.
-        self.append_line(encode_row(row))
+        line = _dumps(row)
+        # encode_row's work inline for the row without NaN/inf (orjson writes them null).
+        self.append_line(encode_row(row) if b"null" in line else b"\n" + line)
 
     def append_line(self, line: bytes) -> None:
         """A row already encoded as recorder.journal.encode_row encodes it."""
