@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +82,11 @@ def rank_env(env: Any) -> dict[str, int]:
     return out
 
 
-def collect_slow(files_dir: Path) -> dict[str, Any]:
-    """Git state of the working directory and the installed packages, saved under files_dir."""
+def collect_slow(files_dir: Path, list_packages: Callable[[], str] | None = None) -> dict[str, Any]:
+    """Git state of the working directory and the installed packages, saved under files_dir.
+
+    `list_packages` (default: list_requirements here) lets the run's helper process do
+    the scan, which is ~100 ms of pure Python on a big environment."""
     out: dict[str, Any] = {}
     files_dir = Path(files_dir)
     try:
@@ -96,7 +100,7 @@ def collect_slow(files_dir: Path) -> dict[str, Any]:
     except Exception:
         pass
     try:
-        write_bytes_atomic(files_dir / REQUIREMENTS_FILE, _requirements().encode("utf-8"))
+        write_bytes_atomic(files_dir / REQUIREMENTS_FILE, _requirements(list_packages).encode("utf-8"))
         out["packages_file"] = f"{files_dir.name}/{REQUIREMENTS_FILE}"
     except Exception:
         pass
@@ -221,13 +225,13 @@ def _git_info(files_dir: Path) -> dict[str, Any]:
 _requirements_cache: tuple[tuple, str] | None = None
 
 
-def _requirements() -> str:
+def _requirements(list_packages: Callable[[], str] | None = None) -> str:
     global _requirements_cache
     key = tuple(_mtime(p) for p in sys.path)
     cached = _requirements_cache
     if cached is not None and cached[0] == key:
         return cached[1]
-    text = _list_requirements()
+    text = (list_packages or list_requirements)()
     _requirements_cache = (key, text)
     return text
 
@@ -239,7 +243,8 @@ def _mtime(path: str) -> int | None:
         return None
 
 
-def _list_requirements() -> str:
+def list_requirements() -> str:
+    """requirements.txt lines (`name==version`, sorted) of what this interpreter can import."""
     # importlib.metadata rather than `pip freeze`: no subprocess, works without pip (conda,
     # uv venvs), and sees exactly what this interpreter can import.
     from importlib.metadata import distributions

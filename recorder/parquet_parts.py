@@ -70,6 +70,18 @@ def _numeric_from_parsed(parsed: pa.Table, run_id: str) -> pa.Table:
     return pa.table(arrays)
 
 
+def write_part(data: bytes, run_id: str, numeric_path: Path, text_path: Path | None) -> bool:
+    """Publish one journal segment: its text part first (when it has text and `text_path` is
+    given), then its numeric part, for once the numeric part exists the segment counts as
+    published. Returns whether a text part was written."""
+    numeric, text = journal_to_tables(data, run_id)
+    wrote_text = text is not None and text_path is not None
+    if wrote_text:
+        write_parquet_atomic(text, text_path)
+    write_parquet_atomic(numeric, numeric_path)
+    return wrote_text
+
+
 def rows_to_tables(rows: list[dict[str, Any]], run_id: str) -> tuple[pa.Table, pa.Table | None]:
     """(numeric wide table, long text table or None) for a batch of journal rows."""
     keys: dict[str, None] = {}

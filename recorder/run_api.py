@@ -104,6 +104,8 @@ class Run:
             return
         try:
             with self._lock:
+                if step is None and commit is None and self._log_plain(data):
+                    return
                 if self._finished:
                     warn_once(f"finished:{self.id}", f"log() after finish() on run {self.id} is ignored")
                     return
@@ -128,6 +130,31 @@ class Run:
                     self._commit()
         except Exception as exc:  # training must go on whatever was passed in
             warn_once(f"log:{type(exc).__name__}", f"log() failed and skipped a row: {exc!r}")
+
+    def _log_plain(self, data: Any) -> bool:
+        # The common call, a new step of floats under known keys with no define_metric
+        # rules: one copy of the dict, no per-value Python. Returns False to take the
+        # general path.
+        summary = self._summary_state
+        if (
+            self._finished
+            or self._pending_nums
+            or self._pending_texts
+            or self._definitions.items
+            or summary.agg_kinds
+            or not self._builder.is_plain(data)
+        ):
+            return False
+        nums = dict(data)
+        now = time.time()
+        nums[layout.STEP] = self._step
+        nums[layout.TIMESTAMP] = now
+        nums[layout.RUNTIME] = now - self._start
+        summary.last.update(nums)
+        summary.dirty = True
+        self._history_append(nums)
+        self._step += 1
+        return True
 
     def _commit(self) -> None:
         nums = self._pending_nums

@@ -25,6 +25,7 @@ from recorder.warn import warn, warn_once
 
 if TYPE_CHECKING:  # both are imported only when the run's settings turn them on
     from recorder.console_capture import ConsoleCapture
+    from recorder.helper_process import HelperProcess
     from recorder.run_api import Run
     from recorder.system_monitor import SystemMonitor
 
@@ -52,6 +53,7 @@ class RunFiles:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._meta_thread: threading.Thread | None = None
+        self._helper: HelperProcess | None = None
         self._monitor: SystemMonitor | None = None
         self._console: ConsoleCapture | None = None
         self._slow_meta: dict[str, Any] = {}
@@ -204,6 +206,11 @@ class RunFiles:
     def start(self) -> None:
         self.write_run_json("running", fsync=True)
         settings = self.run.settings
+        # Started here, on the caller's thread, so it lives as long as the caller does.
+        from recorder.helper_process import start_if_useful
+
+        self._helper = start_if_useful()
+        self.history.publisher = self.system.publisher = self._helper
         if settings.capture_console:
             from recorder.console_capture import ConsoleCapture
 
@@ -231,7 +238,7 @@ class RunFiles:
         try:
             from recorder.metadata import collect_slow
 
-            self._slow_meta = collect_slow(self.files_dir) or {}
+            self._slow_meta = collect_slow(self.files_dir, self._list_packages) or {}
         except Exception as exc:
             warn_once("metadata", f"could not collect git/package metadata: {exc}")
             return
@@ -239,6 +246,18 @@ class RunFiles:
         # could land after finish() and mark a finished run running again.
         self._slow_meta_pending = True
         self._wake.set()
+
+    def _list_packages(self) -> str:
+        from recorder.helper_process import HelperGone
+        from recorder.metadata import list_requirements
+
+        helper = self._helper
+        if helper is not None:
+            try:
+                return helper.requirements()
+            except (HelperGone, OSError):
+                pass
+        return list_requirements()
 
     def _loop(self) -> None:
         last_beat = time.monotonic()
@@ -296,6 +315,8 @@ class RunFiles:
                 stream.close()
             except Exception as exc:
                 warn(f"finish(): could not close {type(stream).__name__}: {exc!r}")
+        if self._helper is not None:
+            self._helper.close()
         self._refresh_live_saves(final=True)
         self.run._summary_state.dirty = True
         self.write_summary()

@@ -16,12 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from recorder import layout
 from recorder.journal import encode_row
 from recorder.warn import warn_once
 
 # The journal's one system call; a module attribute so fault tests can fail it alone.
 _write = os.write
+_dumps = orjson.dumps
 # Don't hold more than this much unpublished data in memory while the disk refuses writes.
 _MAX_UNPUBLISHED_BYTES = 256 * 2**20
 
@@ -90,6 +93,9 @@ class StreamWriter:
         self._parts: list[layout.PartName] = []
         self._text_parts: list[layout.PartName] = []
         self.bytes_pending = 0
+        # Who builds parts: None is this process (recorder.parquet_parts, imported on first
+        # use); RunFiles hands in its recorder.helper_process.HelperProcess.
+        self.publisher: Any = None
         directory.mkdir(parents=True, exist_ok=True)
         clean_stale_tmp(directory)
         if text_directory is not None:
@@ -105,7 +111,9 @@ class StreamWriter:
     def append(self, row: dict[str, Any]) -> None:
         # The buffer keeps the encoded line, not the dict: a third of the memory, and
         # bytes are invisible to the garbage collector however many rows wait.
-        self.append_line(encode_row(row))
+        line = _dumps(row)
+        # encode_row's work inline for the row without NaN/inf (orjson writes them null).
+        self.append_line(encode_row(row) if b"null" in line else b"\n" + line)
 
     def append_line(self, line: bytes) -> None:
         """A row already encoded as recorder.journal.encode_row encodes it."""
@@ -216,18 +224,29 @@ class StreamWriter:
             self.lost_rows += dropped.count(b"\n")
 
     def _publish(self, seq: int, data: bytes) -> None:
-        # pyarrow takes ~200 ms to import: keep it off `import recorder` and off the caller.
-        from recorder.parquet_parts import journal_to_tables, write_parquet_atomic
-
-        numeric, text = journal_to_tables(data, self.run_id)
         name = layout.PartName(self.writer_id, seq, seq)
-        # Text first: once the numeric part exists the journal is considered published.
-        if text is not None and self.text_directory is not None:
-            write_parquet_atomic(text, self.text_directory / layout.part_name(self.writer_id, seq, seq))
+        file_name = layout.part_name(self.writer_id, seq, seq)
+        text_path = self.text_directory / file_name if self.text_directory is not None else None
+        if self._parts_call("write_part", data, self.run_id, self.directory / file_name, text_path):
             self._text_parts.append(name)
-        write_parquet_atomic(numeric, self.directory / layout.part_name(self.writer_id, seq, seq))
         self._parts.append(name)
         unlink_quietly(self.directory / layout.journal_name(self.writer_id, seq))
+
+    def _parts_call(self, op: str, *args: Any) -> Any:
+        """recorder.parquet_parts' `op`, in the helper process when there is one."""
+        publisher = self.publisher
+        if publisher is not None:
+            from recorder.helper_process import HelperGone
+
+            try:
+                return getattr(publisher, op)(*args)
+            except HelperGone:
+                # Same part names in-process: a part the helper finished is only replaced.
+                self.publisher = None
+        # pyarrow takes ~200 ms to import: keep it off `import recorder` and off the caller.
+        from recorder import parquet_parts
+
+        return getattr(parquet_parts, op)(*args)
 
     def compact(self) -> None:
         """Merge this writer's parts into one file (finish, and long runs as they go)."""
@@ -235,12 +254,10 @@ class StreamWriter:
             self._compact()
 
     def _compact(self) -> None:
-        from recorder.parquet_parts import merge_parts
-
         try:
-            self._parts = merge_parts(self.directory, self._parts)
+            self._parts = self._parts_call("merge_parts", self.directory, self._parts)
             if self.text_directory is not None:
-                self._text_parts = merge_parts(self.text_directory, self._text_parts)
+                self._text_parts = self._parts_call("merge_parts", self.text_directory, self._text_parts)
         except Exception as exc:
             self.last_error = f"compaction failed: {exc}"
             warn_once(f"compact:{self.directory}", f"could not merge Parquet parts in {self.directory}: {exc}")

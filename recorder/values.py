@@ -13,6 +13,8 @@ from typing import Any
 from recorder.layout import RESERVED_KEYS
 from recorder.warn import warn_once
 
+_FLOAT_ONLY = {float}
+
 # A media object (Image, Histogram, Table...) turns itself into row values; the hook
 # is given the key and returns {suffix: number-or-text} to merge, or None to skip.
 MediaHandler = Callable[[str, Any], "dict[str, Any] | None"]
@@ -28,6 +30,9 @@ class RowBuilder:
 
     def __init__(self) -> None:
         self.columns: dict[str, str] = {}
+        # Keys whose column is the key itself: a row of floats under these keys is
+        # stored as it is (is_plain), with no per-value work in Python.
+        self._plain: set[str] = set()
         self._taken_lower: set[str] = set()
         self.media_handler: MediaHandler | None = None
         self.on_new_column: Callable[[str, str], None] | None = None
@@ -43,9 +48,17 @@ class RowBuilder:
             col = f"{key}#{n}"
         self._taken_lower.add(col.lower())
         self.columns[key] = col
+        if col == key:
+            self._plain.add(key)
         if self.on_new_column is not None:
             self.on_new_column(key, col)
         return col
+
+    def is_plain(self, data: Any) -> bool:
+        """Whether `data` is a dict of Python floats under keys already seen, each its own
+        column: then `dict(data)` is the row, and add() would only copy it value by value.
+        Both checks run in C (a set comparison, a set of the value types)."""
+        return type(data) is dict and self._plain.issuperset(data) and set(map(type, data.values())) == _FLOAT_ONLY
 
     def add(self, data: Mapping, nums: dict, texts: dict, prefix: str = "") -> None:
         if prefix:

@@ -203,8 +203,8 @@ def test_package_list_is_reused_until_a_sys_path_directory_changes(tmp_path, mon
     site.mkdir()
     monkeypatch.syspath_prepend(str(site))
     listings: list[int] = []
-    real = metadata._list_requirements
-    monkeypatch.setattr(metadata, "_list_requirements", lambda: (listings.append(1), real())[1])
+    real = metadata.list_requirements
+    monkeypatch.setattr(metadata, "list_requirements", lambda: (listings.append(1), real())[1])
     monkeypatch.setattr(metadata, "_requirements_cache", None)
     first = metadata._requirements()
     assert metadata._requirements() == first and len(listings) == 1

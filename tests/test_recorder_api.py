@@ -209,6 +209,24 @@ def test_values_of_every_supported_type(caplog):
     assert run.summary["Loss"] == 1.0 and run.summary["loss"] == 2.0
 
 
+def test_repeated_float_rows_keep_case_columns_and_nonfinite_values():
+    # Rows of floats under known keys take log()'s shortcut; what is stored must not change.
+    run = make_run(recorder_root())
+    run.log({"Loss": 1.0, "loss": 2.0, "x": 0.5})
+    run.log({"Loss": 3.0, "loss": 4.0, "x": float("nan")})
+    run.log({"Loss": 5.0, "x": float("inf")})
+    run.log({"x": float("-inf"), "Loss": float("nan")})
+    run.log({"x": 7.0, "new": 8.0})
+    run.finish()
+    rows = history(run)
+    assert [r["_step"] for r in rows] == [0, 1, 2, 3, 4]
+    assert [r["loss#2"] for r in rows] == [2.0, 4.0, None, None, None]
+    assert rows[2]["Loss"] == 5.0 and rows[2]["x"] == math.inf
+    assert rows[3]["x"] == -math.inf and math.isnan(rows[3]["Loss"]) and math.isnan(rows[1]["x"])
+    assert rows[4]["new"] == 8.0 and rows[4]["Loss"] is None
+    assert run.summary["x"] == 7.0 and run.summary["loss"] == 4.0 and run.summary["new"] == 8.0
+
+
 def test_torch_scalars_need_no_item():
     torch = pytest.importorskip("torch")
     run = make_run(recorder_root())

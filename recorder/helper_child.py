@@ -1,0 +1,87 @@
+"""The helper process's side (see recorder.helper_process): requests in, replies out.
+
+Each request is one JSON line (`op`, its arguments, `size`) followed by `size` bytes of
+payload; each reply is one JSON line, `{"error": ...}` when the work raised. The child
+exits at the end of its input, or with its parent.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+
+def serve(parent_pid: int) -> None:
+    _die_with_parent(parent_pid)
+    replies = _private_stdout()
+    requests: IO[bytes] = sys.stdin.buffer
+    # pyarrow now, while the training process is busy elsewhere, not at the first part;
+    # its first conversion imports pandas (when installed), so make one.
+    from recorder.parquet_parts import rows_to_tables
+
+    rows_to_tables([{"_step": 0}], "warm-up")
+
+    while True:
+        line = requests.readline()
+        if not line:
+            return
+        header = orjson.loads(line)
+        size = int(header.get("size", 0))
+        payload = requests.read(size) if size else b""
+        if len(payload) != size:
+            return  # the parent went away mid-request
+        try:
+            reply = _handle(header, payload)
+        except Exception as exc:
+            reply = {"error": f"{type(exc).__name__}: {exc}"}
+        replies.write(orjson.dumps(reply) + b"\n")
+        replies.flush()
+
+
+def _handle(header: dict[str, Any], payload: bytes) -> dict[str, Any]:
+    op = header["op"]
+    if op == "write_part":
+        from recorder.parquet_parts import write_part
+
+        text_path = header["text_path"]
+        wrote = write_part(payload, header["run_id"], Path(header["numeric_path"]), text_path and Path(text_path))
+        return {"text": wrote}
+    if op == "merge_parts":
+        from recorder import layout
+        from recorder.parquet_parts import merge_parts
+
+        parts = [layout.PartName(w, lo, hi) for w, lo, hi in header["parts"]]
+        merged = merge_parts(Path(header["directory"]), parts)
+        return {"parts": [[p.writer, p.lo, p.hi] for p in merged]}
+    if op == "requirements":
+        from recorder.metadata import list_requirements
+
+        return {"text": list_requirements()}
+    raise ValueError(f"unknown request {op!r}")
+
+
+def _private_stdout() -> IO[bytes]:
+    # Replies get their own descriptor; whatever a library prints goes to stderr instead
+    # of into the protocol.
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return replies
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            pr_set_pdeathsig = 1
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        except Exception:
+            pass  # then the end of input stops us, after the request in hand
+    if os.getppid() != parent_pid:
+        sys.exit(0)  # the parent died before the signal was armed

@@ -1,0 +1,146 @@
+"""The run's helper process: builds and merges Parquet parts and lists installed packages.
+
+Why a process and not the writer thread: importing pyarrow (and pandas, which pyarrow
+imports on its first conversion) costs ~0.8 s of CPU with the GIL held in stretches of
+20 ms and more, and building a part holds it too. Done in a thread, the training loop
+pays for all of it in stalled log() calls; in a child it pays two pipe writes per part.
+
+The child dies with the process that started it (Linux: PR_SET_PDEATHSIG), so a kill -9
+of the training process stops publication where a thread would have stopped: every step
+is still in a journal or in a part, and the part names are the same either way. If the
+child cannot start or goes away, the stream writers publish in-process instead.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from recorder import layout
+from recorder.warn import warn_once
+
+# A request taking longer than this means a hung child: it is killed and the writer
+# falls back to publishing in-process (merging a multi-GB history takes well under it).
+CALL_TIMEOUT_S = 300.0
+
+_BOOTSTRAP = (
+    "import sys; parent = int(sys.argv[1]); sys.path[:] = sys.argv[2:]; "
+    "from recorder.helper_child import serve; serve(parent)"
+)
+
+
+class HelperGone(Exception):
+    """The helper process is not there (never started, exited, killed or hung)."""
+
+
+class HelperProcess:
+    """Client of one helper child; its methods match recorder.parquet_parts' and may be
+    called from any thread (one request at a time)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self._proc: subprocess.Popen[bytes] | None = proc
+        self._lock = threading.Lock()
+
+    @classmethod
+    def start(cls) -> HelperProcess | None:
+        """A started helper, or None when no child Python can be run here."""
+        if not sys.executable:
+            return None
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", _BOOTSTRAP, str(os.getpid()), *sys.path],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            return None
+        return cls(proc)
+
+    # -- what the stream writers and the metadata collector call -------------------------
+    def write_part(self, data: bytes, run_id: str, numeric_path: Path, text_path: Path | None) -> bool:
+        header = {
+            "op": "write_part",
+            "run_id": run_id,
+            "numeric_path": str(numeric_path),
+            "text_path": None if text_path is None else str(text_path),
+        }
+        return bool(self._call(header, data)["text"])
+
+    def merge_parts(self, directory: Path, parts: list[layout.PartName]) -> list[layout.PartName]:
+        header = {"op": "merge_parts", "directory": str(directory), "parts": [[p.writer, p.lo, p.hi] for p in parts]}
+        return [layout.PartName(w, lo, hi) for w, lo, hi in self._call(header)["parts"]]
+
+    def requirements(self) -> str:
+        return str(self._call({"op": "requirements"})["text"])
+
+    def close(self) -> None:
+        with self._lock:
+            proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        # Every request has its reply: the child exits at the end of its input. Its
+        # interpreter shutdown (~0.3 s with pyarrow loaded) is not finish()'s to wait for;
+        # subprocess reaps it later.
+        try:
+            assert proc.stdin is not None
+            proc.stdin.close()
+        except OSError:
+            proc.kill()
+
+    # -- the pipe -------------------------------------------------------------------------
+    def _call(self, header: dict[str, Any], payload: bytes = b"") -> dict[str, Any]:
+        with self._lock:
+            proc = self._proc
+            if proc is None:
+                raise HelperGone("no helper process")
+            header["size"] = len(payload)
+            # Blocking pipe reads and writes release the GIL; the timer bounds a hung child.
+            timer = threading.Timer(CALL_TIMEOUT_S, proc.kill)
+            timer.daemon = True
+            timer.start()
+            try:
+                line = _exchange(proc, orjson.dumps(header) + b"\n", payload)
+            except (OSError, ValueError) as exc:
+                line = b""
+                why = repr(exc)
+            else:
+                why = f"exit code {proc.poll()}"
+            finally:
+                timer.cancel()
+            if not line:
+                self._proc = None
+                proc.kill()
+                proc.wait()
+                warn_once("helper-gone", f"the helper process stopped ({why}); Parquet parts are built in-process")
+                raise HelperGone(why)
+        reply = orjson.loads(line)
+        if "error" in reply:
+            raise OSError(reply["error"])
+        return dict(reply)
+
+
+def _exchange(proc: subprocess.Popen[bytes], header: bytes, payload: bytes) -> bytes:
+    stdin: IO[bytes] | None = proc.stdin
+    stdout: IO[bytes] | None = proc.stdout
+    assert stdin is not None and stdout is not None
+    stdin.write(header)
+    if payload:
+        stdin.write(payload)
+    stdin.flush()
+    return stdout.readline()
+
+
+def start_if_useful() -> HelperProcess | None:
+    """A helper, unless LOUPE_PUBLISHER=thread, or (the default `auto`) this process has
+    loaded pyarrow's Parquet module already, so in-process publishing costs no import."""
+    mode = os.environ.get("LOUPE_PUBLISHER", "auto").lower()
+    if mode == "thread" or (mode != "process" and "pyarrow.parquet" in sys.modules):
+        return None
+    return HelperProcess.start()

@@ -1,0 +1,66 @@
+"""The helper process builds a run's Parquet parts: the training process never loads pyarrow,
+every row is published once, and a helper that dies hands its work back to the writer."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import make_run
+from run_reading import read_stream
+
+import recorder
+from recorder import layout
+
+TRAINING = """
+import sys
+import recorder
+run = recorder.init(project="p", id="r")
+run._files.history.rows_per_part = 4000
+for i in range(10_000):
+    run.log({"loss": 1.0 / (i + 1), "acc": i % 7 / 7} if i % 1000 else {"loss": 0.5, "note": f"at {i}"})
+run.finish()
+print("pyarrow loaded:", "pyarrow" in sys.modules, "pandas loaded:", "pandas" in sys.modules)
+"""
+
+
+def test_a_training_process_publishes_through_the_helper_without_loading_pyarrow(runs_root):
+    env = {**os.environ, "PYTHONPATH": str(Path(recorder.__file__).parents[1])}
+    out = subprocess.run(
+        [sys.executable, "-c", TRAINING], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    assert "pyarrow loaded: False pandas loaded: False" in out.stdout
+    run_dir = runs_root / "p" / "r"
+    rows = read_stream(run_dir)
+    assert [r[layout.STEP] for r in rows] == list(range(10_000))
+    assert rows[1]["loss"] == 0.5 and rows[1]["acc"] == 1 / 7 and rows[1000]["loss"] == 0.5
+    history = run_dir / layout.HISTORY_DIR
+    assert not list(history.glob("journal-*")), "every journal was published and removed"
+    texts = list((run_dir / layout.TEXT_DIR).glob("part-*.parquet"))
+    assert texts, "text values went into text parts"
+    assert (run_dir / layout.FILES_DIR / layout.REQUIREMENTS_FILE).read_text().count("==") > 5
+
+
+def test_a_helper_that_dies_hands_publication_back_to_the_writer(runs_root, monkeypatch):
+    monkeypatch.setenv("LOUPE_PUBLISHER", "process")
+    run = make_run(runs_root)
+    helper = run._files._helper
+    assert helper is not None
+    history = run._files.history
+    history.rows_per_part = 100
+    for i in range(150):
+        run.log({"x": float(i)})
+    deadline = time.time() + 60
+    while not list(Path(history.directory).glob("part-*.parquet")):
+        assert time.time() < deadline, "the helper published no part"
+        time.sleep(0.02)
+    helper._proc.kill()
+    for i in range(150, 450):
+        run.log({"x": float(i)})
+    run.finish()
+    rows = read_stream(Path(run.dir))
+    assert [r["x"] for r in rows] == [float(i) for i in range(450)]
+    assert [r[layout.STEP] for r in rows] == list(range(450))
