@@ -75,9 +75,10 @@ def write_part(data: bytes, run_id: str, numeric_path: Path, text_path: Path | N
     given), then its numeric part, for once the numeric part exists the segment counts as
     published. Returns whether a text part was written."""
     numeric, text = journal_to_tables(data, run_id)
-    wrote_text = text is not None and text_path is not None
-    if wrote_text:
+    wrote_text = False
+    if text is not None and text_path is not None:
         write_parquet_atomic(text, text_path)
+        wrote_text = True
     write_parquet_atomic(numeric, numeric_path)
     return wrote_text
 

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from tui_helpers import settle, wait_until
@@ -79,6 +80,11 @@ async def test_live_rescan_refetches_only_selected_runs_whose_files_changed(tmp_
     app = LoupeApp([root], live=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: len(app.query_one(RunsPane).rows) == 2)
+        # The check of the catalog's rows that follows the first paint is a rescan too: let it
+        # pass before counting, so that the first rescan below is the first to see these runs.
+        await wait_until(
+            pilot, lambda: app._verified and not any(w.group == "refresh" and w.is_running for w in app.workers)
+        )
         fetched: list[list[str]] = []
         real = app.store.downsampled
 
@@ -167,3 +173,46 @@ async def test_live_change_to_one_run_repaints_its_row_without_rebuilding_the_ta
         app._do_live_refresh()
         await wait_until(pilot, lambda: len(pane.shown) == 4)
         assert cleared
+
+
+async def test_a_change_found_by_a_superseded_rescan_still_reaches_the_table(tmp_path):
+    import json
+
+    from tui_fixtures import make_runs
+
+    root = tmp_path / "runs"
+    ids = make_runs(root, [{"name": n, "steps": 5, "config": {"lr": lr}} for n, lr in (("a", 0.01), ("b", 0.02))])
+    app = LoupeApp([root], live=False)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await wait_until(
+            pilot, lambda: app._verified and not any(w.group == "refresh" and w.is_running for w in app.workers)
+        )
+        pane = app.query_one(RunsPane)
+        summary = root / "demo" / ids[0] / "summary.json"
+        data = json.loads(summary.read_text())
+        data["train/loss"] = 42.5
+        summary.write_text(json.dumps(data))
+        # Two rescans: the first reads the change, then is held until a second has started
+        # (so its result is dropped); the second finds the store already up to date.
+        real = app.store.refresh
+        calls: list[bool] = []
+        gate = threading.Event()
+
+        def held_refresh() -> bool:
+            changed = real()
+            calls.append(changed)
+            if len(calls) == 1:
+                gate.wait(10)
+            return changed
+
+        app.store.refresh = held_refresh
+        app._do_live_refresh()
+        await wait_until(pilot, lambda: calls == [True])
+        app._do_live_refresh()
+        await wait_until(pilot, lambda: calls == [True, False])
+        gate.set()
+        await wait_until(
+            pilot,
+            lambda: next(r for r in pane.shown if r.run.id == ids[0]).values.get("summary.train/loss") == 42.5,
+            timeout=10,
+        )

@@ -108,6 +108,9 @@ class Store:
         self._cache = RunTableCache(self.roots, self._warn)
         self._by_id_map: dict[str, RunInfo] = {}
         self._by_id_for: list[RunInfo] | None = None
+        # Counts refreshes that changed the run list. A viewer that skipped a rescan's result
+        # (superseded by a newer one) still sees the change: the number differs from its own.
+        self.generation = 0
         # VIEW_PROVIDERS is read once per store: whoever changes it (tests, a plugin host)
         # does so before opening one.
         self._views = ViewConnection(
@@ -138,6 +141,8 @@ class Store:
             self._streams.forget(alive)
             self._views.show(self._cache.places, self._cache.runs_table)
             self._cache.save()
+            if changed:
+                self.generation += 1
             return changed
 
     def _place_files(self, place: RunPlace) -> RunStreamFiles:

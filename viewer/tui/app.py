@@ -60,10 +60,13 @@ FIRST_SCAN_WAIT_S = 1.5
 def _rescan(store: Store, selected: list[str], force: bool, deep: bool = False) -> RunsLoaded:
     """In a worker: the run list after a rescan, and what the selected runs' files look like now.
     `deep`: also stat every sidecar of the runs the catalog vouched for (Store.verify)."""
-    changed = store.verify() if deep else store.refresh()
+    store.verify() if deep else store.refresh()
+    # The generation before the list: should another rescan change it in between, the next
+    # result carries a newer number and the table is built again.
+    generation = store.generation
     runs = store.runs()
     signatures = store.data_signatures(selected)
-    return RunsLoaded(runs, live=True, changed=changed, data_signatures=signatures, force=force)
+    return RunsLoaded(runs, live=True, generation=generation, data_signatures=signatures, force=force)
 
 
 class LoupeApp(FetchesLatest, App):
@@ -93,8 +96,9 @@ class LoupeApp(FetchesLatest, App):
         self._refresh_pending = False
         self._notified = 0
         self._data_signatures: dict[str, tuple] = {}
-        # Discovery and JSON reading start now, before Textual's own start-up.
         self._verified = False  # the catalog's rows, checked file by file once, in a worker
+        self._shown_generation = -1  # Store.generation of the run list on screen
+        # Discovery and JSON reading start now, before Textual's own start-up.
         self._store_future: Future[Store] = Future()
         threading.Thread(target=self._open_store_early, name="loupe-open-store", daemon=True).start()
         wait([self._store_future], timeout=FIRST_SCAN_WAIT_S)
@@ -138,12 +142,13 @@ class LoupeApp(FetchesLatest, App):
     def open_store(self) -> None:
         try:
             store = self._store_future.result()
+            generation = store.generation
             runs = store.runs()
         except Exception as exc:
             self.post_message(StoreFailed(f"cannot open {', '.join(map(str, self.roots))}: {exc}"))
             return
         self.store = store
-        self.post_message(RunsLoaded(runs))
+        self.post_message(RunsLoaded(runs, generation=generation))
 
     def _store_warning(self, message: str) -> None:
         # Called from worker threads, possibly before the app runs: keep the message, and
@@ -194,9 +199,10 @@ class LoupeApp(FetchesLatest, App):
 
     @on(RunsLoaded)
     def _runs_loaded(self, message: RunsLoaded) -> None:
-        if message.live and not message.changed:
+        if message.live and message.generation == self._shown_generation:
             self._data_changed(message)
             return  # the run list is as it was: no need to rebuild the table
+        self._shown_generation = message.generation
         self.all_runs = message.runs
         by_id = {r.id: r for r in message.runs}
         kept = [rid for rid in self.selected if rid in by_id]

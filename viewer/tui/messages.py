@@ -17,15 +17,16 @@ class RunsLoaded(Message):
         self,
         runs: list[RunInfo],
         live: bool = False,
-        changed: bool = True,
+        generation: int = 0,
         data_signatures: dict[str, tuple] | None = None,
         force: bool = False,
     ) -> None:
         super().__init__()
         self.runs = runs
         self.live = live
-        # False when a live rescan found no run added, removed or changed in its metadata.
-        self.changed = changed
+        # Store.generation when `runs` was listed: the same number as the list on screen
+        # means no run was added, removed or changed in its metadata since.
+        self.generation = generation
         # Of the runs selected when the rescan started: what their files look like now.
         self.data_signatures = data_signatures or {}
         # The user asked for a refresh: treat every selected run as changed.
