@@ -1,127 +1,128 @@
-"""Cost of log() on the training thread, end-to-end time, memory and disk per step.
+"""What log() costs a training loop: the whole loop's mean, not the median call.
 
-Prints, in one run: µs per log() of 10 scalars (median and p99), the same for a bare
-list.append loop as the floor, total time including finish(), peak RSS, bytes on disk
-per step, and RSS growth over a longer run (flat memory check).
+Each figure comes from a fresh process running the same loop (benchmarks/peers/log_loop.py)
+under one tracker with its defaults (for the recorder: system monitor and console capture
+on). Printed, in one run, per loop shape:
 
-    python benchmarks/log_overhead.py [--steps 100000] [--long-steps 1000000]
+- whole-loop mean µs per step and its overhead over the floor (the same loop with
+  list.append), the number a training loop pays;
+- per-call median / p99 / max µs and how many calls took over 2 ms;
+- finish() seconds and RSS growth from init to peak;
+- the same loop under trackio and wandb (offline) when their side venvs exist
+  (TRACKIO_PYTHON / WANDB_PYTHON, default /work/venvs/{trackio,wandb}/bin/python), skipped
+  with a message otherwise.
+
+Loop shapes: 10 scalars per step; 10 scalars after a 1 ms step that releases the GIL
+(time.sleep, as a GPU step does); 1,000 scalars per step. Then one long recorder run for
+finish() time and flat memory.
+
+    python benchmarks/log_overhead.py [--steps 100000] [--peer-steps 20000] [--repeats 3]
+                                      [--long-steps 1000000]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import resource
+import statistics
+import subprocess
 import sys
-import tempfile
-import time
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import recorder
-
-KEYS = [f"train/m{i}" for i in range(10)]
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+REPO = Path(__file__).resolve().parents[1]
+LOOP = REPO / "benchmarks" / "peers" / "log_loop.py"
+PEERS = {
+    "trackio": os.environ.get("TRACKIO_PYTHON", "/work/venvs/trackio/bin/python"),
+    "wandb": os.environ.get("WANDB_PYTHON", "/work/venvs/wandb/bin/python"),
+}
 
 
-def percentile(xs: Sequence[float], q: float) -> float:
-    ordered = sorted(xs)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+def child(python: str, tracker: str, steps: int, keys: int, sleep_us: int, env: dict[str, str] | None = None) -> dict:
+    proc = subprocess.run(
+        [python, str(LOOP), tracker, str(steps), str(keys), str(sleep_us)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        timeout=1800,
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{tracker} loop failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
+    return json.loads(lines[-1])
 
 
-def curves(steps: int):
-    """A plausible training curve per metric: decaying loss with noise, 4 significant digits."""
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    i = np.arange(steps)[:, None]
-    return np.round(np.exp(-i / 20000) + rng.random((steps, len(KEYS))) * 0.01, 4)
-
-
-def floor_loop(values) -> tuple[float, float, float]:
-    """The same loop with list.append instead of log(): the floor, and the harness's own cost."""
-    out: list = []
-    times = []
-    pc = time.perf_counter_ns
-    t_start = time.perf_counter()
-    for vals in values:
-        row = dict(zip(KEYS, vals.tolist()))
-        t0 = pc()
-        out.append(row)
-        times.append(pc() - t0)
-    return percentile(times, 0.5) / 1000, percentile(times, 0.99) / 1000, time.perf_counter() - t_start
-
-
-def logged_run(root: Path, values, sample: bool) -> dict[str, Any]:
-    steps = len(values)
-    run = recorder.init(dir=root, project="bench", system_interval=0, capture_console=False, reinit="create_new")
-    times = []
-    pc = time.perf_counter_ns
-    t_start = time.perf_counter()
-    rss0 = rss_mb()
-    rss_marks: list[float] = []
-    for i, vals in enumerate(values):
-        row = dict(zip(KEYS, vals.tolist()))
-        if sample:
-            t0 = pc()
-            run.log(row)
-            times.append(pc() - t0)
-        else:
-            run.log(row)
-        if i and i % (steps // 8) == 0:
-            rss_marks.append(rss_mb())
-    t_log = time.perf_counter() - t_start
-    run.finish()
-    total = time.perf_counter() - t_start
-    size = sum(p.stat().st_size for p in Path(run.dir).rglob("*") if p.is_file() and "history" in p.parts)
-    res = {
-        "total_s": total,
-        "log_loop_s": t_log,
-        "bytes_per_step": size / steps,
-        "rss_start_mb": rss0,
-        "rss_marks": rss_marks,
-        "rss_end_mb": rss_mb(),
+def measured(python: str, tracker: str, steps: int, keys: int, sleep_us: int, repeats: int, **kw) -> dict:
+    """Means over `repeats` fresh processes; the worst p99, max and stall count seen."""
+    runs = [child(python, tracker, steps, keys, sleep_us, **kw) for _ in range(repeats)]
+    means = [r["mean_us"] for r in runs]
+    return {
+        "mean_us": statistics.fmean(means),
+        "mean_sd": statistics.stdev(means) if len(means) > 1 else 0.0,
+        "median_us": statistics.fmean(r["median_us"] for r in runs),
+        "p99_us": max(r["p99_us"] for r in runs),
+        "max_us": max(r["max_us"] for r in runs),
+        "over_2ms": max(r["over_2ms"] for r in runs),
+        "finish_s": max(r["finish_s"] for r in runs),
+        "rss_growth_mb": max(r["rss_peak_mb"] - r["rss_start_mb"] for r in runs),
     }
-    if sample:
-        res["median_us"] = percentile(times, 0.5) / 1000
-        res["p99_us"] = percentile(times, 0.99) / 1000
-    return res
+
+
+def row(label: str, steps: int, r: dict, floor: dict) -> str:
+    over = r["mean_us"] - floor["mean_us"]
+    return (
+        f"  {label:<24} {steps:>8} {r['mean_us']:>9.2f} ±{r['mean_sd']:<5.2f} {over:>9.2f}"
+        f" {r['median_us']:>8.2f} {r['p99_us']:>9.1f} {r['max_us']:>10.0f} {r['over_2ms']:>6}"
+        f" {r['finish_s']:>8.3f} {r['rss_growth_mb']:>7.1f}"
+    )
+
+
+HEADER = (
+    f"  {'tracker':<24} {'steps':>8} {'mean µs':>9} {'(sd)':<6} {'over floor':>9}"
+    f" {'median':>8} {'p99 µs':>9} {'max µs':>10} {'>2 ms':>6} {'finish s':>8} {'RSS MB':>7}"
+)
+
+
+def shape(title: str, steps: int, peer_steps: int, keys: int, sleep_us: int, repeats: int) -> None:
+    print(f"\n{title}")
+    print(HEADER)
+    me = sys.executable
+    floor = measured(me, "floor", steps, keys, sleep_us, repeats)
+    print(row("floor (list.append)", steps, floor, floor))
+    print(row("loupe", steps, measured(me, "loupe", steps, keys, sleep_us, repeats), floor))
+    thread = measured(me, "loupe", steps, keys, sleep_us, repeats, env={"LOUPE_PUBLISHER": "thread"})
+    print(row("loupe, thread publisher", steps, thread, floor))
+    peer_floor = floor if peer_steps == steps else measured(me, "floor", peer_steps, keys, sleep_us, repeats)
+    for name, python in PEERS.items():
+        if not Path(python).exists():
+            print(f"  {name}: skipped, no side venv at {python} (set {name.upper()}_PYTHON)")
+            continue
+        try:
+            print(row(name, peer_steps, measured(python, name, peer_steps, keys, sleep_us, repeats), peer_floor))
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            print(f"  {name}: failed: {exc}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=100_000)
-    ap.add_argument("--long-steps", type=int, default=1_000_000, help="0 skips the flat-memory run")
+    ap.add_argument("--peer-steps", type=int, default=20_000, help="steps for trackio and wandb (they are slower)")
+    ap.add_argument("--repeats", type=int, default=3, help="fresh processes per figure")
+    ap.add_argument("--long-steps", type=int, default=1_000_000, help="0 skips the long recorder run")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        values = curves(args.steps)
-        f50, f99, harness_s = floor_loop(values)
-        r = logged_run(Path(tmp), values, sample=True)
-        print(f"steps: {args.steps} x 10 scalars")
-        print(f"log() per call:        median {r['median_us']:.2f} us   p99 {r['p99_us']:.2f} us")
-        print(f"list.append floor:     median {f50:.2f} us   p99 {f99:.2f} us")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; means over {args.repeats} processes")
+    shape("10 scalars per step", args.steps, min(args.steps, args.peer_steps), 10, 0, args.repeats)
+    n_sleep = max(1, args.steps // 20)
+    shape("10 scalars after a 1 ms GIL-free step", n_sleep, min(n_sleep, args.peer_steps), 10, 1000, args.repeats)
+    n_wide = max(1, args.steps // 50)
+    shape("1,000 scalars per step", n_wide, min(n_wide, args.peer_steps // 10), 1000, 0, args.repeats)
+    if args.long_steps:
+        r = child(sys.executable, "loupe", args.long_steps, 10, 0)
         print(
-            f"end to end incl finish: {r['total_s']:.3f} s  (log loop {r['log_loop_s']:.3f} s; the same loop "
-            f"with list.append takes {harness_s:.3f} s, so the recorder's share is "
-            f"{r['total_s'] - harness_s:.3f} s)"
+            f"\nloupe, {args.long_steps} steps: mean {r['mean_us']:.2f} µs/step, max call {r['max_us']:.0f} µs, "
+            f"{r['over_2ms']} calls over 2 ms, finish() {r['finish_s']:.3f} s, "
+            f"RSS growth {r['rss_peak_mb'] - r['rss_start_mb']:.1f} MB"
         )
-        print(f"bytes on disk per step: {r['bytes_per_step']:.1f}")
-        if args.long_steps:
-            r2 = logged_run(Path(tmp), curves(args.long_steps), sample=False)
-            marks = " ".join(f"{m:.0f}" for m in r2["rss_marks"])
-            print(
-                f"{args.long_steps} steps: RSS every 1/8 of the run (MB): {marks}; after finish "
-                f"{r2['rss_end_mb']:.0f} MB; total {r2['total_s']:.1f} s, {r2['bytes_per_step']:.1f} B/step"
-            )
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS: {peak:.1f} MB")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,97 @@
+"""One training loop under one tracker; the child side of benchmarks/log_overhead.py.
+
+    python log_loop.py TRACKER STEPS KEYS SLEEP_US   -> prints one JSON object
+
+TRACKER is floor (list.append), loupe, trackio or wandb (offline). Runs with whichever
+venv's python has the tracker installed, so it imports nothing from this repository
+but `recorder` (for loupe, found through PYTHONPATH). Each step builds its row dict in
+the loop, optionally sleeps (a training step that releases the GIL), then logs it.
+Every tracker runs with its defaults, writing under a temporary directory.
+"""
+
+import json
+import math
+import os
+import resource
+import sys
+import tempfile
+import time
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def percentile(ordered: list[int], q: float) -> float:
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1000
+
+
+def open_tracker(name: str, tmp: str):
+    """(log, finish) for the tracker, started with its defaults."""
+    if name == "floor":
+        rows: list = []
+        return rows.append, lambda: None
+    if name == "loupe":
+        import recorder
+
+        run = recorder.init(dir=tmp, project="bench")
+        return run.log, run.finish
+    if name == "trackio":
+        os.environ["TRACKIO_DIR"] = tmp
+        import trackio  # type: ignore[import-not-found]
+
+        trackio.init(project="bench")
+        return trackio.log, trackio.finish
+    if name == "wandb":
+        os.environ.update(WANDB_MODE="offline", WANDB_DIR=tmp, WANDB_SILENT="true")
+        import wandb  # type: ignore[import-not-found]
+
+        run = wandb.init(project="bench")
+        return run.log, run.finish
+    raise SystemExit(f"unknown tracker {name!r}")
+
+
+def main() -> None:
+    name, steps, n_keys, sleep_us = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    keys = [f"train/m{i}" for i in range(n_keys)]
+    # A decaying curve per key, 4 significant digits, like a loss; made before the clock starts.
+    values = [[round(math.exp(-s / 20000) * (1 + k / n_keys), 4) for k in range(n_keys)] for s in range(256)]
+    pause = sleep_us / 1e6
+    with tempfile.TemporaryDirectory() as tmp:
+        log, finish = open_tracker(name, tmp)
+        rss0 = rss_mb()
+        calls = [0] * steps
+        pc = time.perf_counter_ns
+        t_start = pc()
+        for s in range(steps):
+            row = dict(zip(keys, values[s & 255]))
+            if pause:
+                time.sleep(pause)
+            t0 = pc()
+            log(row)
+            calls[s] = pc() - t0
+        loop_ns = pc() - t_start
+        t0 = pc()
+        finish()
+        finish_s = (pc() - t0) / 1e9
+        calls.sort()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(
+            json.dumps(
+                {
+                    "mean_us": loop_ns / steps / 1000,
+                    "median_us": percentile(calls, 0.5),
+                    "p99_us": percentile(calls, 0.99),
+                    "max_us": calls[-1] / 1000,
+                    "over_2ms": sum(1 for c in calls if c > 2_000_000),
+                    "finish_s": finish_s,
+                    "rss_start_mb": rss0,
+                    "rss_peak_mb": peak,
+                }
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
