@@ -106,6 +106,7 @@ def dashboard(root: Path) -> dict:
             # A screenful of rows (the table fills the rest in later turns), then every run.
             await until(pilot, lambda: app.query_one(RunsPane).table.row_count >= min(on_disk, 40))
             out["first_rows_s"] = time.perf_counter() - t0
+            print(f"first rows {out['first_rows_s']:.2f} s", file=sys.stderr, flush=True)
             await until(pilot, lambda: app.query_one(RunsPane).table.row_count >= on_disk)
             out["table_s"] = time.perf_counter() - t0
             print(f"table {out['table_s']:.2f} s", file=sys.stderr, flush=True)

@@ -175,7 +175,9 @@ async def test_live_change_to_one_run_repaints_its_row_without_rebuilding_the_ta
         assert cleared
 
 
-async def test_a_change_found_by_a_superseded_rescan_still_reaches_the_table(tmp_path):
+async def test_a_rescan_asked_for_while_one_runs_waits_for_it_and_both_results_land(tmp_path):
+    """On a large root a rescan can outlast the live interval: the next one must not throw
+    the running one's result away (at 10,000 runs no result ever landed), nor lose itself."""
     import json
 
     from tui_fixtures import make_runs
@@ -188,12 +190,16 @@ async def test_a_change_found_by_a_superseded_rescan_still_reaches_the_table(tmp
             pilot, lambda: app._verified and not any(w.group == "refresh" and w.is_running for w in app.workers)
         )
         pane = app.query_one(RunsPane)
-        summary = root / "demo" / ids[0] / "summary.json"
-        data = json.loads(summary.read_text())
-        data["train/loss"] = 42.5
-        summary.write_text(json.dumps(data))
-        # Two rescans: the first reads the change, then is held until a second has started
-        # (so its result is dropped); the second finds the store already up to date.
+
+        def loss(run_id: str) -> object:
+            return next(r for r in pane.shown if r.run.id == run_id).values.get("summary.train/loss")
+
+        def edit(run_id: str, value: float) -> None:
+            summary = root / "demo" / run_id / "summary.json"
+            data = json.loads(summary.read_text())
+            data["train/loss"] = value
+            summary.write_text(json.dumps(data))
+
         real = app.store.refresh
         calls: list[bool] = []
         gate = threading.Event()
@@ -206,13 +212,14 @@ async def test_a_change_found_by_a_superseded_rescan_still_reaches_the_table(tmp
             return changed
 
         app.store.refresh = held_refresh
+        edit(ids[0], 42.5)
         app._do_live_refresh()
         await wait_until(pilot, lambda: calls == [True])
+        # A second change, and a rescan asked for while the first is still held.
+        edit(ids[1], 7.25)
         app._do_live_refresh()
-        await wait_until(pilot, lambda: calls == [True, False])
+        await pilot.pause(0.5)
+        assert calls == [True], "the second rescan started before the first was done"
         gate.set()
-        await wait_until(
-            pilot,
-            lambda: next(r for r in pane.shown if r.run.id == ids[0]).values.get("summary.train/loss") == 42.5,
-            timeout=10,
-        )
+        await wait_until(pilot, lambda: loss(ids[0]) == 42.5 and loss(ids[1]) == 7.25, timeout=10)
+        assert calls == [True, True]

@@ -98,6 +98,8 @@ class LoupeApp(FetchesLatest, App):
         self._data_signatures: dict[str, tuple] = {}
         self._verified = False  # the catalog's rows, checked file by file once, in a worker
         self._shown_generation = -1  # Store.generation of the run list on screen
+        self._rescan_running = False
+        self._rescan_queued: bool | None = None  # a rescan to run next (True: forced)
         # Discovery and JSON reading start now, before Textual's own start-up.
         self._store_future: Future[Store] = Future()
         threading.Thread(target=self._open_store_early, name="loupe-open-store", daemon=True).start()
@@ -165,22 +167,34 @@ class LoupeApp(FetchesLatest, App):
         self._notified = len(self.store_warnings)
 
     def refresh_store(self, selected: list[str], force: bool = False) -> None:
-        """Rescan the roots in a worker; a rescan started meanwhile replaces this one's result."""
+        """Rescan the roots in a worker, one rescan at a time: one asked for while another
+        runs starts when that one is done. (Replacing the running one instead would, on a
+        root whose rescan takes longer than the live interval, drop every result.)"""
         store = self.store
         if store is None:
             return
+        if self._rescan_running:
+            self._rescan_queued = self._rescan_queued or force
+            return
+        self._rescan_running = True
         deep = not self._verified
         self._verified = True
-        self.fetch(
-            _rescan,
-            store,
-            selected,
-            force,
-            deep,
-            apply=self._runs_loaded,
-            group="refresh",
-            failed=lambda error: self._store_failed(StoreFailed(f"refresh failed: {error}")),
-        )
+
+        def done(message: RunsLoaded) -> None:
+            self._rescan_finished()
+            self._runs_loaded(message)
+
+        def failed(error: Exception) -> None:
+            self._rescan_finished()
+            self._store_failed(StoreFailed(f"refresh failed: {error}"))
+
+        self.fetch(_rescan, store, selected, force, deep, apply=done, group="refresh", failed=failed)
+
+    def _rescan_finished(self) -> None:
+        self._rescan_running = False
+        queued, self._rescan_queued = self._rescan_queued, None
+        if queued is not None:
+            self.refresh_store(list(self.selected), queued)
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
