@@ -45,10 +45,10 @@ def open_tracker(name: str, tmp: str):
         return trackio.log, trackio.finish
     if name == "wandb":
         os.environ.update(WANDB_MODE="offline", WANDB_DIR=tmp, WANDB_SILENT="true")
-        import wandb  # type: ignore[import-not-found]
+        import wandb
 
-        run = wandb.init(project="bench")
-        return run.log, run.finish
+        wandb_run = wandb.init(project="bench")
+        return wandb_run.log, wandb_run.finish
     raise SystemExit(f"unknown tracker {name!r}")
 
 
