@@ -102,6 +102,7 @@ async def capture() -> dict[str, str]:
             await pilot.press(key)
             if name == "metrics":  # the curves a reader looks for first; the grad norms are below
                 app.query_one("#metrics-filter", Input).value = METRICS_SHOWN
+                await pilot.press("l")  # log y: the losses keep falling long after step 2k
             for _ in range(30):
                 await pilot.pause(0.1)
                 await app.workers.wait_for_complete()
