@@ -13,12 +13,16 @@ metrics and the crash are real):
   the tanh run also logs weight histograms every 25 steps and, at the end, validation
   digits as images with captions, a predictions table (with image cells) and a
   confusion matrix (scripts/sample_media.py).
+- project "digits-long": one real-size run, 30,000 steps of a wider MLP with linear warmup
+  and cosine decay of the learning rate, validation every 100 steps, gradient norms, system
+  metrics every 2 s over its minutes of training and a progress line every 1,000 steps.
 
 Training is paced (a few ms of sleep per step) so that system metrics, sampled every
 0.5 s, get a handful of samples per run; the pacing changes no number.
 
     python scripts/make_sample_runs.py            # rewrites ./sample_runs
     python scripts/make_sample_runs.py --out DIR
+    python scripts/make_sample_runs.py --only long   # (re)makes only sample_runs/digits-long
 """
 
 from __future__ import annotations
@@ -37,6 +41,24 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 STEPS = 300
 PACE_S = 0.008
+LONG = {
+    "project": "digits-long",
+    "name": "wide-mlp-cosine-30k",
+    "tags": ["long"],
+    "steps": 30_000,
+    "lr": 0.05,
+    "schedule": "warmup-cosine",
+    "warmup": 1_000,
+    "batch_size": 64,
+    "hidden": 256,
+    "seed": 7,
+    "val_every": 100,
+    "print_every": 1_000,
+    "log_grads": True,
+    "system_interval": 2.0,
+    "pace_s": 0.002,  # with two shared cores the run takes minutes, so System has a real curve
+    "notes": "30k SGD steps with linear warmup and cosine decay; validation every 100 steps",
+}
 
 SWEEP = [
     {"lr": lr, "batch_size": bs, "hidden": h}
@@ -68,13 +90,14 @@ def train(spec: dict) -> None:
         "dataset": "digits",
         "model": "mlp",
         "optimizer": "sgd",
-        "steps": STEPS,
+        "steps": spec.get("steps", STEPS),
         "seed": spec.get("seed", 0),
         "activation": spec.get("activation", "relu"),
         **{k: spec[k] for k in ("lr", "batch_size", "hidden")},
     }
-    if "lr_growth" in spec:
-        cfg["lr_growth"] = spec["lr_growth"]
+    for key in ("lr_growth", "schedule", "warmup", "val_every"):
+        if key in spec:
+            cfg[key] = spec[key]
     run = recorder.init(
         dir=spec["root"],
         project=spec["project"],
@@ -84,7 +107,7 @@ def train(spec: dict) -> None:
         group=spec.get("group"),
         job_type="train",
         notes=spec.get("notes"),
-        system_interval=0.5,
+        system_interval=spec.get("system_interval", 0.5),
     )
     with run:
         X, y = load_digits(return_X_y=True)
@@ -128,8 +151,13 @@ def train(spec: dict) -> None:
         media = spec.get("media", False)
         if media:
             import sample_media  # beside this script: images, histograms, tables, confusion matrix
-        for step in range(STEPS):
-            lr = cfg["lr"] * cfg.get("lr_growth", 1.0) ** step
+        steps = cfg["steps"]
+        val_every = spec.get("val_every", 1)
+        print_every = spec.get("print_every", 50)
+        pace_s = spec.get("pace_s", PACE_S)
+        vloss = vacc = float("nan")
+        for step in range(steps):
+            lr = _learning_rate(cfg, step)
             idx = rng.integers(0, len(Xt), bs)
             xb, yb = Xt[idx], yt[idx]
             with np.errstate(over="ignore", invalid="ignore"):
@@ -147,34 +175,59 @@ def train(spec: dict) -> None:
                     dz = da * (z1 > 0) if act == "relu" else da * (1 - a1**2)
                     W1 -= lr * (xb.T @ dz)
                     b1 -= lr * dz.sum(axis=0)
+                if spec.get("log_grads"):
+                    grads = {"output": gW2, **({"hidden": xb.T @ dz} if h else {})}
+                    norms = {f"grad/{k}_norm": float(np.linalg.norm(v)) for k, v in grads.items()}
+                    norms["grad/total_norm"] = float(np.sqrt(sum(n * n for n in norms.values())))
+                    run.log(norms, commit=False)
                 W2 -= lr * gW2
                 b2 -= lr * gb2
-                _, _, pv = forward(Xv)
-            vloss, vacc = loss_acc(pv, yv)
-            best_vloss = min(best_vloss, vloss)
+                validate = step % val_every == 0 or step == steps - 1
+                if validate:
+                    _, _, pv = forward(Xv)
+            if validate:
+                vloss, vacc = loss_acc(pv, yv)
+                best_vloss = min(best_vloss, vloss)
             if media and step % 25 == 0:
                 # Weight histograms join this step's metrics (commit=False, as wandb users do).
                 weights = {"output": W2, **({"hidden": W1} if h else {})}
                 run.log(sample_media.weight_histograms(weights), commit=False)
-            run.log({"train/loss": loss, "train/acc": acc, "val/loss": vloss, "val/acc": vacc, "lr": lr})
-            if step % 50 == 0 or step == STEPS - 1:
+            row = {"train/loss": loss, "train/acc": acc, "lr": lr}
+            if validate:
+                row.update({"val/loss": vloss, "val/acc": vacc})
+            run.log(row)
+            if step % print_every == 0 or step == steps - 1:
                 print(f"step {step:4d}  train loss {loss:.4f}  val loss {vloss:.4f}  val acc {vacc:.3f}")
             if step == 0:
-                print("note: validation runs on every step (360 samples)", file=sys.stderr)
+                print(f"note: validation runs every {val_every} step(s) (360 samples)", file=sys.stderr)
             if spec.get("signal_file") and step == spec.get("signal_at"):
                 Path(spec["signal_file"]).write_text(str(step))
-            if not np.isfinite(vloss) or (step >= 20 and vloss > max(2 * best_vloss, 1.0)):
+            if validate and (not np.isfinite(vloss) or (step >= 20 and vloss > max(2 * best_vloss, 1.0))):
                 # The divergence guard a real training loop would have.
                 raise RuntimeError(
                     f"training diverged at step {step}: val loss {vloss:.4f}, best {best_vloss:.4f} (lr={lr:.4g})"
                 )
-            time.sleep(PACE_S)
+            time.sleep(pace_s)
         run.summary["best/val_acc"] = float(vacc)
         if media:
             _, _, pv = forward(Xv)
             sample_media.log_media(
                 run, Xv * 16.0, yv, pv.argmax(axis=1), probs=pv, class_names=[str(d) for d in range(10)]
             )
+
+
+def _learning_rate(cfg: dict, step: int) -> float:
+    """The step's rate: constant, growing (the range test) or linear warmup then cosine decay."""
+    import math
+
+    base = cfg["lr"]
+    if cfg.get("schedule") == "warmup-cosine":
+        warmup = cfg["warmup"]
+        if step < warmup:
+            return base * (step + 1) / warmup
+        done = (step - warmup) / max(1, cfg["steps"] - warmup)
+        return base * 0.5 * (1 + math.cos(math.pi * done))
+    return base * cfg.get("lr_growth", 1.0) ** step
 
 
 # -- the driver -----------------------------------------------------------------------------
@@ -192,16 +245,92 @@ def _spawn(spec: dict) -> subprocess.Popen:
     )
 
 
-def _wait(proc: subprocess.Popen, what: str, expect_ok: bool = True) -> None:
-    _, err = proc.communicate(timeout=300)
+def _wait(proc: subprocess.Popen, what: str, expect_ok: bool = True, timeout: float = 300) -> None:
+    _, err = proc.communicate(timeout=timeout)
     if expect_ok and proc.returncode != 0:
         raise SystemExit(f"{what} failed:\n{err.decode(errors='replace')}")
     print(f"  {what}: exit {proc.returncode}")
 
 
+def _make_short(root: Path) -> None:
+    """The sweep, the two failures and the ablation: seconds each."""
+    for i, cfg in enumerate(SWEEP):
+        spec = {
+            "root": str(root),
+            "project": "digits",
+            "name": f"sweep-{i:02d}",
+            "group": "lr-bs-hidden",
+            "tags": ["sweep"],
+            "seed": i,
+            **cfg,
+        }
+        _wait(_spawn(spec), spec["name"])
+    spec = {
+        "root": str(root),
+        "project": "digits",
+        "name": "lr-range-test",
+        "tags": ["failure"],
+        "lr": 0.01,
+        "lr_growth": 1.03,
+        "batch_size": 32,
+        "hidden": 64,
+        "seed": 11,
+        "notes": "learning rate grows 3% per step until the divergence guard stops training",
+    }
+    _wait(_spawn(spec), spec["name"] + " (expected to fail)", expect_ok=False)
+
+    flag = root / "killme"
+    spec = {
+        "root": str(root),
+        "project": "digits",
+        "name": "killed-mid-training",
+        "tags": ["failure"],
+        "lr": 0.1,
+        "batch_size": 32,
+        "hidden": 64,
+        "seed": 12,
+        "signal_file": str(flag),
+        "signal_at": 120,
+        "notes": "killed with SIGKILL at step ~120 by make_sample_runs.py",
+    }
+    proc = _spawn(spec)
+    deadline = time.time() + 120
+    while not flag.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    print(f"  {spec['name']}: killed with SIGKILL (exit {proc.returncode})")
+    flag.unlink(missing_ok=True)
+
+    for name, cfg in (
+        ("no-hidden-layer", {"hidden": 0}),
+        ("tanh-hidden", {"hidden": 64, "activation": "tanh", "media": True}),
+    ):
+        spec = {
+            "root": str(root),
+            "project": "digits-ablation",
+            "name": name,
+            "tags": ["ablation"],
+            "lr": 0.1,
+            "batch_size": 32,
+            "seed": 0,
+            **{"hidden": 64},
+            **cfg,
+        }
+        _wait(_spawn(spec), name)
+
+
+def _make_long(root: Path) -> None:
+    started = time.time()
+    _wait(_spawn({"root": str(root), **LONG}), LONG["name"], timeout=1800)
+    print(f"  {LONG['name']}: {time.time() - started:.0f} s")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(REPO / "sample_runs"))
+    ap.add_argument("--only", choices=["long"], help="make only this run and keep the others in --out")
     ap.add_argument("--train", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.train:
@@ -212,75 +341,15 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="loupe-samples-"))
     try:
         print(f"training into {tmp}")
-        for i, cfg in enumerate(SWEEP):
-            spec = {
-                "root": str(tmp),
-                "project": "digits",
-                "name": f"sweep-{i:02d}",
-                "group": "lr-bs-hidden",
-                "tags": ["sweep"],
-                "seed": i,
-                **cfg,
-            }
-            _wait(_spawn(spec), spec["name"])
-        spec = {
-            "root": str(tmp),
-            "project": "digits",
-            "name": "lr-range-test",
-            "tags": ["failure"],
-            "lr": 0.01,
-            "lr_growth": 1.03,
-            "batch_size": 32,
-            "hidden": 64,
-            "seed": 11,
-            "notes": "learning rate grows 3% per step until the divergence guard stops training",
-        }
-        _wait(_spawn(spec), spec["name"] + " (expected to fail)", expect_ok=False)
-
-        flag = tmp / "killme"
-        spec = {
-            "root": str(tmp),
-            "project": "digits",
-            "name": "killed-mid-training",
-            "tags": ["failure"],
-            "lr": 0.1,
-            "batch_size": 32,
-            "hidden": 64,
-            "seed": 12,
-            "signal_file": str(flag),
-            "signal_at": 120,
-            "notes": "killed with SIGKILL at step ~120 by make_sample_runs.py",
-        }
-        proc = _spawn(spec)
-        deadline = time.time() + 120
-        while not flag.exists() and proc.poll() is None and time.time() < deadline:
-            time.sleep(0.02)
-        time.sleep(0.1)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        print(f"  {spec['name']}: killed with SIGKILL (exit {proc.returncode})")
-        flag.unlink(missing_ok=True)
-
-        for name, cfg in (
-            ("no-hidden-layer", {"hidden": 0}),
-            ("tanh-hidden", {"hidden": 64, "activation": "tanh", "media": True}),
-        ):
-            spec = {
-                "root": str(tmp),
-                "project": "digits-ablation",
-                "name": name,
-                "tags": ["ablation"],
-                "lr": 0.1,
-                "batch_size": 32,
-                "seed": 0,
-                **{"hidden": 64},
-                **cfg,
-            }
-            _wait(_spawn(spec), name)
-
-        if out.exists():
-            shutil.rmtree(out)
-        shutil.copytree(tmp, out, symlinks=True)
+        if args.only is None:
+            _make_short(tmp)
+        _make_long(tmp)
+        # --only long replaces just its project folder; the default replaces everything.
+        targets = [(tmp / LONG["project"], out / LONG["project"])] if args.only else [(tmp, out)]
+        for made, target in targets:
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(made, target, symlinks=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
