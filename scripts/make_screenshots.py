@@ -2,7 +2,8 @@
 
 Runs the dashboard headless at 160x48, saves Textual's SVG of the Runs tab (four sweep
 and ablation runs selected) and of the Metrics and System tabs (the 30k-step run of
-digits-long selected), and converts them with rsvg-convert (librsvg):
+digits-long selected), and converts them with rsvg-convert (librsvg; on Debian/Ubuntu
+`apt-get install librsvg2-bin`):
 
     python scripts/make_screenshots.py
 

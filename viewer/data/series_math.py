@@ -63,6 +63,10 @@ def format_value(v: float | None) -> str:
         return "—"
     if isinstance(v, float) and math.isnan(v):
         return "NaN"
-    if v == 0 or 1e-3 <= abs(v) < 1e5:
+    if float(v).is_integer() and abs(v) < 1e15:
+        return str(int(v))  # a step (29999, not 3e+04) or a count
+    if 1e-3 <= abs(v) < 1e4:
         return f"{v:.4g}"
+    if 1e4 <= abs(v) < 1e6:
+        return f"{v:.1f}"
     return f"{v:.3e}"
