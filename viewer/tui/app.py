@@ -60,7 +60,10 @@ FIRST_SCAN_WAIT_S = 1.5
 def _rescan(store: Store, selected: list[str], force: bool, deep: bool = False) -> RunsLoaded:
     """In a worker: the run list after a rescan, and what the selected runs' files look like now.
     `deep`: also stat every sidecar of the runs the catalog vouched for (Store.verify)."""
-    store.verify() if deep else store.refresh()
+    if deep:
+        store.verify()
+    else:
+        store.refresh()
     # The generation before the list: should another rescan change it in between, the next
     # result carries a newer number and the table is built again.
     generation = store.generation
