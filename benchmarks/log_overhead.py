@@ -121,7 +121,8 @@ def main() -> None:
         print(
             f"\nloupe, {args.long_steps} steps: mean {r['mean_us']:.2f} µs/step, max call {r['max_us']:.0f} µs, "
             f"{r['over_2ms']} calls over 2 ms, finish() {r['finish_s']:.3f} s, "
-            f"RSS growth {r['rss_peak_mb'] - r['rss_start_mb']:.1f} MB"
+            f"RSS growth {r['rss_before_finish_mb'] - r['rss_start_mb']:.1f} MB by the last step, "
+            f"{r['rss_peak_mb'] - r['rss_start_mb']:.1f} MB at the peak (finish() included)"
         )
 
 
