@@ -138,7 +138,7 @@ def test_wall_time_axis_shows_round_clock_times():
 
 def test_data_range_widens_a_flat_line_like_plotext():
     assert data_range([3.0, 3.0]) == (1.5, 4.5)
-    assert data_range([0.0]) == (-1.0, 1.0)
+    assert data_range([0.0]) == (0.0, 1.0)  # a counter that never moved: no negative ticks
     assert data_range([-2.0]) == (-3.0, -1.0)
     assert data_range([float("nan"), 1.0, 5.0]) == (1.0, 5.0)
     assert data_range([]) is None

@@ -207,13 +207,16 @@ def _clock(local: float, shape: str, step: float) -> str:
 
 
 def data_range(values: Iterable[float]) -> tuple[float, float] | None:
-    """min and max of the finite values, widened as plotext widens a flat range; None if empty."""
+    """min and max of the finite values, widened as plotext widens a flat range; None if empty.
+
+    A flat line at zero sits at the bottom of 0..1: it is mostly a counter that has not
+    moved (bytes sent, errors), and -1..1 would show it negative ticks it cannot reach."""
     finite = [v for v in values if math.isfinite(v)]
     if not finite:
         return None
     lo, hi = min(finite), max(finite)
     if lo == hi:
-        return (0.5 * lo, 1.5 * lo) if lo > 0 else (1.5 * lo, 0.5 * lo) if lo < 0 else (-1.0, 1.0)
+        return (0.5 * lo, 1.5 * lo) if lo > 0 else (1.5 * lo, 0.5 * lo) if lo < 0 else (0.0, 1.0)
     return lo, hi
 
 
