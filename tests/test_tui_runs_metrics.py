@@ -377,9 +377,10 @@ async def test_runs_status_says_scanning_then_why_a_root_cannot_be_read(tmp_path
         assert "no-such-root" in status and "does not exist" in status
 
 
-async def test_a_large_table_fills_over_several_turns_and_keeps_the_cursor(root, monkeypatch):
+async def test_a_large_table_widens_its_columns_over_several_turns_and_keeps_the_cursor(root, monkeypatch):
     import viewer.tui.runs_pane as runs_pane_module
 
+    # Widths from the first 2 rows before the first paint, then one more row per turn.
     monkeypatch.setattr(runs_pane_module, "FIRST_ROWS", 2)
     monkeypatch.setattr(runs_pane_module, "MORE_ROWS", 1)
     app = LoupeApp([root], live=False)
@@ -390,12 +391,16 @@ async def test_a_large_table_fills_over_several_turns_and_keeps_the_cursor(root,
         assert table.row_count == 4 and table_names(app) == ["broken", "big-batch", "fast-lr", "baseline"]
         table.focus()
         await pilot.press("down", "down")  # on "fast-lr"
-        pane._sort_by("name")  # rebuilt: 2 rows at once, the others on later turns
-        assert table.row_count == 2 and len(pane.shown) == 4
+        pane._sort_by("name")
+        pane._sort_by("name")  # descending: fast-lr, broken, big-batch, baseline
+        # Every row is in at once; the cursor stayed on fast-lr.
+        assert table.row_count == 4 and table.cursor_row == 0
+        assert [str(table.get_row_at(i)[1]) for i in range(4)] == ["fast-lr", "broken", "big-batch", "baseline"]
         await settle(pilot)
-        assert table.row_count == 4
-        assert [str(table.get_row_at(i)[1]) for i in range(4)] == ["baseline", "big-batch", "broken", "fast-lr"]
-        assert table.cursor_row == 3  # the cursor followed fast-lr into the last turn's rows
+        # The widest name is in the third row, past the two measured before the paint.
+        name = table.columns[next(k for k in table.columns if k.value == "name")]
+        assert name.content_width == len("big-batch")
+        assert table.cursor_row == 0
 
 
 async def test_metrics_status_counts_one_run_and_one_plot_in_the_singular(tmp_path):

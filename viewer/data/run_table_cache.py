@@ -32,10 +32,9 @@ import orjson
 import pyarrow as pa
 
 from viewer.data.arrow_build import column
-from viewer.data.arrow_build import rows as arrow_rows
 from viewer.data.discovery import RunDir, RunMeta, Warn
 from viewer.data.run_catalog import CATALOG_COLUMNS, CATALOG_NAMES, load_catalog, save_catalog
-from viewer.data.runs_table import BASE_COLUMNS, RunInfo, runs_arrow
+from viewer.data.runs_table import BASE_COLUMNS, RunInfo, catalog_signature, runs_arrow
 from viewer.data.view_connection import RunPlace
 
 __all__ = ["FRESH_NS", "RunPlace", "RunTableCache"]
@@ -56,12 +55,6 @@ def _json(value: dict) -> str:
 
 def _signature_json(sig: tuple) -> str:
     return orjson.dumps([list(s) if s is not None else None for s in sig]).decode()
-
-
-def _signature(text: str | None) -> tuple:
-    if not text:
-        return ()
-    return tuple(tuple(s) if s is not None else None for s in orjson.loads(text))
 
 
 def _catalog_arrays(rows: Sequence[tuple[RunDir, RunInfo]], checked_ns: int) -> list[pa.Array]:
@@ -136,9 +129,7 @@ class RunTableCache:
     def infos(self) -> list[RunInfo]:
         """Every row as a RunInfo, in table order (JSON parsed once per table)."""
         if self._infos is None:
-            self._infos = [
-                RunInfo.from_row(row, _signature(row["_catalog_signature"])) for row in arrow_rows(self.table)
-            ]
+            self._infos = RunInfo.from_catalog(self.table)
         return self._infos
 
     # -- bringing it up to date -----------------------------------------------------------
@@ -223,8 +214,7 @@ class RunTableCache:
         return _ordered_columns(table)
 
     def _rebuild(self, kept: pa.Table, fresh: list[tuple[RunDir, RunInfo]], checked_ns: int) -> pa.Table:
-        kept_rows = arrow_rows(kept)
-        infos = [RunInfo.from_row(r, _signature(r["_catalog_signature"])) for r in kept_rows] + [i for _, i in fresh]
+        infos = RunInfo.from_catalog(kept) + [i for _, i in fresh]
         table = runs_arrow(infos)
         cat = [pa.concat_arrays([kept.column(n).combine_chunks(), a]) for n, a in _fresh_catalog(fresh, checked_ns)]
         for (name, _), arr in zip(CATALOG_COLUMNS, cat, strict=True):
@@ -237,7 +227,7 @@ class RunTableCache:
         stale = []
         sigs = self.table.column("_catalog_signature").to_pylist()
         for place, sig in zip(self.places, sigs, strict=True):
-            if read_signature(place.path_str) != _signature(sig):
+            if read_signature(place.path_str) != catalog_signature(sig):
                 stale.append(place.path_str)
         for p in stale:
             self._row_of.pop(p, None)

@@ -25,17 +25,18 @@ from viewer.data.runs_table import RunInfo
 from viewer.data.sanitize import sanitize
 from viewer.tui.column_chooser import ColumnChooser
 from viewer.tui.compare_screen import CompareScreen
+from viewer.tui.lazy_table import LazyTable
 from viewer.tui.manage_dialogs import RunEditScreen, TrashScreen
-from viewer.tui.measured_table import MeasuredTable
 from viewer.tui.messages import SelectionChanged
 from viewer.tui.pane import Pane
 
 if TYPE_CHECKING:
     from viewer.tui.app import LoupeApp
 
-# Rows put into the table at once (all of them up to this many runs), then per turn of
-# the event loop while the rest go in.
-FIRST_ROWS = 1_000
+# Every row goes into the table at once, cells unmade (viewer.tui.lazy_table); column
+# widths come from this many rows before the first paint, then from the rest this many
+# per turn of the event loop.
+FIRST_ROWS = 200
 MORE_ROWS = 1_000
 STATE_STYLE = {"running": "bold green", "finished": "cyan", "failed": "bold red", "crashed": "bold magenta"}
 MARK = "●"
@@ -88,9 +89,12 @@ class RunsPane(Pane):
         self._drawn_layout: tuple | None = None
         self._auto_columns: list[str] = []
         self._auto_for: list[model.TableRow] | None = None
-        # How many of `shown` are in the table yet, and the timer that adds the next rows.
-        self._filled = 0
-        self._fill_timer: Timer | None = None
+        # The rows on screen by run id, and what their lazily made cells need.
+        self._shown_by_id: dict[str, model.TableRow] = {}
+        self._group_of: dict[str, str | None] = {}
+        self._drawn_columns: frozenset[str] = frozenset()
+        # The timer that measures the next rows' widths.
+        self._width_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Input(
@@ -100,11 +104,13 @@ class RunsPane(Pane):
         )
         # Until the first scan is in (a slow network root): say so, not "0 runs".
         yield Static("scanning the roots for runs…", id="runs-status", markup=False)
-        yield MeasuredTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        table = LazyTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        table.set_known_widths({})  # redraw works them out from the plain text of the cells
+        yield table
 
     @property
-    def table(self) -> MeasuredTable:
-        return self.query_one("#runs-table", MeasuredTable)
+    def table(self) -> LazyTable:
+        return self.query_one("#runs-table", LazyTable)
 
     # -- data from the app ------------------------------------------------------------------
     def show_runs(self, runs: list[RunInfo], selected: list[str], colors: RunColors) -> None:
@@ -167,7 +173,6 @@ class RunsPane(Pane):
         if (
             layout == self._drawn_layout
             and not self.grouping
-            and self._filled == len(self.shown)
             and [r.run.id for r in ordered] == [r.run.id for r in self.shown]
         ):
             self._repaint_changed(ordered, columns)
@@ -183,67 +188,82 @@ class RunsPane(Pane):
                 arrow = " ▼" if self.sort_desc else " ▲"
             table.add_column(Text(sanitize(col) + arrow), key=col)
         self.shown = ordered
-        if self._fill_timer is not None:
-            self._fill_timer.stop()  # the rows still to come were for the table just cleared
-            self._fill_timer = None
-        self._filled = 0
+        self._shown_by_id = {row.run.id: row for row in ordered}
+        self._group_of = {row.run.id: group for group, members in groups for row in members} if self.grouping else {}
+        self._drawn_columns = frozenset(columns)
+        if self._width_timer is not None:
+            self._width_timer.stop()  # the widths still to come were for the table just cleared
+            self._width_timer = None
         widths = dict.fromkeys(columns, 0)
         widths["__group"] = 0
-        group_of = {row.run.id: group for group, members in groups for row in members} if self.grouping else {}
-        self._fill(columns, widths, group_of, cursor_key)
-        self._update_status()
-
-    def _fill(
-        self,
-        columns: list[str],
-        widths: dict[str, int],
-        group_of: dict[str, str | None],
-        cursor_key: str | None,
-    ) -> None:
-        """Add the next rows of `shown` to the table; the rest on a later turn of the loop.
-
-        Building a row costs ~90 µs: 20,000 runs in one go would freeze keys and repaint
-        for ~2 s. Past the first FIRST_ROWS, rows go in by MORE_ROWS per turn."""
-        self._fill_timer = None
-        table = self.table
-        start = self._filled
-        end = min(len(self.shown), start + (FIRST_ROWS if start == 0 else MORE_ROWS))
-        for row in self.shown[start:end]:
-            cells = []
-            if self.grouping:
-                label = sanitize(group_of.get(row.run.id) or "")
-                cells.append(f"[bold]{escape(label)}[/]")
-                widths["__group"] = max(widths["__group"], cell_len(label))
-            for col in columns:
-                markup, width = self._cell(col, row)
-                cells.append(markup)
-                if width > widths[col]:
-                    widths[col] = width
-            table.add_row(*cells, key=row.run.id)
-        self._filled = end
-        table.set_known_widths(widths)  # widths only grow as later rows come in
-        if cursor_key is not None and cursor_key in table.rows:
+        self._measure(widths, 0, FIRST_ROWS)
+        if table.known_widths is not None:
+            table.set_known_widths(widths)
+        table.add_lazy_rows([row.run.id for row in ordered], self._lazy_cell)
+        if cursor_key is not None and cursor_key in self._shown_by_id:
             try:
                 table.move_cursor(row=table.get_row_index(cursor_key))
             except Exception:
                 pass
-            cursor_key = None
+        self._update_status()
+
+    def _lazy_cell(self, run_id: str, column: str) -> str:
+        """A cell the table draws for the first time (viewer.tui.lazy_table)."""
+        row = self._shown_by_id[run_id]
+        if column == "__group" and self.grouping:
+            return f"[bold]{escape(sanitize(self._group_of.get(run_id) or ''))}[/]"
+        if column not in self._drawn_columns:
+            raise KeyError(column)
+        return self._cell(column, row)[0]
+
+    def _measure(self, widths: dict[str, int], start: int, count: int) -> None:
+        """Widen `widths` to fit rows start..start+count of `shown`; the rest on a later turn.
+
+        A row's widths cost ~50 µs: 10,000 runs in one go would hold the first paint and
+        then keys for ~0.5 s. The cells themselves are not kept (the table makes those it
+        draws), so a large root costs no memory for rows nobody scrolls to."""
+        self._width_timer = None
+        end = min(len(self.shown), start + count)
+        columns = [c for c in widths if c != "__group"]
+        for row in self.shown[start:end]:
+            if self.grouping:
+                widths["__group"] = max(widths["__group"], cell_len(sanitize(self._group_of.get(row.run.id) or "")))
+            for col in columns:
+                width = self._cell_width(col, row)
+                if width > widths[col]:
+                    widths[col] = width
+        if start > 0:
+            self.table.widen(widths)
         if end < len(self.shown):
-            self._fill_timer = self.set_timer(0.001, partial(self._fill, columns, widths, group_of, cursor_key))
+            self._width_timer = self.set_timer(0.001, partial(self._measure, widths, end, MORE_ROWS))
+
+    def _cell_width(self, column: str, row: model.TableRow) -> int:
+        cell = row.cells.get(column)
+        if cell is not None:
+            return cell[1]
+        if column == "state":
+            return 2 + cell_len(str(row.values.get(column)))
+        return _value_cell(column, row.values.get(column))[1]
 
     def _repaint_changed(self, rows: list[model.TableRow], columns: list[str]) -> None:
         """Same rows in the same order: update the cells of rows whose content changed."""
         table = self.table
         before = {r.run.id: r for r in self.shown}
+        widths: dict[str, int] = {}
         for row in rows:
             old = before[row.run.id]
             if old is row:
                 continue
             for col in columns:
-                markup = self._cell(col, row)[0]
+                markup, width = self._cell(col, row)
                 if markup != self._cell(col, old)[0]:
-                    table.update_cell(row.run.id, col, markup, update_width=True)
+                    # Not update_width: the table would measure every cell of a column
+                    # that got narrower, making the cells of rows nobody has drawn.
+                    table.update_cell(row.run.id, col, markup)
+                    widths[col] = max(widths.get(col, 0), width)
         self.shown = rows
+        self._shown_by_id = {row.run.id: row for row in rows}
+        table.widen(widths)
         self._update_status()
 
     def _cell(self, column: str, row: model.TableRow) -> tuple[str, int]:
