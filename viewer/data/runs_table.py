@@ -71,8 +71,21 @@ class RunInfo:
     error: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
-    run_json: dict[str, Any] = field(default_factory=dict)
+    # run.json (edits applied), or its JSON text until first read: the runs table never
+    # reads it, and 10,000 parsed copies held ~25 MB for the few runs anyone opens.
+    run_json_source: dict[str, Any] | str = field(default_factory=dict, repr=False)
     meta_signature: tuple = ()  # changes when any JSON sidecar changes
+
+    @property
+    def run_json(self) -> dict[str, Any]:
+        source = self.run_json_source
+        if isinstance(source, str):
+            try:
+                source = json_object(orjson.loads(source))
+            except orjson.JSONDecodeError:
+                source = {}
+            self.run_json_source = source
+        return source
 
     @property
     def ref(self) -> str:
@@ -125,7 +138,7 @@ class RunInfo:
             error=error,
             config=meta.config,
             summary=meta.summary,
-            run_json=r,
+            run_json_source=r,
             meta_signature=meta.signature,
         )
 
@@ -142,7 +155,8 @@ class RunInfo:
         paths = table.column("path").to_pylist()
         reals = table.column("_catalog_real").to_pylist()
         roots = table.column("root").to_pylist()
-        texts = [table.column(n).to_pylist() for n in ("config", "summary", "_catalog_run_json")]
+        texts = [table.column(n).to_pylist() for n in ("config", "summary")]
+        run_jsons = table.column("_catalog_run_json").to_pylist()
         signatures = table.column("_catalog_signature").to_pylist()
         root_paths = {r: Path(r) for r in set(roots)}
         out = []
@@ -150,7 +164,7 @@ class RunInfo:
         for i, values in enumerate(zip(*plain, strict=True)):
             kw = dict(zip(names, values, strict=True))
             path = Path(paths[i])
-            config, summary, run_json = (json_object(loads(t[i] or "{}")) for t in texts)
+            config, summary = (json_object(loads(t[i] or "{}")) for t in texts)
             out.append(
                 cls(
                     **kw,
@@ -161,7 +175,7 @@ class RunInfo:
                     real_path=path if reals[i] == paths[i] else Path(reals[i]),
                     config=config,
                     summary=summary,
-                    run_json=run_json,
+                    run_json_source=run_jsons[i] or "{}",
                     meta_signature=catalog_signature(signatures[i]),
                 )
             )
@@ -175,7 +189,7 @@ def catalog_signature(text: str | None) -> tuple:
     return tuple(tuple(s) if s is not None else None for s in orjson.loads(text))
 
 
-_NOT_PLAIN = {"config", "summary", "run_json", "meta_signature", "tags", "path", "root", "real_path"}
+_NOT_PLAIN = {"config", "summary", "run_json_source", "meta_signature", "tags", "path", "root", "real_path"}
 
 
 def _str(v: Any) -> str | None:
