@@ -275,3 +275,39 @@ def test_missing_root_does_not_raise(tmp_path):
     w.start()
     wait_mode_settled(w)
     w.stop()
+
+
+def test_polling_announces_a_new_run_before_it_has_stated_every_other_run(tmp_path, monkeypatch):
+    # On a network root with thousands of runs, stat'ing each run.json takes a while; a run
+    # that appeared is already plain from the directory listing and must not wait for that.
+    for i in range(3):
+        run = tmp_path / "p" / f"run-{i}"
+        run.mkdir(parents=True)
+        (run / "run.json").write_text("{}")
+    stats_held = threading.Event()
+    release = threading.Event()
+    original = live_watch._Poller._stat
+    first_walk_done = threading.Event()
+
+    def slow_stat(path):
+        if first_walk_done.is_set():
+            stats_held.set()
+            release.wait(10)
+        return original(path)
+
+    monkeypatch.setattr(live_watch._Poller, "_stat", staticmethod(slow_stat))
+    calls = Calls()
+    poller = live_watch._Poller([tmp_path], calls, interval=0.05)
+    poller.start()
+    try:
+        deadline = time.monotonic() + 5
+        while poller._last is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert poller._last is not None  # the first walk is in
+        first_walk_done.set()
+        (tmp_path / "p" / "run-new").mkdir()
+        assert calls.wait(5), "no notice while the other runs' files were still being stat'ed"
+        assert stats_held.is_set() and not release.is_set()
+    finally:
+        release.set()
+        poller.stop()

@@ -286,3 +286,21 @@ def test_connect_never_imports_pandas(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO))
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_live_rescans_write_the_catalog_at_most_every_few_seconds_and_close_writes_the_rest(
+    tmp_path, trust_at_once, reads
+):
+    real_run(tmp_path, name="first")
+    store = Store([tmp_path])  # the first save happens at once: a cold scan is the costly one
+    saved = catalog_file(tmp_path).stat().st_mtime_ns
+    real_run(tmp_path, name="second")
+    assert store.refresh()  # the run list changed ...
+    assert sorted(r.name for r in store.runs()) == ["first", "second"]
+    assert catalog_file(tmp_path).stat().st_mtime_ns == saved  # ... but the file waits
+    store.close()
+    assert catalog_file(tmp_path).stat().st_mtime_ns != saved
+    reads.clear()
+    with Store([tmp_path]) as third:
+        assert sorted(r.name for r in third.runs()) == ["first", "second"]
+    assert reads == []  # close() wrote the second run into the catalog

@@ -235,12 +235,30 @@ class _Poller:
             self._last = None
         while not self._stop.wait(self._interval):
             try:
-                sig = self.signature()
+                listing = self.listing()
+                # A run that came or went shows in the listing alone: say so before
+                # stat'ing every run's files (at 10,000 runs, ~0.2 s more of waiting).
+                early = self._last is not None and any(self._last.get(k) != v for k, v in listing.items())
+                if early:
+                    self._kick()
+                sig = self.signature(listing)
             except Exception:
                 continue
             if sig != self._last:
                 self._last = sig
-                self._kick()
+                if not early:
+                    self._kick()
+
+    def listing(self) -> dict[str, tuple]:
+        """Each root's project names and each project's run names (a part of signature())."""
+        out: dict[str, tuple] = {}
+        for root in self._roots:
+            root_s = os.fspath(root)
+            projects = _subdirs(root_s)
+            out[root_s] = tuple(sorted(os.path.basename(p) for p in projects))
+            for project in projects:
+                out[project] = tuple(sorted(os.path.basename(r) for r in _subdirs(project)))
+        return out
 
     @staticmethod
     def _stat(path: str) -> tuple[float, int] | None:
@@ -250,16 +268,16 @@ class _Poller:
             return None
         return (st.st_mtime_ns, st.st_size)
 
-    def signature(self) -> dict[str, tuple]:
-        sig: dict[str, tuple] = {}
+    def signature(self, listing: dict[str, tuple] | None = None) -> dict[str, tuple]:
+        listing = self.listing() if listing is None else listing
+        sig: dict[str, tuple] = dict(listing)
         now = time.time()
         for root in self._roots:
             root_s = os.fspath(root)
-            sig[root_s] = tuple(sorted(os.path.basename(p) for p in _subdirs(root_s)))
-            for project in _subdirs(root_s):
-                runs = sorted(_subdirs(project))
-                sig[project] = tuple(os.path.basename(r) for r in runs)
-                for run in runs:
+            for project_name in listing.get(root_s, ()):
+                project = os.path.join(root_s, project_name)
+                for run_name in listing.get(project, ()):
+                    run = os.path.join(project, run_name)
                     st = self._stat(os.path.join(run, layout.RUN_FILE))
                     # A finished run changes only when the user edits it (edits.json).
                     sig[run] = (st, self._stat(os.path.join(run, layout.EDITS_FILE)))

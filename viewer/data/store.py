@@ -413,9 +413,14 @@ class Store:
         """(path relative to files/, size) of a run's saved files, at most `limit`."""
         return list_saved_files(self.resolve(ref).path / layout.FILES_DIR, limit)
 
+    def save_catalog(self) -> None:
+        """Write what changed since the last save now (refresh() saves at most every 10 s)."""
+        with self._lock:
+            self._cache.save(force=True)
+
     def close(self) -> None:
         with self._lock:
-            self._cache.save()  # stream listings made since the last save
+            self._cache.save(force=True)  # changes and stream listings since the last save
             self._views.close()
 
     def __enter__(self) -> Store:

@@ -428,6 +428,7 @@ class LoupeApp(FetchesLatest, App):
             self._watcher.stop()
         if self.store is not None:
             self.store.interrupt()
+            self.store.save_catalog()  # what the live rescans changed since the last save
 
 
 def run_app(roots: Sequence[Path | str], poll: bool | None = None) -> int:
