@@ -62,7 +62,7 @@ def test_second_open_reads_only_the_run_that_changed(tmp_path, trust_at_once, re
     runs = [real_run(tmp_path, name=f"r{i}", config={"lr": 0.1 * (i + 1)}) for i in range(3)]
     with Store([tmp_path]) as first:
         assert len(first.runs()) == 3
-    assert catalog_file(tmp_path) == tmp_path / CATALOG_DIR / "catalog-v1.parquet"
+    assert catalog_file(tmp_path) == tmp_path / CATALOG_DIR / "catalog-v2.arrow"
     assert catalog_file(tmp_path).is_file()
     reads.clear()
     with Store([tmp_path]) as second:
@@ -148,7 +148,7 @@ def test_read_only_root_keeps_its_catalog_in_the_user_cache(tmp_path, trust_at_o
     with Store([root]):
         pass
     assert not (root / CATALOG_DIR).exists()
-    assert len(list((cache / "loupe" / "catalogs").glob("*.parquet"))) == 1
+    assert len(list((cache / "loupe" / "catalogs").glob("*.arrow"))) == 1
     reads.clear()
     with Store([root]) as store:
         assert reads == [] and [r.name for r in store.runs()] == ["r"]

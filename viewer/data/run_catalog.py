@@ -1,4 +1,4 @@
-"""The run catalog: one Parquet file per root that remembers its runs table between opens.
+"""The run catalog: one Arrow file per root that remembers its runs table between opens.
 
     catalog_file(root) -> Path | None      # where the root's catalog lives (None: nowhere)
     load_catalog(root, warn) -> pa.Table | None
@@ -14,6 +14,10 @@ Each save writes a new file beside the old and renames it over, so a reader sees
 old catalog or the new one, never half of one; when two viewers save at once the last
 rename wins, and either file describes the runs as some scan saw them.
 
+An Arrow IPC file (LZ4-compressed), not Parquet: it is read on every open, and at 10,000
+runs Parquet took ~80 ms to decode what Arrow reads in ~10 ms (5 MB on disk instead of 3).
+Nothing else reads it: it is not part of the format.
+
 Besides every column of the `runs` view, each row keeps what is needed to know whether
 it is still right without reading the run again (CATALOG_COLUMNS): the run directory's
 mtime, when it was checked, the raw run.json and the sidecars' stat signature.
@@ -27,16 +31,17 @@ import threading
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.ipc as ipc
 
 from recorder import layout
 from viewer.data.discovery import Warn
 
 __all__ = ["CATALOG_COLUMNS", "CATALOG_DIR", "CATALOG_VERSION", "catalog_file", "load_catalog", "save_catalog"]
 
-CATALOG_VERSION = "1"
+CATALOG_VERSION = "2"
 CATALOG_DIR = ".loupe"
-_FILE = f"catalog-v{CATALOG_VERSION}.parquet"
+_FILE = f"catalog-v{CATALOG_VERSION}.arrow"
+_OLDER_FILES = ("catalog-v1.parquet",)  # removed on save: nothing reads them any more
 _META_VERSION = b"loupe.catalog.version"
 _META_ROOT = b"loupe.catalog.root"
 
@@ -58,7 +63,7 @@ def _user_cache_dir() -> Path:
 
 
 def catalog_file(root: Path) -> Path | None:
-    """`<root>/.loupe/catalog-v1.parquet`, or the user cache's file for a read-only root;
+    """`<root>/.loupe/catalog-v2.arrow`, or the user cache's file for a read-only root;
     None for a root that is itself one run (nothing to gain) or when LOUPE_NO_CATALOG is set."""
     if os.environ.get("LOUPE_NO_CATALOG") or layout.is_run_dir(root):
         return None
@@ -74,8 +79,8 @@ def load_catalog(root: Path, warn: Warn) -> pa.Table | None:
     if path is None:
         return None
     try:
-        # ParquetFile, not read_table: the latter imports pyarrow.dataset (and pandas).
-        table = pq.ParquetFile(path).read()
+        with pa.OSFile(str(path), "rb") as f:
+            table = ipc.open_file(f).read_all()
     except FileNotFoundError:
         return None
     except Exception as exc:  # truncated, garbage, unreadable: rebuild it
@@ -110,9 +115,14 @@ def save_catalog(root: Path, table: pa.Table, warn: Warn) -> bool:
         # Readable by whoever may read the root (mkstemp would make it owner-only).
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
+            table = table.replace_schema_metadata(meta)
             with os.fdopen(fd, "wb") as f:
-                pq.write_table(table.replace_schema_metadata(meta), f, compression="zstd")
+                options = ipc.IpcWriteOptions(compression="lz4")
+                with ipc.new_file(f, table.schema, options=options) as writer:
+                    writer.write_table(table)
             os.replace(tmp, path)
+            for older in _OLDER_FILES:
+                path.with_name(path.name.replace(_FILE, older)).unlink(missing_ok=True)
         except BaseException:
             try:
                 os.unlink(tmp)

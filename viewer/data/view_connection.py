@@ -246,21 +246,25 @@ class ViewConnection:
         self._ensure_providers(con)
         return con
 
-    def _referenced(self, sql: str) -> set[str]:
-        # Names a query reads, from a second connection with no views (on the
-        # real one DuckDB reports a view's sources instead of the view); empty if unsure.
-        if self._parse_con is None:
-            # Only parsed, never run: no sandbox needed (setting one up costs ~30 ms).
-            self._parse_con = duckdb.connect(":memory:")
+    def _referenced(self, sql: str, con: duckdb.DuckDBPyConnection) -> set[str]:
+        # Names a query reads, from a connection with no views (on one with views DuckDB
+        # reports a view's sources instead of the view); empty if unsure. `con` is used
+        # while it has none yet: a one-shot `loupe sql` then opens no second connection.
+        fresh = self._runs_view_gen == -1 and self._streams_built == -1 and not self._providers_done
+        if not fresh:
+            if self._parse_con is None:
+                # Only parsed, never run: no sandbox needed (setting one up costs ~30 ms).
+                self._parse_con = duckdb.connect(":memory:")
+            con = self._parse_con
         try:
-            return {n.lower() for n in self._parse_con.get_table_names(sql)}
+            return {n.lower() for n in con.get_table_names(sql)}
         except duckdb.Error:
             return set()
 
     def for_query(self, sql: str) -> duckdb.DuckDBPyConnection:
         # A query over `runs` alone need not list or check any history file.
         con = self.connection()
-        names = self._referenced(sql)
+        names = self._referenced(sql, con)
         if names and names <= {"runs"}:
             self._ensure_runs_view(con)
             return con
