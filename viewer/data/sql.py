@@ -12,6 +12,7 @@ Rules kept here so they hold everywhere:
 from __future__ import annotations
 
 import glob
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -53,9 +54,14 @@ def string_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
 def escape_path(path: str | Path) -> str:
     """A path DuckDB's file readers read literally (glob characters escaped)."""
-    return glob.escape(str(path))
+    text = str(path)
+    # Most paths have none: the test is ~10x cheaper than glob.escape on 30,000 parts.
+    return glob.escape(text) if _GLOB_CHARS.search(text) else text
 
 
 # -- connection setup -------------------------------------------------------------------

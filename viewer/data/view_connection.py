@@ -168,28 +168,37 @@ class ViewConnection:
             return
         files = {i.id: self._run_files(i) for i in self._runs}
         self._files = files
+        listings = [(i.id, files[i.id]) for i in self._runs]
         for stream in STREAMS:
-            parts = [p.path_str for i in self._runs for p in files[i.id].parts[stream]]
-            by_columns: dict[frozenset[str], list[str]] = {}
-            for i in self._runs:
-                for p in files[i.id].parts[stream]:
-                    by_columns.setdefault(frozenset(p.columns), []).append(p.path_str)
+            # One pass over the runs per stream (10,000 runs x 3 streams).
+            parts: list[str] = []
+            by_columns: dict[tuple[str, ...], list[str]] = {}
             tables = []
             jsig = []
-            for i in self._runs:
-                jpaths = files[i.id].journals[stream]
+            for run_id, rf in listings:
+                for p in rf.parts[stream]:
+                    parts.append(p.path_str)
+                    group = by_columns.get(p.columns)
+                    if group is None:
+                        group = by_columns[p.columns] = []
+                    group.append(p.path_str)
+                jpaths = rf.journals[stream]
                 if jpaths:
-                    t = self._streams.journal_table(stream, i.id, jpaths)
+                    t = self._streams.journal_table(stream, run_id, jpaths)
                     if t is not None:
                         tables.append(t)
-                        jsig.append((i.id, tuple(jpaths), t.num_rows, tuple(t.column_names)))
+                        jsig.append((run_id, tuple(jpaths), t.num_rows, tuple(t.column_names)))
+            # Parts group by their set of columns, whatever the order they were written in.
+            merged: dict[frozenset[str], list[str]] = {}
+            for columns, paths in by_columns.items():
+                merged.setdefault(frozenset(columns), []).extend(paths)
             sig = (tuple(parts), tuple(jsig))
             if self._stream_sig.get(stream) == sig:
                 continue
             jname = Q.JOURNAL_TABLE.format(stream=stream)
             if tables:
                 con.register(jname, pa.concat_tables(tables, promote_options="default"))
-            con.execute(*Q.stream_view(stream, list(by_columns.values()), bool(tables)))
+            con.execute(*Q.stream_view(stream, list(merged.values()), bool(tables)))
             self._stream_sig[stream] = sig
         logs = [(i.id, f"{i.path_str}{os.sep}{layout.OUTPUT_LOG}") for i in self._runs if files[i.id].has_log]
         if self._logs_sig != logs:
