@@ -110,3 +110,13 @@ def test_runaway_query_is_interrupted_within_a_second(con_and_store):
     assert time.perf_counter() - t0 < 1.0
     assert "exc" in result and "nterrupt" in type(result["exc"]).__name__ + str(result["exc"])
     assert store.query("SELECT 1 AS one").column("one")[0].as_py() == 1  # usable afterwards
+
+
+def test_duckdb_draws_no_progress_bar_over_the_dashboard(con_and_store, capfd):
+    # DuckDB prints its progress bar straight to the terminal for queries past 2 s; in the
+    # TUI that lands on top of the screen. Off, and locked off, on every connection.
+    con, store, _ = con_and_store
+    for c in (con, store.connection):
+        assert c.execute("SELECT current_setting('enable_progress_bar')").fetchall() == [(False,)]
+        with pytest.raises(duckdb.Error):
+            c.execute("SET enable_progress_bar = true")

@@ -76,6 +76,9 @@ def sandbox_statements(allowed_directories: Sequence[str]) -> list[SqlAndParams]
         ("SET autoload_known_extensions = false", []),
         ("SET python_enable_replacements = false", []),
         ("SET parquet_metadata_cache = true", []),
+        # DuckDB draws its own progress bar on the terminal for a long query: inside the
+        # dashboard that scribbles over the screen, and `loupe sql` output gets it too.
+        ("SET enable_progress_bar = false", []),
         ("SET enable_external_access = false", []),
         ("SET lock_configuration = true", []),
     ]
@@ -96,9 +99,15 @@ MAX_SCHEMA_GROUPS = 32
 
 
 def stream_view(
-    stream: str, files: Sequence[str | Path] | Sequence[Sequence[str | Path]], with_journal: bool
+    stream: str,
+    files: Sequence[str | Path] | Sequence[Sequence[str | Path]],
+    with_journal: bool,
+    name: str | None = None,
 ) -> SqlAndParams:
     """CREATE VIEW for history/system/text over checked Parquet files plus journal rows.
+
+    `name`: a temporary view of that name over these files, with the stream view's
+    columns (viewer.data.run_pruning).
 
     `files` is a flat list, or groups of files that share one set of columns: a group is
     read without union_by_name, so making the view opens one footer per group, not one
@@ -121,6 +130,13 @@ def stream_view(
         parts.append(f"SELECT * FROM {quote_ident(JOURNAL_TABLE.format(stream=stream))}")
     parts.append(empty_select(STREAM_BASE_COLUMNS[stream]))
     body = " UNION ALL BY NAME ".join(parts)
+    if name is not None:
+        # First, the full view's columns in its order and types (read from one footer per
+        # group when bound, no rows): a query sees the same columns either way.
+        return (
+            f"CREATE OR REPLACE TEMP VIEW {quote_ident(name)} AS SELECT * FROM {quote_ident(stream)} WHERE false UNION ALL BY NAME {body}",
+            [],
+        )
     return f"CREATE OR REPLACE VIEW {quote_ident(stream)} AS {body}", []
 
 

@@ -225,7 +225,9 @@ class Store:
         if statements[0].type not in _ALLOWED_STATEMENTS:
             raise QueryError(f"only SELECT queries are allowed here (got {statements[0].type.name})")
         with self._lock:
-            return self._views.run(lambda: (sql, list(params or [])), lambda: self._views.for_query(sql))
+            return self._views.run(
+                lambda: (self._views.pruned_sql(sql), list(params or [])), lambda: self._views.for_query(sql)
+            )
 
     def interrupt(self) -> None:
         """Stop the query running on this store's connection (safe from any thread)."""
