@@ -39,7 +39,7 @@ def _both(root, sql: str):
         pruned = store.query(sql).to_pylist()
         rewritten = store._views.pruned_sql(sql)
     original = ViewConnection.pruned_sql
-    ViewConnection.pruned_sql = lambda self, sql: sql  # type: ignore[method-assign]
+    ViewConnection.pruned_sql = lambda self, sql, params=(): sql  # type: ignore[method-assign]
     try:
         with Store([root]) as store:
             full = store.query(sql).to_pylist()
@@ -85,6 +85,16 @@ def test_a_query_that_may_see_other_runs_keeps_the_full_view(root, ids, template
     rewritten, pruned, full = _both(root, sql)
     assert rewritten == sql
     assert pruned == full
+
+
+def test_parameters_bound_to_run_ids_narrow_too(root, ids):
+    sql = "SELECT run_id, count(*) AS n FROM history WHERE run_id IN (?, $2) AND _step >= ? GROUP BY 1 ORDER BY 1"
+    params = [ids["a"], ids["b"], 1]
+    with Store([root]) as store:
+        answer = store.query(sql, params).to_pylist()
+        assert "_loupe_" in store._views.pruned_sql(sql, params)
+        assert store._views.pruned_sql(sql, [ids["a"], 5, 1]) == sql  # a number is no run id
+    assert answer == [{"run_id": ids["a"], "n": 4}, {"run_id": ids["b"], "n": 6}]
 
 
 def test_select_star_of_one_run_has_the_full_views_columns_in_order(root, ids):

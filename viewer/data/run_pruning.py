@@ -1,12 +1,13 @@
 """Which runs a query over a stream view can touch, from DuckDB's own parse tree.
 
-    prunable_references(tree_json, streams) -> list[Reference]
+    prunable_references(tree_json, streams, params=()) -> list[Reference]
     rewrite(sql, references, view_names) -> str
 
 A stream view (history, system, text) lists every run's Parquet parts, and DuckDB opens
 every part's footer to answer even `WHERE run_id = 'x'`: 2-3 s on a 10,000-run root.
 A reference to a stream view that is the whole FROM of its SELECT, whose WHERE has a
-top-level conjunct `run_id = 'literal'` or `run_id IN ('a', 'b')`, can only ever see
+top-level conjunct `run_id = 'literal'` or `run_id IN ('a', 'b')` (or `?` parameters
+bound to strings), can only ever see
 rows of those runs (WHERE filters the FROM's rows before grouping, windows or anything
 else), so it may read a view over just their parts. Anything else (joins, OR, a CTE
 named like a stream, a non-literal) keeps the full view: the answer is always the same.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +35,7 @@ class Reference:
     alias: str  # "" when the query gave none
 
 
-def prunable_references(tree_json: str, streams: set[str]) -> list[Reference]:
+def prunable_references(tree_json: str, streams: set[str], params: Sequence[Any] = ()) -> list[Reference]:
     """The references to `streams` in one parsed statement that may read fewer runs."""
     try:
         tree = json.loads(tree_json)
@@ -52,7 +54,7 @@ def prunable_references(tree_json: str, streams: set[str]) -> list[Reference]:
         if stream is None:
             continue
         names = {table["alias"].lower()} if table.get("alias") else {table["table_name"].lower()}
-        ids = _run_ids(node.get("where_clause"), names)
+        ids = _run_ids(node.get("where_clause"), names, params)
         if ids is not None and isinstance(table.get("query_location"), int):
             out.append(Reference(stream, ids, table["query_location"], table.get("alias") or ""))
     return out
@@ -119,33 +121,33 @@ def _stream_of(table: Any, streams: set[str]) -> str | None:
     return name if name in streams else None
 
 
-def _run_ids(where: Any, names: set[str]) -> frozenset[str] | None:
+def _run_ids(where: Any, names: set[str], params: Sequence[Any]) -> frozenset[str] | None:
     """Run ids the WHERE's top-level conjuncts allow, None when they do not narrow it."""
     if not isinstance(where, dict):
         return None
     conjuncts = where.get("children", []) if where.get("type") == "CONJUNCTION_AND" else [where]
     allowed: frozenset[str] | None = None
     for term in conjuncts:
-        ids = _term_ids(term, names)
+        ids = _term_ids(term, names, params)
         if ids is not None:
             allowed = ids if allowed is None else allowed & ids
     return allowed
 
 
-def _term_ids(term: Any, names: set[str]) -> frozenset[str] | None:
+def _term_ids(term: Any, names: set[str], params: Sequence[Any]) -> frozenset[str] | None:
     if not isinstance(term, dict):
         return None
     if term.get("type") == "COMPARE_EQUAL":
         left, right = term.get("left"), term.get("right")
         for col, const in ((left, right), (right, left)):
-            if _is_run_id(col, names) and (value := _string(const)) is not None:
+            if _is_run_id(col, names) and (value := _string(const, params)) is not None:
                 return frozenset([value])
         return None
     if term.get("type") == "COMPARE_IN":
         children = term.get("children") or []
         if not children or not _is_run_id(children[0], names):
             return None
-        values = [_string(c) for c in children[1:]]
+        values = [_string(c, params) for c in children[1:]]
         if not values or any(v is None for v in values):
             return None
         return frozenset(v for v in values if v is not None)
@@ -159,8 +161,17 @@ def _is_run_id(node: Any, names: set[str]) -> bool:
     return parts == ["run_id"] or (len(parts) == 2 and parts[1] == "run_id" and parts[0] in names)
 
 
-def _string(node: Any) -> str | None:
-    if not isinstance(node, dict) or node.get("class") != "CONSTANT":
+def _string(node: Any, params: Sequence[Any]) -> str | None:
+    if not isinstance(node, dict):
+        return None
+    if node.get("class") == "PARAMETER":
+        # `?` and `$1` number from 1; a named parameter narrows nothing.
+        number = str(node.get("identifier", ""))
+        if number.isdigit() and 0 < int(number) <= len(params):
+            value = params[int(number) - 1]
+            return value if isinstance(value, str) else None
+        return None
+    if node.get("class") != "CONSTANT":
         return None
     literal = node.get("literal") or {}
     return literal.get("text") if literal.get("kind") == "STRING" else None

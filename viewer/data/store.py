@@ -226,7 +226,8 @@ class Store:
             raise QueryError(f"only SELECT queries are allowed here (got {statements[0].type.name})")
         with self._lock:
             return self._views.run(
-                lambda: (self._views.pruned_sql(sql), list(params or [])), lambda: self._views.for_query(sql)
+                lambda: (self._views.pruned_sql(sql, list(params or [])), list(params or [])),
+                lambda: self._views.for_query(sql),
             )
 
     def interrupt(self) -> None:

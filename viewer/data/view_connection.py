@@ -288,7 +288,7 @@ class ViewConnection:
             return con
         return self.with_all_views()
 
-    def pruned_sql(self, sql: str) -> str:
+    def pruned_sql(self, sql: str, params: Sequence[Any] = ()) -> str:
         """`sql` reading views over only the runs its stream references can touch (after
         for_query(sql)); `sql` itself when nothing narrows. At 10,000 runs a query on
         one run's history went from opening 10,000 footers (~2 s) to opening its own."""
@@ -299,7 +299,7 @@ class ViewConnection:
             tree = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0]
         except duckdb.Error:
             return sql
-        refs = prunable_references(tree, set(STREAMS))
+        refs = prunable_references(tree, set(STREAMS), params)
         if not refs:
             return sql
         return rewrite(sql, refs, {ref: self._pruned_view(con, ref.stream, ref.run_ids) for ref in refs})
