@@ -10,11 +10,13 @@ Kept light to import (no pyarrow, textual or duckdb at import time).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recorder import _active
-from recorder.run_api import Run
 from recorder.run_config import Config, ConfigError
+
+if TYPE_CHECKING:
+    from recorder.run_api import Run
 from recorder.settings import resolve as _resolve_settings
 
 __all__ = [
@@ -80,6 +82,8 @@ def init(
     from recorder.integrations import distributed as _distributed  # rank policy (rank0 / all)
 
     settings_, name, group, id, dist_meta = _distributed.before_init(distributed, settings_, name, group, id)
+    from recorder.run_api import Run
+
     run = Run(
         settings_,
         name=name,
@@ -172,6 +176,10 @@ def unwatch(models: Any = None) -> None:
 # Optional parts load on first touch, so `import recorder` stays fast and needs no numpy,
 # PIL, optuna or torch.
 _LAZY = {
+    # Run (and the writer behind it) too: the viewer imports recorder.layout and
+    # recorder.journal, and with them this package, on every `loupe` command, and the
+    # writer's imports were ~50 ms of each.
+    "Run": ("recorder.run_api", "Run"),
     "Artifact": ("recorder.artifacts", "Artifact"),
     "Api": ("recorder.api", "Api"),
     "Image": ("recorder.media", "Image"),

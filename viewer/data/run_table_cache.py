@@ -30,7 +30,6 @@ from pathlib import Path
 
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from viewer.data.arrow_build import column
 from viewer.data.discovery import RunDir, RunMeta, Warn
@@ -181,11 +180,11 @@ class RunTableCache:
             return False
         old_sig = self._row_signatures(t)
         # One copy of the table, not two: when every kept row stays in place they are a
-        # zero-copy slice, and the merged table is put in order by a single take.
+        # zero-copy slice, and sort_by makes the one copy.
         unchanged_order = kept == list(range(len(kept)))
         kept_rows = t.slice(0, len(kept)) if unchanged_order else t.take(column(kept, pa.int64()))
         new = self._merge(kept_rows, fresh, checked_ns, removed=len(kept) + len(fresh) < t.num_rows)
-        new = new.take(pc.sort_indices(new, [("created_at", "descending"), ("id", "ascending")]))
+        new = new.sort_by([("created_at", "descending"), ("id", "ascending")])
         changed = self._row_signatures(new) != old_sig
         if changed or fresh:
             # Re-read rows (running runs) carry a newer check time even when unchanged.
