@@ -304,3 +304,40 @@ def test_live_rescans_write_the_catalog_at_most_every_few_seconds_and_close_writ
     with Store([tmp_path]) as third:
         assert sorted(r.name for r in third.runs()) == ["first", "second"]
     assert reads == []  # close() wrote the second run into the catalog
+
+
+def test_a_running_run_read_again_in_place_keeps_every_row_right(tmp_path, trust_at_once, monkeypatch):
+    # Each live rescan re-reads a running run and puts its row back where it was; the
+    # table must stay what a scan without the catalog sees (order, values, new columns).
+    real_run(tmp_path, name="older")
+    live = real_run(tmp_path, name="live", finish=False)
+    real_run(tmp_path, name="newest")
+    store = Store([tmp_path])
+    try:
+        put_back = []
+        original = run_table_cache.RunTableCache._replace_in_place
+
+        def spy(self, *args):
+            result = original(self, *args)
+            if self is store._cache:  # not the scans without a catalog below
+                put_back.append(result is not None)
+            return result
+
+        monkeypatch.setattr(run_table_cache.RunTableCache, "_replace_in_place", spy)
+        for i in range(3):
+            live.summary["best"] = i
+            live.summary[f"new_key_{i}"] = "text" if i == 2 else i  # a new column, then a string
+            deadline = time.monotonic() + 10
+            while True:  # the recorder writes summary.json in the background
+                store.refresh()
+                row = next(r for r in store.list_runs().to_pylist() if r["name"] == "live")
+                if row.get("summary.best") == i or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            assert row["summary.best"] == i
+            assert _rows(store) == _scan_without_catalog(tmp_path, monkeypatch)
+        assert put_back and all(put_back)  # the rows went back in place each time
+        assert [r.name for r in store.runs()] == ["newest", "live", "older"]
+    finally:
+        live.finish()
+        store.close()

@@ -32,6 +32,7 @@ import orjson
 import pyarrow as pa
 
 from viewer.data.arrow_build import column
+from viewer.data.arrow_build import values as column_values
 from viewer.data.discovery import RunDir, RunMeta, Warn
 from viewer.data.run_catalog import CATALOG_COLUMNS, CATALOG_NAMES, load_catalog, save_catalog
 from viewer.data.runs_table import BASE_COLUMNS, RunInfo, catalog_signature, runs_arrow
@@ -178,14 +179,20 @@ class RunTableCache:
                 fresh.append((rd, info))
         if len(kept) == t.num_rows and not fresh:
             return False
-        old_sig = self._row_signatures(t)
-        # One copy of the table, not two: when every kept row stays in place they are a
-        # zero-copy slice, and sort_by makes the one copy.
-        unchanged_order = kept == list(range(len(kept)))
-        kept_rows = t.slice(0, len(kept)) if unchanged_order else t.take(column(kept, pa.int64()))
-        new = self._merge(kept_rows, fresh, checked_ns, removed=len(kept) + len(fresh) < t.num_rows)
-        new = new.sort_by([("created_at", "descending"), ("id", "ascending")])
-        changed = self._row_signatures(new) != old_sig
+        in_place = self._replace_in_place(t, kept, fresh, checked_ns)
+        if in_place is not None:
+            new, changed = in_place
+        else:
+            old_sig = self._row_signatures(t)
+            # One copy of the table, not two: when the kept rows are the table's first ones
+            # they are a zero-copy slice, and sort_by makes the one copy (it also puts rows
+            # back in order: `kept` is in the walk's order).
+            kept = sorted(kept)
+            leading = kept == list(range(len(kept)))
+            kept_rows = t.slice(0, len(kept)) if leading else t.take(column(kept, pa.int64()))
+            new = self._merge(kept_rows, fresh, checked_ns, removed=len(kept) + len(fresh) < t.num_rows)
+            new = new.sort_by([("created_at", "descending"), ("id", "ascending")])
+            changed = self._row_signatures(new) != old_sig
         if changed or fresh:
             # Re-read rows (running runs) carry a newer check time even when unchanged.
             before = self._infos_by_path()
@@ -208,6 +215,42 @@ class RunTableCache:
         by_path = before | {rd.path_str: info for rd, info in fresh}
         infos = [by_path.get(p) for p in self.table.column("path").to_pylist()]
         return None if any(i is None for i in infos) else infos  # type: ignore[return-value]
+
+    def _replace_in_place(
+        self, t: pa.Table, kept: list[int], fresh: list[tuple[RunDir, RunInfo]], checked_ns: int
+    ) -> tuple[pa.Table, bool] | None:
+        """(new table, changed) when the only news is rows read again where they were (a
+        running run, on every live rescan): they go back in their places as slices, instead
+        of merging and sorting all 10,000 rows (~0.1 s each second). None: the general way."""
+        if not fresh or len(kept) + len(fresh) != t.num_rows:
+            return None
+        at: dict[int, tuple[RunDir, RunInfo]] = {}
+        for rd, info in fresh:
+            pos = self._row_of.get(rd.path_str)
+            if pos is None or pos in at:
+                return None
+            at[pos] = (rd, info)
+        if sorted(kept) != [j for j in range(t.num_rows) if j not in at]:  # kept: in walk order
+            return None
+        ids, created = t.column("id"), t.column("created_at")
+        for pos, (_, info) in at.items():
+            if ids[pos].as_py() != info.id or column_values(created.slice(pos, 1))[0] != info.created_at:
+                return None  # its place in the order may have changed
+        order = sorted(at)
+        add = _rows_table([at[p] for p in order], checked_ns)
+        pieces, start = [], 0
+        for k, pos in enumerate(order):
+            pieces += [t.slice(start, pos - start), add.slice(k, 1)]
+            start = pos + 1
+        pieces.append(t.slice(start))
+        try:
+            new = _ordered_columns(pa.concat_tables(pieces, promote_options="permissive"))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            return None
+        if new.column(0).num_chunks > 64:
+            new = new.combine_chunks()  # each replacement adds chunks; reading many is slower
+        changed = self._row_signatures(add) != self._row_signatures(t.take(column(order, pa.int64())))
+        return new, changed
 
     @staticmethod
     def _row_signatures(t: pa.Table) -> list[tuple]:
