@@ -1,0 +1,132 @@
+"""What one `run.log({...})` costs the training thread, in steady state, call by call.
+
+benchmarks/log_overhead.py measures whole loops under each tracker's defaults, where
+background threads and the helper process share the machine; this one isolates the
+caller's own cost: system monitor and console capture off, a warm-up past the run's
+start (helper start, metadata thread), then each call timed with perf_counter_ns.
+Printed: mean, median, p99, p99.9 and max µs per call beside the floor (the same loop
+appending the row to a list), for 10 float keys, 10 int/float/bool keys and 100 keys.
+
+With `--against DIR` the same children run a second checkout of the recorder (e.g.
+the main branch) in alternation with this one, so a before/after comparison shares
+the machine's load.
+
+    python benchmarks/log_call.py [--calls 100000] [--repeats 3] [--against /path/to/checkout]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from array import array
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHAPES = {"10 floats": (10, "float"), "10 mixed": (10, "mixed"), "100 floats": (100, "float")}
+
+
+def rows_for(n_keys: int, kind: str) -> list[dict]:
+    keys = [f"train/m{i}" for i in range(n_keys)]
+    out = []
+    for s in range(256):
+        row: dict = {k: round(1.0 / (1 + s + i), 4) for i, k in enumerate(keys)}
+        if kind == "mixed":
+            row[keys[0]] = s  # an int counter, a bool flag, floats for the rest
+            row[keys[1]] = bool(s & 1)
+        out.append(row)
+    return out
+
+
+def child(tracker: str, calls: int, n_keys: int, kind: str) -> None:
+    rows = rows_for(n_keys, kind)
+    with tempfile.TemporaryDirectory() as tmp:
+        if tracker == "floor":
+            sink: list = []
+            log = sink.append
+            finish = sink.clear
+        else:
+            import recorder
+
+            run = recorder.init(dir=tmp, project="bench", system_interval=0, capture_console=False)
+            log, finish = run.log, run.finish
+        for s in range(20_000):  # past the start: helper import, metadata thread
+            log(dict(rows[s & 255]))
+        time.sleep(1.0)
+        times = array("q", bytes(8 * calls))
+        pc = time.perf_counter_ns
+        for s in range(calls):
+            row = dict(rows[s & 255])
+            t0 = pc()
+            log(row)
+            times[s] = pc() - t0
+        finish()
+    ordered = sorted(times)
+    n = len(ordered)
+    print(
+        json.dumps(
+            {
+                "mean": sum(ordered) / n / 1000,
+                "median": ordered[n // 2] / 1000,
+                "p99": ordered[int(n * 0.99)] / 1000,
+                "p999": ordered[int(n * 0.999)] / 1000,
+                "max": ordered[-1] / 1000,
+            }
+        )
+    )
+
+
+def measure(repo: Path, tracker: str, calls: int, n_keys: int, kind: str) -> dict:
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", tracker, str(calls), str(n_keys), kind],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        timeout=600,
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{tracker} at {repo} failed: {proc.stderr.strip()[-800:]}")
+    return json.loads(lines[-1])
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+        return
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--calls", type=int, default=100_000)
+    ap.add_argument("--repeats", type=int, default=3, help="fresh processes per figure, alternated")
+    ap.add_argument("--against", type=Path, help="another recorder checkout to measure in the same run")
+    args = ap.parse_args()
+    subjects = [("floor (list.append)", REPO, "floor")]
+    if args.against is not None:
+        subjects.append((f"loupe @ {args.against}", args.against.resolve(), "loupe"))
+    subjects.append(("loupe (this checkout)", REPO, "loupe"))
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cores; {args.calls} timed calls, {args.repeats} processes each"
+    )
+    for title, (n_keys, kind) in SHAPES.items():
+        print(f"\n{title}")
+        print(f"  {'':<40} {'mean µs':>8} {'(sd)':<6} {'median':>7} {'p99':>7} {'p99.9':>7} {'max':>8}")
+        results: dict[str, list[dict]] = {label: [] for label, _, _ in subjects}
+        for _ in range(args.repeats):
+            for label, repo, tracker in subjects:
+                results[label].append(measure(repo, tracker, args.calls, n_keys, kind))
+        for label, runs in results.items():
+            means = [r["mean"] for r in runs]
+            sd = statistics.stdev(means) if len(means) > 1 else 0.0
+            print(
+                f"  {label[:40]:<40} {statistics.fmean(means):>8.2f} ±{sd:<5.2f}"
+                f" {statistics.fmean(r['median'] for r in runs):>7.2f} {max(r['p99'] for r in runs):>7.2f}"
+                f" {max(r['p999'] for r in runs):>7.1f} {max(r['max'] for r in runs):>8.0f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
