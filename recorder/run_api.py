@@ -23,6 +23,9 @@ from recorder.settings import Settings
 from recorder.values import RowBuilder
 from recorder.warn import warn, warn_once
 
+# Bound once: log() names them on every call.
+_STEP, _TIMESTAMP, _RUNTIME = layout.STEP, layout.TIMESTAMP, layout.RUNTIME
+
 
 class Run:
     def __init__(
@@ -52,6 +55,7 @@ class Run:
         self._pending_nums: dict[str, Any] = {}
         self._pending_texts: dict[str, str] = {}
         self._finished = False
+        self._plain_ok = False  # see _refresh_plain_ok; set once the run can write
         self._lock = threading.RLock()
         self._builder = RowBuilder()
         self._definitions = MetricDefinitions()
@@ -68,7 +72,8 @@ class Run:
         self._files = RunFiles(self, run_dir, resume)
         self.name = self.name or layout.default_run_name(self.id)
         self._builder.on_new_column = self._on_new_column
-        self._history_append = self._files.history.append
+        # Called under self._lock only, which RunFiles made the history writer's lock too.
+        self._history_append_locked = self._files.history.append_locked
         self._builder.media_handler = self._media_handler
         Config.__init__(self.config, {**self._files.resumed_config, **self.config.as_dict()}, self._files.save_config)
         self._files.save_config(self.config.as_dict())
@@ -78,6 +83,7 @@ class Run:
             self._definitions.add(MetricDefinition(**d))
         if self._files.resumed_step is not None:
             self._step = self._files.resumed_step + 1
+        self._refresh_plain_ok()
         self._files.start()
 
     # -- identity -----------------------------------------------------------------------
@@ -104,57 +110,63 @@ class Run:
             return
         try:
             with self._lock:
-                if step is None and commit is None and self._log_plain(data):
-                    return
-                if self._finished:
-                    warn_once(f"finished:{self.id}", f"log() after finish() on run {self.id} is ignored")
-                    return
-                if step is not None:
-                    step = int(step)
-                    if step < self._step:
-                        warn(
-                            f"tried to log to step {step}, which is less than the current step {self._step}; "
-                            "steps must increase, so this data is ignored"
-                        )
+                # The common call, a new step of numbers under known keys with no
+                # define_metric rules, in one stretch: one copy of the dict, one encode,
+                # one write, under the one lock the history writer shares.
+                if self._plain_ok and step is None and commit is None:
+                    row = self._builder.plain_row(data)
+                    if row is not None:
+                        now = time.time()
+                        row[_STEP] = self._step
+                        row[_TIMESTAMP] = now
+                        row[_RUNTIME] = now - self._start
+                        summary = self._summary_state
+                        summary.last.update(row)
+                        summary.dirty = True
+                        self._history_append_locked(row)
+                        self._step += 1
                         return
-                    if step > self._step:
-                        self._commit()
-                        self._step = step
-                    if commit is None:
-                        commit = False
-                elif commit is None:
-                    commit = True
-                if data:
-                    self._builder.add(data, self._pending_nums, self._pending_texts)
-                if commit:
-                    self._commit()
+                try:
+                    self._log_general(data, step, commit)
+                finally:
+                    self._refresh_plain_ok()
         except Exception as exc:  # training must go on whatever was passed in
             warn_once(f"log:{type(exc).__name__}", f"log() failed and skipped a row: {exc!r}")
 
-    def _log_plain(self, data: Any) -> bool:
-        # The common call, a new step of floats under known keys with no define_metric
-        # rules: one copy of the dict, no per-value Python. Returns False to take the
-        # general path.
-        summary = self._summary_state
-        if (
+    def _refresh_plain_ok(self) -> None:
+        # Whether log()'s plain stretch may run: no step pending, no rules to apply, not
+        # finished. Recomputed under the lock wherever one of these can change.
+        self._plain_ok = not (
             self._finished
             or self._pending_nums
             or self._pending_texts
             or self._definitions.items
-            or summary.agg_kinds
-            or not self._builder.is_plain(data)
-        ):
-            return False
-        nums = dict(data)
-        now = time.time()
-        nums[layout.STEP] = self._step
-        nums[layout.TIMESTAMP] = now
-        nums[layout.RUNTIME] = now - self._start
-        summary.last.update(nums)
-        summary.dirty = True
-        self._history_append(nums)
-        self._step += 1
-        return True
+            or self._summary_state.agg_kinds
+        )
+
+    def _log_general(self, data: Any, step: int | None, commit: bool | None) -> None:
+        if self._finished:
+            warn_once(f"finished:{self.id}", f"log() after finish() on run {self.id} is ignored")
+            return
+        if step is not None:
+            step = int(step)
+            if step < self._step:
+                warn(
+                    f"tried to log to step {step}, which is less than the current step {self._step}; "
+                    "steps must increase, so this data is ignored"
+                )
+                return
+            if step > self._step:
+                self._commit()
+                self._step = step
+            if commit is None:
+                commit = False
+        elif commit is None:
+            commit = True
+        if data:
+            self._builder.add(data, self._pending_nums, self._pending_texts)
+        if commit:
+            self._commit()
 
     def _commit(self) -> None:
         nums = self._pending_nums
@@ -166,9 +178,9 @@ class Run:
         if self._definitions.items:
             self._fill_step_metrics(nums)
         now = time.time()
-        nums[layout.STEP] = self._step
-        nums[layout.TIMESTAMP] = now
-        nums[layout.RUNTIME] = now - self._start
+        nums[_STEP] = self._step
+        nums[_TIMESTAMP] = now
+        nums[_RUNTIME] = now - self._start
         summary = self._summary_state
         if texts or summary.agg_kinds:
             summary.update(nums, texts)
@@ -177,7 +189,7 @@ class Run:
         else:
             summary.last.update(nums)
             summary.dirty = True
-        self._history_append(nums)
+        self._history_append_locked(nums)
         self._step += 1
 
     def _fill_step_metrics(self, nums: dict[str, Any]) -> None:
@@ -236,6 +248,7 @@ class Run:
             self._step_metric_of.clear()
             self._summary_state.refresh_definitions()
             self._files.metrics_dirty = True
+            self._refresh_plain_ok()
         return d
 
     def _media_handler(self, key: str, value: Any) -> dict[str, Any] | None:
@@ -327,6 +340,7 @@ class Run:
             if self._finished:
                 return
             self._finished = True
+            self._plain_ok = False
             if not self.disabled:
                 try:
                     self._commit()

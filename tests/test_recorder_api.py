@@ -227,6 +227,29 @@ def test_repeated_float_rows_keep_case_columns_and_nonfinite_values():
     assert run.summary["x"] == 7.0 and run.summary["loss"] == 4.0 and run.summary["new"] == 8.0
 
 
+def test_repeated_number_rows_store_ints_and_bools_as_floats_in_step_order():
+    # Known keys with ints and bools take the shortcut too; empty rows, commit=False and a
+    # define_metric arriving mid-run leave it and come back without losing a step.
+    run = make_run(recorder_root())
+    run.log({"epoch": 0, "ok": False, "loss": 0.5})
+    run.log({"epoch": 1, "ok": True, "loss": 0.25})
+    run.log({})  # nothing to record: no step
+    run.log({"epoch": 2**1100, "ok": True, "loss": 0.125})
+    run.log({"epoch": 3, "loss": None})  # None is skipped, not a number
+    run.log({"epoch": 4}, commit=False)
+    run.log({"loss": 0.0625})
+    run.define_metric("loss", summary="min")
+    run.log({"epoch": 5, "ok": False, "loss": 1.0})
+    run.finish()
+    rows = history(run)
+    assert [r["_step"] for r in rows] == [0, 1, 2, 3, 4, 5]
+    assert [r["epoch"] for r in rows] == [0.0, 1.0, math.inf, 3.0, 4.0, 5.0]
+    assert all(type(r["epoch"]) is float for r in rows)
+    assert [r["ok"] for r in rows] == [0.0, 1.0, 1.0, None, None, 0.0]
+    assert [r["loss"] for r in rows] == [0.5, 0.25, 0.125, None, 0.0625, 1.0]
+    assert run.summary["epoch"] == 5.0 and run.summary["loss"] == {"min": 1.0}
+
+
 def test_torch_scalars_need_no_item():
     torch = pytest.importorskip("torch")
     run = make_run(recorder_root())
