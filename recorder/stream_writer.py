@@ -121,7 +121,9 @@ class StreamWriter:
         # bytes are invisible to the garbage collector however many rows wait.
         line = _dumps(row)
         # encode_row's work inline for the row without NaN/inf (orjson writes them null).
-        self._append_line_locked(encode_row(row) if b"null" in line else b"\n" + line)
+        # find(), not `in`: bytes `in` first tries its operand as an int and discards the
+        # TypeError, a third of the search's cost on a 250-byte line (CPython 3.11).
+        self._append_line_locked(encode_row(row) if line.find(b"null") >= 0 else b"\n" + line)
 
     def append_line(self, line: bytes) -> None:
         """A row already encoded as recorder.journal.encode_row encodes it."""
