@@ -5,8 +5,9 @@ background threads and the helper process share the machine; this one isolates t
 caller's own cost: system monitor and console capture off, a warm-up past the run's
 start (helper start, metadata thread), then each call timed with perf_counter_ns.
 Printed per shape (10 float keys, 10 int/float/bool keys, 100 float keys), beside the
-floor (the same loop appending the row to a list): the training thread's CPU time per
-call (thread_time, which a busy machine's preemption does not inflate), then wall-clock
+floor (the same loop appending the row to a list): the training thread's CPU µs per
+step of the timed loop (thread_time, row building included, which a busy machine's
+preemption does not inflate: compare it with the floor's), then wall-clock
 mean, median, p99, p99.9 and max µs per call and how many calls took over 2 ms.
 
 With `--against DIR` the same children run a second checkout of the recorder (e.g.
@@ -120,7 +121,7 @@ def main() -> None:
     for title, (n_keys, kind) in SHAPES.items():
         print(f"\n{title}")
         print(
-            f"  {'':<32} {'CPU µs':>7} {'mean µs':>8} {'(sd)':<6} {'median':>7} {'p99':>7} {'p99.9':>7}"
+            f"  {'':<32} {'CPU/step':>8} {'mean µs':>8} {'(sd)':<6} {'median':>7} {'p99':>7} {'p99.9':>7}"
             f" {'max':>8} {'>2 ms':>6}"
         )
         results: dict[str, list[dict]] = {label: [] for label, _, _ in subjects}
@@ -131,7 +132,7 @@ def main() -> None:
             means = [r["mean"] for r in runs]
             sd = statistics.stdev(means) if len(means) > 1 else 0.0
             print(
-                f"  {label[:32]:<32} {statistics.fmean(r['cpu'] for r in runs):>7.2f}"
+                f"  {label[:32]:<32} {statistics.fmean(r['cpu'] for r in runs):>8.2f}"
                 f" {statistics.fmean(means):>8.2f} ±{sd:<5.2f}"
                 f" {statistics.fmean(r['median'] for r in runs):>7.2f} {max(r['p99'] for r in runs):>7.2f}"
                 f" {max(r['p999'] for r in runs):>7.1f} {max(r['max'] for r in runs):>8.0f}"
