@@ -9,7 +9,10 @@ floor (the same loop appending the row to a list): the training thread's CPU µs
 step of the timed loop (thread_time, row building included, which a busy machine's
 preemption does not inflate: compare it with the floor's) as a mean and as the best
 1,000-call batch (the cost when nothing else got in the way), then wall-clock
-mean, median, p99, p99.9 and max µs per call and how many calls took over 2 ms.
+mean, median, p99, p99.9 and max µs per call, how many calls took over 2 ms, and the
+training thread's context switches per 10,000 calls: voluntary (it waited for the GIL or
+a lock) and preempted (the scheduler gave its core to another thread or process), which
+tells our own stalls from a busy machine's.
 
 With `--against DIR` the same children run a second checkout of the recorder (e.g.
 the main branch) in alternation with this one, so a before/after comparison shares
@@ -47,6 +50,21 @@ def rows_for(n_keys: int, kind: str) -> list[dict]:
     return out
 
 
+def context_switches() -> tuple[int, int]:
+    """(voluntary, involuntary) context switches of this thread so far: a thread that waits
+    for the GIL or a lock switches voluntarily, one the scheduler preempts involuntarily."""
+    counts = {}
+    try:
+        with open("/proc/thread-self/status") as f:
+            for line in f:
+                if "ctxt_switches" in line:
+                    name, value = line.split(":")
+                    counts[name.strip()] = int(value)
+    except OSError:  # not Linux
+        return 0, 0
+    return counts.get("voluntary_ctxt_switches", 0), counts.get("nonvoluntary_ctxt_switches", 0)
+
+
 def child(tracker: str, calls: int, n_keys: int, kind: str) -> None:
     rows = rows_for(n_keys, kind)
     with tempfile.TemporaryDirectory() as tmp:
@@ -66,6 +84,7 @@ def child(tracker: str, calls: int, n_keys: int, kind: str) -> None:
         pc = time.perf_counter_ns
         cpu = time.thread_time_ns
         batches = []  # CPU ns per 1,000 calls: the best shows the cost with no interference
+        switches0 = context_switches()
         cpu0 = batch0 = cpu()
         for s in range(calls):
             row = dict(rows[s & 255])
@@ -77,6 +96,7 @@ def child(tracker: str, calls: int, n_keys: int, kind: str) -> None:
                 batches.append(now - batch0)
                 batch0 = now
         cpu_ns = cpu() - cpu0
+        switches = [b - a for a, b in zip(switches0, context_switches())]
         finish()
     ordered = sorted(times)
     n = len(ordered)
@@ -91,6 +111,8 @@ def child(tracker: str, calls: int, n_keys: int, kind: str) -> None:
                 "over_2ms": sum(1 for t in ordered if t > 2_000_000),
                 "cpu": cpu_ns / n / 1000,
                 "cpu_best": min(batches) / 1000 / 1000,
+                "voluntary": switches[0] * 10_000 / n,
+                "preempted": switches[1] * 10_000 / n,
             }
         )
     )
@@ -130,7 +152,7 @@ def main() -> None:
         print(f"\n{title}")
         print(
             f"  {'':<32} {'CPU/step':>8} {'(best)':>7} {'mean µs':>8} {'(sd)':<6} {'median':>7} {'p99':>7} {'p99.9':>7}"
-            f" {'max':>8} {'>2 ms':>6}"
+            f" {'max':>8} {'>2 ms':>6} {'waits':>6} {'preempt':>7}"
         )
         results: dict[str, list[dict]] = {label: [] for label, _, _ in subjects}
         for _ in range(args.repeats):
@@ -146,6 +168,8 @@ def main() -> None:
                 f" {statistics.fmean(r['median'] for r in runs):>7.2f} {max(r['p99'] for r in runs):>7.2f}"
                 f" {max(r['p999'] for r in runs):>7.1f} {max(r['max'] for r in runs):>8.0f}"
                 f" {max(r['over_2ms'] for r in runs):>6}"
+                f" {statistics.fmean(r['voluntary'] for r in runs):>6.1f}"
+                f" {statistics.fmean(r['preempted'] for r in runs):>7.1f}"
             )
 
 
