@@ -20,6 +20,7 @@ from recorder.run_config import Config
 from recorder.run_files import RunFiles
 from recorder.run_summary import Summary, SummaryState
 from recorder.settings import Settings
+from recorder.step_metrics import StepMetricFill
 from recorder.values import RowBuilder
 from recorder.warn import warn, warn_once
 
@@ -60,7 +61,7 @@ class Run:
         self._builder = RowBuilder()
         self._definitions = MetricDefinitions()
         self._summary_state = SummaryState(self._definitions, self._builder.columns)
-        self._step_metric_of: dict[str, str | None] = {}
+        self._step_fill = StepMetricFill(self._definitions, self._builder.columns)
         self.summary = Summary(self._summary_state)
         self.config = Config(config)
         self._files: RunFiles | None = None
@@ -110,19 +111,25 @@ class Run:
             return
         try:
             with self._lock:
-                # The common call, a new step of numbers under known keys with no
-                # define_metric rules, in one stretch: one copy of the dict, one encode,
-                # one write, under the one lock the history writer shares.
+                # The common call, a new step of numbers under known keys, in one
+                # stretch: one copy of the dict, one encode, one write, under the one
+                # lock the history writer shares. The same as _log_general + _commit
+                # for such a row, without the value-by-value work.
                 if self._plain_ok and step is None and commit is None:
                     row = self._builder.plain_row(data)
                     if row is not None:
+                        summary = self._summary_state
+                        if self._definitions.items:
+                            self._step_fill.fill(row, summary.last)
                         now = time.time()
                         row[_STEP] = self._step
                         row[_TIMESTAMP] = now
                         row[_RUNTIME] = now - self._start
-                        summary = self._summary_state
-                        summary.last.update(row)
-                        summary.dirty = True
+                        if summary.agg_kinds:
+                            summary.update(row, None)
+                        else:
+                            summary.last.update(row)
+                            summary.dirty = True
                         self._history_append_locked(row)
                         self._step += 1
                         return
@@ -134,15 +141,9 @@ class Run:
             warn_once(f"log:{type(exc).__name__}", f"log() failed and skipped a row: {exc!r}")
 
     def _refresh_plain_ok(self) -> None:
-        # Whether log()'s plain stretch may run: no step pending, no rules to apply, not
-        # finished. Recomputed under the lock wherever one of these can change.
-        self._plain_ok = not (
-            self._finished
-            or self._pending_nums
-            or self._pending_texts
-            or self._definitions.items
-            or self._summary_state.agg_kinds
-        )
+        # Whether log()'s plain stretch may run: no step pending, not finished.
+        # Recomputed under the lock wherever either can change.
+        self._plain_ok = not (self._finished or self._pending_nums or self._pending_texts)
 
     def _log_general(self, data: Any, step: int | None, commit: bool | None) -> None:
         if self._finished:
@@ -176,7 +177,7 @@ class Run:
         self._pending_nums = {}
         self._pending_texts = {}
         if self._definitions.items:
-            self._fill_step_metrics(nums)
+            self._step_fill.fill(nums, self._summary_state.last)
         now = time.time()
         nums[_STEP] = self._step
         nums[_TIMESTAMP] = now
@@ -192,34 +193,9 @@ class Run:
         self._history_append_locked(nums)
         self._step += 1
 
-    def _fill_step_metrics(self, nums: dict[str, Any]) -> None:
-        # A metric bound to a step metric that this row lacks takes the step metric's
-        # last value, so eval rows logged without "global_step" still line up.
-        last = self._summary_state.last
-        columns = self._builder.columns
-        for col in list(nums):
-            try:
-                sm = self._step_metric_of[col]
-            except KeyError:
-                d = self._definitions.for_key(self._logical(col))
-                sm = d.step_metric if d is not None else None
-                self._step_metric_of[col] = sm
-            if sm is None:
-                continue
-            sm_col = columns.get(sm, sm)
-            if sm_col not in nums and sm_col in last:
-                nums[sm_col] = last[sm_col]
-
-    def _logical(self, col: str) -> str:
-        if "#" not in col:
-            return col
-        for key, c in self._builder.columns.items():
-            if c == col:
-                return key
-        return col
-
     def _on_new_column(self, key: str, col: str) -> None:
         self._summary_state.on_new_column(key, col)
+        self._step_fill.forget()  # a step metric's column may be this one
         if key != col and self._files is not None:
             self._files.metrics_dirty = True
 
@@ -245,10 +221,9 @@ class Run:
             return d
         with self._lock:
             self._definitions.add(d)
-            self._step_metric_of.clear()
+            self._step_fill.forget()
             self._summary_state.refresh_definitions()
             self._files.metrics_dirty = True
-            self._refresh_plain_ok()
         return d
 
     def _media_handler(self, key: str, value: Any) -> dict[str, Any] | None:

@@ -126,6 +126,27 @@ def test_seed_define_metric_global_step_fills_missing_step_metric():
     assert defs == [{"name": "*", "step_metric": "global_step", "summary": [], "goal": None, "hidden": False}]
 
 
+def test_step_metric_logged_after_its_metrics_and_renamed_for_case_is_filled():
+    run = make_run(recorder_root())
+    run.log({"step": 1.0})
+    run.define_metric("val/*", step_metric="Step")
+    for acc in (0.1, 0.2):
+        run.log({"val/acc": acc})  # no Step yet: nothing to fill
+    run.log({"Step": 5})  # its column is "Step#2", "step" being taken
+    run.log({"val/acc": 0.3})
+    run.log({"Step": 6, "val/acc": 0.4})
+    run.log({"val/acc": 0.5})
+    run.finish()
+    rows = history(run)
+    assert [(r["val/acc"], r["Step#2"]) for r in rows if r["val/acc"] is not None] == [
+        (0.1, None),
+        (0.2, None),
+        (0.3, 5.0),
+        (0.4, 6.0),
+        (0.5, 6.0),
+    ]
+
+
 def test_define_metric_specific_name_and_summaries():
     run = make_run(recorder_root())
     run.define_metric("train/loss", step_metric="global_step", summary="min,max,mean")
