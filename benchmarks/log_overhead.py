@@ -17,7 +17,10 @@ Loop shapes: 10 scalars per step; 10 scalars after a 1 ms step that releases the
 finish() time and flat memory.
 
     python benchmarks/log_overhead.py [--steps 100000] [--peer-steps 20000] [--repeats 3]
-                                      [--long-steps 1000000]
+                                      [--long-steps 1000000] [--against CHECKOUT] [--no-peers]
+
+`--against` adds a row for another checkout of the recorder (e.g. main, for a before/after
+in the same run); `--no-peers` leaves out trackio and wandb.
 """
 
 from __future__ import annotations
@@ -38,12 +41,20 @@ PEERS = {
 }
 
 
-def child(python: str, tracker: str, steps: int, keys: int, sleep_us: int, env: dict[str, str] | None = None) -> dict:
+def child(
+    python: str,
+    tracker: str,
+    steps: int,
+    keys: int,
+    sleep_us: int,
+    env: dict[str, str] | None = None,
+    repo: Path = REPO,
+) -> dict:
     proc = subprocess.run(
         [python, str(LOOP), tracker, str(steps), str(keys), str(sleep_us)],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        env={**os.environ, "PYTHONPATH": str(repo), **(env or {})},
         timeout=1800,
     )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
@@ -83,15 +94,29 @@ HEADER = (
 )
 
 
-def shape(title: str, steps: int, peer_steps: int, keys: int, sleep_us: int, repeats: int) -> None:
+def shape(
+    title: str,
+    steps: int,
+    peer_steps: int,
+    keys: int,
+    sleep_us: int,
+    repeats: int,
+    against: Path | None = None,
+    peers: bool = True,
+) -> None:
     print(f"\n{title}")
     print(HEADER)
     me = sys.executable
     floor = measured(me, "floor", steps, keys, sleep_us, repeats)
     print(row("floor (list.append)", steps, floor, floor))
+    if against is not None:
+        before = measured(me, "loupe", steps, keys, sleep_us, repeats, repo=against)
+        print(row(f"loupe @ {against.name}", steps, before, floor))
     print(row("loupe", steps, measured(me, "loupe", steps, keys, sleep_us, repeats), floor))
     thread = measured(me, "loupe", steps, keys, sleep_us, repeats, env={"LOUPE_PUBLISHER": "thread"})
     print(row("loupe, thread publisher", steps, thread, floor))
+    if not peers:
+        return
     peer_floor = floor if peer_steps == steps else measured(me, "floor", peer_steps, keys, sleep_us, repeats)
     for name, python in PEERS.items():
         if not Path(python).exists():
@@ -109,13 +134,18 @@ def main() -> None:
     ap.add_argument("--peer-steps", type=int, default=20_000, help="steps for trackio and wandb (they are slower)")
     ap.add_argument("--repeats", type=int, default=3, help="fresh processes per figure")
     ap.add_argument("--long-steps", type=int, default=1_000_000, help="0 skips the long recorder run")
+    ap.add_argument("--against", type=Path, help="another recorder checkout (say, main) measured in the same run")
+    ap.add_argument("--no-peers", action="store_true", help="skip trackio and wandb")
     args = ap.parse_args()
+    against = args.against.resolve() if args.against is not None else None
+    peers = not args.no_peers
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; means over {args.repeats} processes")
-    shape("10 scalars per step", args.steps, min(args.steps, args.peer_steps), 10, 0, args.repeats)
+    shape("10 scalars per step", args.steps, min(args.steps, args.peer_steps), 10, 0, args.repeats, against, peers)
     n_sleep = max(1, args.steps // 20)
-    shape("10 scalars after a 1 ms GIL-free step", n_sleep, min(n_sleep, args.peer_steps), 10, 1000, args.repeats)
+    n_peer = min(n_sleep, args.peer_steps)
+    shape("10 scalars after a 1 ms GIL-free step", n_sleep, n_peer, 10, 1000, args.repeats, against, peers)
     n_wide = max(1, args.steps // 50)
-    shape("1,000 scalars per step", n_wide, min(n_wide, args.peer_steps // 10), 1000, 0, args.repeats)
+    shape("1,000 scalars per step", n_wide, min(n_wide, args.peer_steps // 10), 1000, 0, args.repeats, against, peers)
     if args.long_steps:
         r = child(sys.executable, "loupe", args.long_steps, 10, 0)
         print(

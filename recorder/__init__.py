@@ -120,7 +120,12 @@ def _require_run(what: str) -> Run:
 
 
 def log(data: dict[str, Any], step: int | None = None, commit: bool | None = None) -> None:
-    _require_run("log").log(data, step=step, commit=commit)
+    # wandb-style scripts call this every step: one call fewer than _require_run, and
+    # positional arguments.
+    run = _active.current()
+    if run is None:
+        raise Error("call recorder.init() before recorder.log()")
+    run.log(data, step, commit)
 
 
 def define_metric(name: str, step_metric: str | None = None, **kwargs: Any):

@@ -3,7 +3,9 @@
 Why a process and not the writer thread: importing pyarrow (and pandas, which pyarrow
 imports on its first conversion) costs ~0.8 s of CPU with the GIL held in stretches of
 20 ms and more, and building a part holds it too. Done in a thread, the training loop
-pays for all of it in stalled log() calls; in a child it pays two pipe writes per part.
+pays for all of it in stalled log() calls; in a child it pays two pipe writes per part,
+and the child runs at a lower priority (recorder.helper_child.NICE_INCREMENT) so that
+where the two share a core, the scheduler preempts the child rather than the loop.
 
 The child dies with the process that started it (Linux: PR_SET_PDEATHSIG), so a kill -9
 of the training process stops publication where a thread would have stopped: every step

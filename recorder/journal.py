@@ -41,7 +41,7 @@ _NONFINITE = {math.inf: "inf", -math.inf: "-inf"}
 def encode_row(row: dict[str, Any]) -> bytes:
     """One journal line; a leading newline fences off any line torn by a failed write."""
     line = orjson.dumps(row)
-    if b"null" in line:
+    if line.find(b"null") >= 0:
         line = orjson.dumps(_with_nonfinite_marked(row))
     return b"\n" + line
 

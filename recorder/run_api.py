@@ -20,8 +20,12 @@ from recorder.run_config import Config
 from recorder.run_files import RunFiles
 from recorder.run_summary import Summary, SummaryState
 from recorder.settings import Settings
+from recorder.step_metrics import StepMetricFill
 from recorder.values import RowBuilder
 from recorder.warn import warn, warn_once
+
+# Bound once: log() names them on every call.
+_STEP, _TIMESTAMP, _RUNTIME = layout.STEP, layout.TIMESTAMP, layout.RUNTIME
 
 
 class Run:
@@ -52,11 +56,12 @@ class Run:
         self._pending_nums: dict[str, Any] = {}
         self._pending_texts: dict[str, str] = {}
         self._finished = False
+        self._plain_ok = False  # see _refresh_plain_ok; set once the run can write
         self._lock = threading.RLock()
         self._builder = RowBuilder()
         self._definitions = MetricDefinitions()
         self._summary_state = SummaryState(self._definitions, self._builder.columns)
-        self._step_metric_of: dict[str, str | None] = {}
+        self._step_fill = StepMetricFill(self._definitions, self._builder.columns)
         self.summary = Summary(self._summary_state)
         self.config = Config(config)
         self._files: RunFiles | None = None
@@ -68,7 +73,8 @@ class Run:
         self._files = RunFiles(self, run_dir, resume)
         self.name = self.name or layout.default_run_name(self.id)
         self._builder.on_new_column = self._on_new_column
-        self._history_append = self._files.history.append
+        # Called under self._lock only, which RunFiles made the history writer's lock too.
+        self._history_append_locked = self._files.history.append_locked
         self._builder.media_handler = self._media_handler
         Config.__init__(self.config, {**self._files.resumed_config, **self.config.as_dict()}, self._files.save_config)
         self._files.save_config(self.config.as_dict())
@@ -78,6 +84,7 @@ class Run:
             self._definitions.add(MetricDefinition(**d))
         if self._files.resumed_step is not None:
             self._step = self._files.resumed_step + 1
+        self._refresh_plain_ok()
         self._files.start()
 
     # -- identity -----------------------------------------------------------------------
@@ -104,57 +111,63 @@ class Run:
             return
         try:
             with self._lock:
-                if step is None and commit is None and self._log_plain(data):
-                    return
-                if self._finished:
-                    warn_once(f"finished:{self.id}", f"log() after finish() on run {self.id} is ignored")
-                    return
-                if step is not None:
-                    step = int(step)
-                    if step < self._step:
-                        warn(
-                            f"tried to log to step {step}, which is less than the current step {self._step}; "
-                            "steps must increase, so this data is ignored"
-                        )
+                # The common call, a new step of numbers under known keys, in one
+                # stretch: one copy of the dict, one encode, one write, under the one
+                # lock the history writer shares. The same as _log_general + _commit
+                # for such a row, without the value-by-value work.
+                if self._plain_ok and step is None and commit is None:
+                    row = self._builder.plain_row(data)
+                    if row is not None:
+                        summary = self._summary_state
+                        if self._definitions.items:
+                            self._step_fill.fill(row, summary.last)
+                        now = time.time()
+                        row[_STEP] = self._step
+                        row[_TIMESTAMP] = now
+                        row[_RUNTIME] = now - self._start
+                        if summary.agg_kinds:
+                            summary.update(row, None)
+                        else:
+                            summary.last.update(row)
+                            summary.dirty = True
+                        self._history_append_locked(row)
+                        self._step += 1
                         return
-                    if step > self._step:
-                        self._commit()
-                        self._step = step
-                    if commit is None:
-                        commit = False
-                elif commit is None:
-                    commit = True
-                if data:
-                    self._builder.add(data, self._pending_nums, self._pending_texts)
-                if commit:
-                    self._commit()
+                try:
+                    self._log_general(data, step, commit)
+                finally:
+                    self._refresh_plain_ok()
         except Exception as exc:  # training must go on whatever was passed in
             warn_once(f"log:{type(exc).__name__}", f"log() failed and skipped a row: {exc!r}")
 
-    def _log_plain(self, data: Any) -> bool:
-        # The common call, a new step of floats under known keys with no define_metric
-        # rules: one copy of the dict, no per-value Python. Returns False to take the
-        # general path.
-        summary = self._summary_state
-        if (
-            self._finished
-            or self._pending_nums
-            or self._pending_texts
-            or self._definitions.items
-            or summary.agg_kinds
-            or not self._builder.is_plain(data)
-        ):
-            return False
-        nums = dict(data)
-        now = time.time()
-        nums[layout.STEP] = self._step
-        nums[layout.TIMESTAMP] = now
-        nums[layout.RUNTIME] = now - self._start
-        summary.last.update(nums)
-        summary.dirty = True
-        self._history_append(nums)
-        self._step += 1
-        return True
+    def _refresh_plain_ok(self) -> None:
+        # Whether log()'s plain stretch may run: no step pending, not finished.
+        # Recomputed under the lock wherever either can change.
+        self._plain_ok = not (self._finished or self._pending_nums or self._pending_texts)
+
+    def _log_general(self, data: Any, step: int | None, commit: bool | None) -> None:
+        if self._finished:
+            warn_once(f"finished:{self.id}", f"log() after finish() on run {self.id} is ignored")
+            return
+        if step is not None:
+            step = int(step)
+            if step < self._step:
+                warn(
+                    f"tried to log to step {step}, which is less than the current step {self._step}; "
+                    "steps must increase, so this data is ignored"
+                )
+                return
+            if step > self._step:
+                self._commit()
+                self._step = step
+            if commit is None:
+                commit = False
+        elif commit is None:
+            commit = True
+        if data:
+            self._builder.add(data, self._pending_nums, self._pending_texts)
+        if commit:
+            self._commit()
 
     def _commit(self) -> None:
         nums = self._pending_nums
@@ -164,11 +177,11 @@ class Run:
         self._pending_nums = {}
         self._pending_texts = {}
         if self._definitions.items:
-            self._fill_step_metrics(nums)
+            self._step_fill.fill(nums, self._summary_state.last)
         now = time.time()
-        nums[layout.STEP] = self._step
-        nums[layout.TIMESTAMP] = now
-        nums[layout.RUNTIME] = now - self._start
+        nums[_STEP] = self._step
+        nums[_TIMESTAMP] = now
+        nums[_RUNTIME] = now - self._start
         summary = self._summary_state
         if texts or summary.agg_kinds:
             summary.update(nums, texts)
@@ -177,37 +190,12 @@ class Run:
         else:
             summary.last.update(nums)
             summary.dirty = True
-        self._history_append(nums)
+        self._history_append_locked(nums)
         self._step += 1
-
-    def _fill_step_metrics(self, nums: dict[str, Any]) -> None:
-        # A metric bound to a step metric that this row lacks takes the step metric's
-        # last value, so eval rows logged without "global_step" still line up.
-        last = self._summary_state.last
-        columns = self._builder.columns
-        for col in list(nums):
-            try:
-                sm = self._step_metric_of[col]
-            except KeyError:
-                d = self._definitions.for_key(self._logical(col))
-                sm = d.step_metric if d is not None else None
-                self._step_metric_of[col] = sm
-            if sm is None:
-                continue
-            sm_col = columns.get(sm, sm)
-            if sm_col not in nums and sm_col in last:
-                nums[sm_col] = last[sm_col]
-
-    def _logical(self, col: str) -> str:
-        if "#" not in col:
-            return col
-        for key, c in self._builder.columns.items():
-            if c == col:
-                return key
-        return col
 
     def _on_new_column(self, key: str, col: str) -> None:
         self._summary_state.on_new_column(key, col)
+        self._step_fill.forget()  # a step metric's column may be this one
         if key != col and self._files is not None:
             self._files.metrics_dirty = True
 
@@ -233,7 +221,7 @@ class Run:
             return d
         with self._lock:
             self._definitions.add(d)
-            self._step_metric_of.clear()
+            self._step_fill.forget()
             self._summary_state.refresh_definitions()
             self._files.metrics_dirty = True
         return d
@@ -327,6 +315,7 @@ class Run:
             if self._finished:
                 return
             self._finished = True
+            self._plain_ok = False
             if not self.disabled:
                 try:
                     self._commit()

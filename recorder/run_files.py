@@ -65,8 +65,13 @@ class RunFiles:
         self._open_dir(resume)
         self.files_dir = run_dir / layout.FILES_DIR
         self.files_dir.mkdir(exist_ok=True)
+        # Run.log() holds run._lock around every history append; sharing it spares a second lock.
         self.history = StreamWriter(
-            run_dir / layout.HISTORY_DIR, run.id, self.writer_id, text_directory=run_dir / layout.TEXT_DIR
+            run_dir / layout.HISTORY_DIR,
+            run.id,
+            self.writer_id,
+            text_directory=run_dir / layout.TEXT_DIR,
+            lock=run._lock,
         )
         self.history.on_full = self._wake.set
         self.system = StreamWriter(run_dir / layout.SYSTEM_DIR, run.id, self.writer_id)

@@ -67,6 +67,7 @@ class StreamWriter:
         compact_after_parts: int = 16,
         rows_per_part: int = 10_000,
         journal: bool = True,
+        lock: Any = None,
     ) -> None:
         self.directory = directory
         self.text_directory = text_directory
@@ -78,7 +79,9 @@ class StreamWriter:
         self.on_full: Callable[[], None] | None = None
         self.lost_rows = 0
         self.last_error: str | None = None
-        self._lock = threading.Lock()
+        # Guards the batch and the journal's descriptor. A caller that already holds a lock
+        # of its own on every append (Run.log) hands it in, so a row takes one lock, not two.
+        self.lock = self._lock = lock if lock is not None else threading.Lock()
         self._publish_lock = threading.Lock()
         self._rows: list[bytes] = []
         self._seq = 0
@@ -109,33 +112,43 @@ class StreamWriter:
 
     # -- caller thread -------------------------------------------------------------
     def append(self, row: dict[str, Any]) -> None:
+        with self._lock:
+            self.append_locked(row)
+
+    def append_locked(self, row: dict[str, Any]) -> None:
+        """append(), for a caller that holds `self.lock`."""
         # The buffer keeps the encoded line, not the dict: a third of the memory, and
         # bytes are invisible to the garbage collector however many rows wait.
         line = _dumps(row)
         # encode_row's work inline for the row without NaN/inf (orjson writes them null).
-        self.append_line(encode_row(row) if b"null" in line else b"\n" + line)
+        # find(), not `in`: bytes `in` first tries its operand as an int and discards the
+        # TypeError, a third of the search's cost on a 250-byte line (CPython 3.11).
+        self._append_line_locked(encode_row(row) if line.find(b"null") >= 0 else b"\n" + line)
 
     def append_line(self, line: bytes) -> None:
         """A row already encoded as recorder.journal.encode_row encodes it."""
         with self._lock:
-            rows = self._rows
-            rows.append(line)
-            self._appended += 1
-            # Once per batch, when it reaches a part's size: the writer publishes it now
-            # rather than at its next tick, which bounds memory in fast loops.
-            if len(rows) == self.rows_per_part and self.on_full is not None:
-                self.on_full()
-            fd = self._fd
+            self._append_line_locked(line)
+
+    def _append_line_locked(self, line: bytes) -> None:
+        rows = self._rows
+        rows.append(line)
+        self._appended += 1
+        # Once per batch, when it reaches a part's size: the writer publishes it now
+        # rather than at its next tick, which bounds memory in fast loops.
+        if len(rows) == self.rows_per_part and self.on_full is not None:
+            self.on_full()
+        fd = self._fd
+        if fd is None:
+            if self._journal_broken:
+                return
+            fd = self._open_journal()
             if fd is None:
-                if self._journal_broken:
-                    return
-                fd = self._open_journal()
-                if fd is None:
-                    return
-            try:
-                _write(fd, line)
-            except OSError as exc:
-                self._journal_failed(exc)
+                return
+        try:
+            _write(fd, line)
+        except OSError as exc:
+            self._journal_failed(exc)
 
     def _open_journal(self) -> int | None:
         path = self.directory / layout.journal_name(self.writer_id, self._seq)

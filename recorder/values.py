@@ -13,8 +13,6 @@ from typing import Any
 from recorder.layout import RESERVED_KEYS
 from recorder.warn import warn_once
 
-_FLOAT_ONLY = {float}
-
 # A media object (Image, Histogram, Table...) turns itself into row values; the hook
 # is given the key and returns {suffix: number-or-text} to merge, or None to skip.
 MediaHandler = Callable[[str, Any], "dict[str, Any] | None"]
@@ -31,7 +29,7 @@ class RowBuilder:
     def __init__(self) -> None:
         self.columns: dict[str, str] = {}
         # Keys whose column is the key itself: a row of floats under these keys is
-        # stored as it is (is_plain), with no per-value work in Python.
+        # stored as it is (plain_row), with no per-value work in Python.
         self._plain: set[str] = set()
         self._taken_lower: set[str] = set()
         self.media_handler: MediaHandler | None = None
@@ -54,11 +52,17 @@ class RowBuilder:
             self.on_new_column(key, col)
         return col
 
-    def is_plain(self, data: Any) -> bool:
-        """Whether `data` is a dict of Python floats under keys already seen, each its own
-        column: then `dict(data)` is the row, and add() would only copy it value by value.
-        Both checks run in C (a set comparison, a set of the value types)."""
-        return type(data) is dict and self._plain.issuperset(data) and set(map(type, data.values())) == _FLOAT_ONLY
+    def plain_row(self, data: Any) -> dict[str, float] | None:
+        """A new row holding `data` when it is a non-empty dict of Python floats, ints or
+        bools under keys already seen, each its own column; None for anything else (add()
+        then judges it value by value). A row of floats, the common call, is checked in C
+        (a set comparison, a tuple of the value types) and copied once."""
+        if type(data) is not dict or not data or not self._plain.issuperset(data):
+            return None
+        types = tuple(map(type, data.values()))
+        if types.count(float) == len(types):
+            return dict(data)
+        return _numbers_as_floats(data)
 
     def add(self, data: Mapping, nums: dict, texts: dict, prefix: str = "") -> None:
         if prefix:
@@ -149,6 +153,21 @@ def _is_single_element(v: Any) -> bool:
         return callable(getattr(v, "item", None)) and getattr(v, "numel", lambda: getattr(v, "size", 0))() == 1
     except Exception:
         return False
+
+
+def _numbers_as_floats(data: dict[str, Any]) -> dict[str, float] | None:
+    row = {}
+    for k, v in data.items():
+        t = type(v)
+        if t is float:
+            row[k] = v
+        elif t is int:
+            row[k] = _int_to_float(v)
+        elif t is bool:
+            row[k] = float(v)
+        else:
+            return None
+    return row
 
 
 def _int_to_float(v: int) -> float:

@@ -126,6 +126,27 @@ def test_seed_define_metric_global_step_fills_missing_step_metric():
     assert defs == [{"name": "*", "step_metric": "global_step", "summary": [], "goal": None, "hidden": False}]
 
 
+def test_step_metric_logged_after_its_metrics_and_renamed_for_case_is_filled():
+    run = make_run(recorder_root())
+    run.log({"step": 1.0})
+    run.define_metric("val/*", step_metric="Step")
+    for acc in (0.1, 0.2):
+        run.log({"val/acc": acc})  # no Step yet: nothing to fill
+    run.log({"Step": 5})  # its column is "Step#2", "step" being taken
+    run.log({"val/acc": 0.3})
+    run.log({"Step": 6, "val/acc": 0.4})
+    run.log({"val/acc": 0.5})
+    run.finish()
+    rows = history(run)
+    assert [(r["val/acc"], r["Step#2"]) for r in rows if r["val/acc"] is not None] == [
+        (0.1, None),
+        (0.2, None),
+        (0.3, 5.0),
+        (0.4, 6.0),
+        (0.5, 6.0),
+    ]
+
+
 def test_define_metric_specific_name_and_summaries():
     run = make_run(recorder_root())
     run.define_metric("train/loss", step_metric="global_step", summary="min,max,mean")
@@ -225,6 +246,29 @@ def test_repeated_float_rows_keep_case_columns_and_nonfinite_values():
     assert rows[3]["x"] == -math.inf and math.isnan(rows[3]["Loss"]) and math.isnan(rows[1]["x"])
     assert rows[4]["new"] == 8.0 and rows[4]["Loss"] is None
     assert run.summary["x"] == 7.0 and run.summary["loss"] == 4.0 and run.summary["new"] == 8.0
+
+
+def test_repeated_number_rows_store_ints_and_bools_as_floats_in_step_order():
+    # Known keys with ints and bools take the shortcut too; empty rows, commit=False and a
+    # define_metric arriving mid-run leave it and come back without losing a step.
+    run = make_run(recorder_root())
+    run.log({"epoch": 0, "ok": False, "loss": 0.5})
+    run.log({"epoch": 1, "ok": True, "loss": 0.25})
+    run.log({})  # nothing to record: no step
+    run.log({"epoch": 2**1100, "ok": True, "loss": 0.125})
+    run.log({"epoch": 3, "loss": None})  # None is skipped, not a number
+    run.log({"epoch": 4}, commit=False)
+    run.log({"loss": 0.0625})
+    run.define_metric("loss", summary="min")
+    run.log({"epoch": 5, "ok": False, "loss": 1.0})
+    run.finish()
+    rows = history(run)
+    assert [r["_step"] for r in rows] == [0, 1, 2, 3, 4, 5]
+    assert [r["epoch"] for r in rows] == [0.0, 1.0, math.inf, 3.0, 4.0, 5.0]
+    assert all(type(r["epoch"]) is float for r in rows)
+    assert [r["ok"] for r in rows] == [0.0, 1.0, 1.0, None, None, 0.0]
+    assert [r["loss"] for r in rows] == [0.5, 0.25, 0.125, None, 0.0625, 1.0]
+    assert run.summary["epoch"] == 5.0 and run.summary["loss"] == {"min": 1.0}
 
 
 def test_torch_scalars_need_no_item():

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import make_run
 from run_reading import read_stream
 
@@ -64,3 +65,19 @@ def test_a_helper_that_dies_hands_publication_back_to_the_writer(runs_root, monk
     rows = read_stream(Path(run.dir))
     assert [r["x"] for r in rows] == [float(i) for i in range(450)]
     assert [r[layout.STEP] for r in rows] == list(range(450))
+
+
+def test_the_helper_runs_at_a_lower_priority_than_training(runs_root, monkeypatch):
+    psutil = pytest.importorskip("psutil")
+    monkeypatch.setenv("LOUPE_PUBLISHER", "process")
+    run = make_run(runs_root)
+    helper = run._files._helper
+    assert helper is not None and helper._proc is not None
+    child = psutil.Process(helper._proc.pid)
+    wanted = min(os.nice(0) + 10, 19)
+    deadline = time.time() + 30  # the child lowers its priority once its interpreter is up
+    while child.nice() < wanted and time.time() < deadline:
+        time.sleep(0.02)
+    child_nice = child.nice()
+    run.finish()
+    assert child_nice == wanted
