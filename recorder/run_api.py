@@ -125,7 +125,7 @@ class Run:
                         row[_STEP] = self._step
                         row[_TIMESTAMP] = now
                         row[_RUNTIME] = now - self._start
-                        if summary.agg_kinds:
+                        if summary.agg_kinds or summary.text_last:
                             summary.update(row, None)
                         else:
                             summary.last.update(row)
@@ -183,7 +183,7 @@ class Run:
         nums[_TIMESTAMP] = now
         nums[_RUNTIME] = now - self._start
         summary = self._summary_state
-        if texts or summary.agg_kinds:
+        if texts or summary.agg_kinds or summary.text_last:
             summary.update(nums, texts)
             if texts:
                 nums[layout.JOURNAL_TEXT_KEY] = texts

@@ -41,9 +41,15 @@ class SummaryState:
             self.refresh_definitions()
 
     def update(self, nums: dict[str, Any], texts: dict[str, str] | None) -> None:
+        # The summary holds each key's last value, number or text, whichever came last.
         self.last.update(nums)
+        if self.text_last:
+            for key in [k for k in self.text_last if self.columns.get(k, k) in nums]:
+                del self.text_last[key]
         if texts:
             self.text_last.update(texts)
+            for key in texts:
+                self.last.pop(self.columns.get(key, key), None)
         if self.agg_kinds:
             for col, _kinds in self.agg_kinds.items():
                 v = nums.get(col)

@@ -186,6 +186,19 @@ def test_summary_last_values_override_and_written_during_run():
     assert final["acc"] == 1.0 and final["_step"] == 1
 
 
+def test_summary_keeps_whichever_came_last_a_number_or_a_text():
+    # wandb's summary is each key's last logged value; a key that switched between text
+    # and numbers showed its old text for good.
+    run = make_run(recorder_root())
+    run.log({"phase": "warmup", "lr": 0.1})
+    run.log({"phase": 2.0, "lr": "frozen"})
+    assert run.summary["phase"] == 2.0 and run.summary["lr"] == "frozen"
+    run.log({"phase": "done", "lr": 0.01})
+    run.finish()
+    final = read_json(run, "summary.json")
+    assert final["phase"] == "done" and final["lr"] == 0.01
+
+
 def test_values_of_every_supported_type(caplog):
     run = make_run(recorder_root())
     with caplog.at_level(logging.WARNING, logger="loupe"):
