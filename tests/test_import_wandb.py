@@ -248,3 +248,58 @@ def test_records_split_across_blocks(tmp_path):
     run_dir = report.outcomes[0].run_dir
     assert read_json(run_dir / layout.CONFIG_FILE) == {"blob": "x" * 100_000, "n": 1}
     assert report.outcomes[0].steps == 5
+
+
+PLAIN_SCRIPT = """
+import sys, wandb
+run = wandb.init(project="plain", dir=sys.argv[1])
+for i in range(3000):
+    row = {"a": i * 0.5, "b": -i, "tiny": 1e-300 * (i + 1), "huge": 1.5e300 - i}
+    if i % 3 == 0:
+        row["c"] = i / 3
+    if i == 1500:
+        wandb.define_metric("late", summary="min")  # the rows after it go one by one
+    if i >= 1500:
+        row["late"] = 3000.0 - i
+    wandb.log(row)
+wandb.finish()
+"""
+
+
+@pytest.fixture(scope="module")
+def plain_source(tmp_path_factory) -> Path:
+    return run_wandb_script(tmp_path_factory.mktemp("wandb-plain"), PLAIN_SCRIPT)
+
+
+def _history_matches(root: Path, wrote: list[dict]) -> None:
+    store = Store([root])
+    (info,) = store.runs()
+    rows = store.history(info.id).sort_by("_step").to_pylist()
+    assert len(rows) == len(wrote)
+    for got, w in zip(rows, wrote, strict=True):
+        assert {k: v for k, v in got.items() if v is not None and k != "run_id"} == w
+
+
+def test_number_only_rows_are_imported_value_for_value(plain_source, tmp_path):
+    report = import_wandb([plain_source], root=tmp_path / "runs")
+    (outcome,) = report.outcomes
+    assert outcome.status == "imported" and outcome.state == "finished" and outcome.steps == 3000
+    wrote = plain_history(log_file(plain_source))
+    assert len(wrote) == 3000 and "c" not in wrote[1] and "late" in wrote[1500]
+    _history_matches(tmp_path / "runs", wrote)
+    summary = read_json(outcome.run_dir / layout.SUMMARY_FILE)
+    wrote_summary = plain_summary(log_file(plain_source))
+    assert summary["late"] == wrote_summary["late"] == {"min": 1.0}
+    assert all(summary[k] == wrote_summary[k] for k in ("a", "b", "c", "tiny", "huge"))
+    assert summary["_step"] == 2999
+
+
+def test_number_only_rows_of_a_torn_log(plain_source, tmp_path):
+    src = _copy_run(plain_source, tmp_path / "src" / plain_source.name)
+    data = log_file(src).read_bytes()
+    log_file(src).write_bytes(data[: len(data) * 2 // 5 + 5])  # mid-record, rows still before define_metric
+    wrote = plain_history(log_file(src))
+    assert 0 < len(wrote) < 1500
+    (outcome,) = import_wandb([src], root=tmp_path / "runs").outcomes
+    assert outcome.status == "imported" and outcome.state == "crashed" and outcome.steps == len(wrote)
+    _history_matches(tmp_path / "runs", wrote)

@@ -152,7 +152,8 @@ class ImportedRun:
         try:
             body = ",".join(map(operator.add, map(prefixes.__getitem__, keys), texts))
         except KeyError:
-            if not self._add_json_keys(keys):
+            # A new column can bring a define_metric summary in (SummaryState.on_new_column).
+            if not self._add_json_keys(keys) or self._summary.agg_kinds:
                 return False
             body = ",".join(map(operator.add, map(prefixes.__getitem__, keys), texts))
         if '"_step":' not in body or '"_timestamp":' not in body or '"_runtime":' not in body:
@@ -164,6 +165,31 @@ class ImportedRun:
         self.steps += 1
         return True
 
+    def log_json_rows(self, keys: list[str], texts: list[str], counts: list[int]) -> bool:
+        """Many history rows at once: every row's keys and JSON texts in turn, and how many
+        items each row has. Written as one Parquet part when every value is a finite number
+        and each row has `_step`, `_timestamp` and `_runtime`, the rows log_json_row() takes;
+        False otherwise, and nothing is written."""
+        if not self._fast_rows or self._summary.agg_kinds:
+            return False
+        columns: dict[str, str] = {}
+        for key in dict.fromkeys(keys):
+            column = self._column_of(key)
+            if column is None:
+                return False
+            columns[key] = column
+        if self._summary.agg_kinds:  # a new column brought a define_metric summary in
+            return False
+        from recorder.importers.json_rows_table import json_rows_table
+
+        table = json_rows_table(self.id, keys, texts, counts, columns)
+        if table is None:
+            return False
+        self._history.append_table(table)
+        self._last_json.update(zip(keys, texts))
+        self.steps += len(counts)
+        return True
+
     def _add_json_keys(self, keys: Any) -> bool:
         for key in keys:
             if key in self._json_prefix:
@@ -171,14 +197,19 @@ class ImportedRun:
             if '"' in key or "\\" in key:
                 self._fast_rows = False  # its JSON spelling could fake a reserved key
                 return False
-            if key in _ROW_KEYS:
-                column = key
-            elif key in layout.RESERVED_KEYS or not key:
+            column = self._column_of(key)
+            if column is None:
                 return False
-            else:
-                column = self._builder.column_for(key)
             self._json_prefix[key] = orjson.dumps(column).decode() + ":"
         return True
+
+    def _column_of(self, key: str) -> str | None:
+        """The history column of a number logged under `key`; None for a key that needs log_row()."""
+        if key in _ROW_KEYS:
+            return key
+        if key in layout.RESERVED_KEYS or not key:
+            return None
+        return self._builder.column_for(key)
 
     def _settle_json_rows(self) -> None:
         """Rows written by log_json_row() count in the summary (their last values) and last_time."""

@@ -24,9 +24,10 @@ from typing import Any
 import orjson
 
 from recorder.importers.imported_run import ImportedRun
+from recorder.importers.wandb_history import HistoryBatch
 from recorder.importers.wandb_run import seconds
 from recorder.importers.wandb_stats import system_row
-from recorder.importers.wandb_view import view_types
+from recorder.importers.wandb_view import record_field, view_types
 from recorder.journal import resolve_cr
 from recorder.metric_definitions import MetricDefinition
 
@@ -141,6 +142,9 @@ class RecordReader:
         self.pending: dict[int, str] = {}  # console stream -> partial line
         self.pending_time: dict[int, float] = {}
         self.last_time = run.start_time
+        self.history_field = self.views.record_fields["history"]
+        self.summary_field = self.views.record_fields["summary"]
+        self.batch = HistoryBatch(run, self.views, lambda p: self.history(self.views.record.FromString(p), p))
         self.handlers: dict[str, Callable[[Any], None]] = {
             "config": lambda r: self.config.apply(r.config),
             "run": self.run_record,
@@ -151,6 +155,17 @@ class RecordReader:
             "metric": self.metric,
             "exit": self.exit,
         }
+
+    def handle_payload(self, payload: bytes) -> None:
+        """One record's bytes: history is batched, summary read from its own bytes, the rest parsed."""
+        field, start, end = record_field(payload)
+        if field == self.history_field:
+            self.batch.add(payload)
+        elif field == self.summary_field and end == len(payload):
+            self.summary_record(payload[start:end], payload)
+        else:
+            self.batch.flush()
+            self.handle(self.views.record.FromString(payload), payload)
 
     def handle(self, view: Any, payload: bytes) -> None:
         kind = view.WhichOneof("record_type")
@@ -332,7 +347,12 @@ class RecordReader:
         self.exited = record.exit
 
     # -- end -------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write the history rows kept back (before the end, or a record that must follow them)."""
+        self.batch.flush()
+
     def finish(self, torn: bool) -> None:
+        self.flush()
         run = self.run
         for stream, rest in sorted(self.pending.items()):
             run.console_line(self.pending_time[stream], "O" if stream == 1 else "E", resolve_cr(rest))

@@ -14,6 +14,10 @@ types derived from `wandb_internal_pb2` (same field numbers, same names) in whic
 `Views.flat_items(items)` returns `(keys, value_jsons)` when every item has exactly one
 nested key and a JSON value, the common case; otherwise None, and the caller reads the
 record with wandb's real types.
+
+The same merging reads many records at once: parsed as one `RecordView`, the joined
+payloads of many history records give every row's items in two lists, and parsed as
+`HistoryRows` (a history per record, its items left as bytes) how many items each row has.
 """
 
 from __future__ import annotations
@@ -81,11 +85,27 @@ def _with(
     return proto
 
 
+def _history_rows(record_type: Any) -> descriptor_pb2.DescriptorProto:
+    """Only Record's history field, repeated: joined records keep one history each."""
+    proto = descriptor_pb2.DescriptorProto(name="HistoryRows")
+    history = record_type.DESCRIPTOR.fields_by_name["history"]
+    proto.field.add(
+        name="history",
+        number=history.number,
+        label=_REPEATED,
+        type=_TYPE_MESSAGE,
+        type_name=f".{_PACKAGE}.HistoryCount",
+    )
+    return proto
+
+
 @dataclass(frozen=True)
 class Views:
     record: Any  # RecordView class
     summary: Any  # SummaryView class (a record's `summary` stays bytes in RecordView)
     fields: tuple[int, int]  # numbers of nested_key and value_json in HistoryItems
+    rows: Any  # HistoryRows class: joined history records, one HistoryCount each
+    record_fields: dict[str, int]  # Record's field numbers by name (history, summary...)
 
     def flat_items(self, items: Any) -> tuple[list[str], list[str]] | None:
         """(keys, value_jsons) of merged items when every item has one nested key and a JSON value.
@@ -102,6 +122,10 @@ class Views:
         # Lists: each read of a protobuf container makes its strings anew.
         return list(keys), list(values)
 
+    def item_counts(self, joined: bytes) -> list[int]:
+        """How many items each of the joined history records holds, in order."""
+        return [len(h.item) for h in self.rows.FromString(joined).history]
+
 
 @cache
 def view_types(pb: Any) -> Views:
@@ -114,6 +138,8 @@ def view_types(pb: Any) -> Views:
             _with(pb.HistoryRecord, "HistoryView", {"item": "HistoryItems"}, merged=("item",)),
             _with(pb.SummaryRecord, "SummaryView", {"update": "SummaryItems"}, merged=("update",)),
             _with(pb.Record, "RecordView", {"history": "HistoryView"}),
+            _with(pb.HistoryRecord, "HistoryCount", {}),
+            _history_rows(pb.Record),
         ]
     )
     pool = descriptor_pool.DescriptorPool()
@@ -127,4 +153,36 @@ def view_types(pb: Any) -> Views:
         record=message_factory.GetMessageClass(find("RecordView")),
         summary=message_factory.GetMessageClass(find("SummaryView")),
         fields=(history_items["nested_key"].number, history_items["value_json"].number),
+        rows=message_factory.GetMessageClass(find("HistoryRows")),
+        record_fields={f.name: f.number for f in pb.Record.DESCRIPTOR.fields},
     )
+
+
+def record_field(payload: bytes) -> tuple[int, int, int]:
+    """(number, start, end) of the first length-delimited field after `num` in a Record's
+    bytes, or (0, 0, 0) when they begin otherwise. wandb writes `num` first and then the
+    record's one type, so this names the type without parsing the record."""
+    n = len(payload)
+    i = 0
+    if n and payload[0] == 0x08:  # num, a varint (absent when 0)
+        i = 1
+        while i < n and payload[i] & 0x80:
+            i += 1
+        i += 1
+    if i >= n:
+        return 0, 0, 0
+    tag = payload[i]
+    if tag & 0x80 or tag & 7 != 2:  # a field number above 15, or not length-delimited
+        return 0, 0, 0
+    length = 0
+    shift = 0
+    i += 1
+    while i < n:
+        b = payload[i]
+        length |= (b & 0x7F) << shift
+        i += 1
+        if not b & 0x80:
+            end = i + length
+            return (tag >> 3, i, end) if end <= n else (0, 0, 0)
+        shift += 7
+    return 0, 0, 0

@@ -1,0 +1,55 @@
+"""wandb history records kept back and read many at a time.
+
+A 100k-step run is 100k history records; read one by one, each costs a parse and a
+dozen Python strings made and handled. Consecutive history records are joined and
+parsed as one message instead (wandb_view.py: the items of every row in two lists, and
+how many items each row has), and the rows go to ImportedRun.log_json_rows() as one
+table. A batch with any row that needs care (text, NaN, media, nested keys, a define_
+metric summary) is handed back record by record to the reader's per-record path, so
+what is imported does not depend on the batching.
+
+The reader flushes the batch before any record that is not history or summary (a
+metric definition, an exit, console output...), so rows stay in order with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from recorder.importers.imported_run import ROWS_PER_PART, ImportedRun
+
+
+class HistoryBatch:
+    def __init__(self, run: ImportedRun, views: Any, one_by_one: Callable[[bytes], None]) -> None:
+        self.run = run
+        self.views = views
+        self.one_by_one = one_by_one
+        self.payloads: list[bytes] = []
+
+    def add(self, payload: bytes) -> None:
+        """A history record's bytes (a Record whose first field after num is its history)."""
+        self.payloads.append(payload)
+        if len(self.payloads) >= ROWS_PER_PART:
+            self.flush()
+
+    def flush(self) -> None:
+        payloads, self.payloads = self.payloads, []
+        if payloads and not self._as_table(payloads):
+            for payload in payloads:
+                self.one_by_one(payload)
+
+    def _as_table(self, payloads: list[bytes]) -> bool:
+        from google.protobuf.message import DecodeError
+
+        joined = b"".join(payloads)
+        try:
+            flat = self.views.flat_items(self.views.record.FromString(joined).history.item)
+            if flat is None:
+                return False
+            counts = self.views.item_counts(joined)
+        except DecodeError:
+            return False  # read one by one, the bad record is named
+        if len(counts) != len(payloads):
+            return False
+        return self.run.log_json_rows(flat[0], flat[1], counts)
