@@ -22,6 +22,7 @@ payloads of many history records give every row's items in two lists, and parsed
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -85,16 +86,15 @@ def _with(
     return proto
 
 
-def _history_rows(record_type: Any) -> descriptor_pb2.DescriptorProto:
-    """Only Record's history field, repeated: joined records keep one history each."""
-    proto = descriptor_pb2.DescriptorProto(name="HistoryRows")
-    history = record_type.DESCRIPTOR.fields_by_name["history"]
+def _rows_of(record_type: Any, field: str, name: str, element: str) -> descriptor_pb2.DescriptorProto:
+    """Only Record's `field`, repeated, as `element`: joined records keep one each."""
+    proto = descriptor_pb2.DescriptorProto(name=name)
     proto.field.add(
-        name="history",
-        number=history.number,
+        name=field,
+        number=record_type.DESCRIPTOR.fields_by_name[field].number,
         label=_REPEATED,
         type=_TYPE_MESSAGE,
-        type_name=f".{_PACKAGE}.HistoryCount",
+        type_name=f".{_PACKAGE}.{element}",
     )
     return proto
 
@@ -104,10 +104,13 @@ class Views:
     record: Any  # RecordView class
     summary: Any  # SummaryView class (a record's `summary` stays bytes in RecordView)
     fields: tuple[int, int]  # numbers of nested_key and value_json in HistoryItems
-    rows: Any  # HistoryRows class: joined history records, one HistoryCount each
     record_fields: dict[str, int]  # Record's field numbers by name (history, summary...)
+    history_rows: Any  # HistoryRows class: joined history records, one HistoryCount each
+    summaries: Any  # SummariesView class: joined summary records, their items merged
+    summary_fields: tuple[int, int]  # numbers of nested_key and value_json in SummaryItems
+    summary_rows: Any  # SummaryRows class: joined summary records, one SummaryCount each
 
-    def flat_items(self, items: Any) -> tuple[list[str], list[str]] | None:
+    def flat_items(self, items: Any, fields: tuple[int, int] | None = None) -> tuple[list[str], list[str]] | None:
         """(keys, value_jsons) of merged items when every item has one nested key and a JSON value.
 
         Each item names at least one key; when the merged items hold nothing but nested
@@ -117,14 +120,26 @@ class Views:
         if len(set_fields) != 2:
             return None
         (f1, keys), (f2, values) = set_fields
-        if f1.number != self.fields[0] or f2.number != self.fields[1] or len(keys) != len(values):
+        key_field, value_field = fields or self.fields
+        if f1.number != key_field or f2.number != value_field or len(keys) != len(values):
             return None
         # Lists: each read of a protobuf container makes its strings anew.
         return list(keys), list(values)
 
     def item_counts(self, joined: bytes) -> list[int]:
         """How many items each of the joined history records holds, in order."""
-        return [len(h.item) for h in self.rows.FromString(joined).history]
+        return [len(h.item) for h in self.history_rows.FromString(joined).history]
+
+    def flat_summaries(self, joined: bytes) -> tuple[list[str], list[str]] | None:
+        """flat_items() of joined summary records' updates; None also when any removes a key."""
+        view = self.summaries.FromString(joined).summary
+        if len(view.ListFields()) != 1 or not view.HasField("update"):
+            return None
+        return self.flat_items(view.update, self.summary_fields)
+
+    def update_counts(self, joined: bytes) -> list[int]:
+        """How many updates each of the joined summary records holds, in order."""
+        return [len(s.update) for s in self.summary_rows.FromString(joined).summary]
 
 
 @cache
@@ -139,7 +154,10 @@ def view_types(pb: Any) -> Views:
             _with(pb.SummaryRecord, "SummaryView", {"update": "SummaryItems"}, merged=("update",)),
             _with(pb.Record, "RecordView", {"history": "HistoryView"}),
             _with(pb.HistoryRecord, "HistoryCount", {}),
-            _history_rows(pb.Record),
+            _rows_of(pb.Record, "history", "HistoryRows", "HistoryCount"),
+            _with(pb.Record, "SummariesView", {"summary": "SummaryView"}),
+            _with(pb.SummaryRecord, "SummaryCount", {}),
+            _rows_of(pb.Record, "summary", "SummaryRows", "SummaryCount"),
         ]
     )
     pool = descriptor_pool.DescriptorPool()
@@ -149,40 +167,29 @@ def view_types(pb: Any) -> Views:
         return pool.FindMessageTypeByName(f"{_PACKAGE}.{name}")
 
     history_items = find("HistoryItems").fields_by_name
+    summary_items = find("SummaryItems").fields_by_name
     return Views(
         record=message_factory.GetMessageClass(find("RecordView")),
         summary=message_factory.GetMessageClass(find("SummaryView")),
         fields=(history_items["nested_key"].number, history_items["value_json"].number),
-        rows=message_factory.GetMessageClass(find("HistoryRows")),
         record_fields={f.name: f.number for f in pb.Record.DESCRIPTOR.fields},
+        history_rows=message_factory.GetMessageClass(find("HistoryRows")),
+        summaries=message_factory.GetMessageClass(find("SummariesView")),
+        summary_fields=(summary_items["nested_key"].number, summary_items["value_json"].number),
+        summary_rows=message_factory.GetMessageClass(find("SummaryRows")),
     )
 
 
-def record_field(payload: bytes) -> tuple[int, int, int]:
-    """(number, start, end) of the first length-delimited field after `num` in a Record's
-    bytes, or (0, 0, 0) when they begin otherwise. wandb writes `num` first and then the
-    record's one type, so this names the type without parsing the record."""
-    n = len(payload)
-    i = 0
-    if n and payload[0] == 0x08:  # num, a varint (absent when 0)
-        i = 1
-        while i < n and payload[i] & 0x80:
-            i += 1
-        i += 1
-    if i >= n:
-        return 0, 0, 0
-    tag = payload[i]
-    if tag & 0x80 or tag & 7 != 2:  # a field number above 15, or not length-delimited
-        return 0, 0, 0
-    length = 0
-    shift = 0
-    i += 1
-    while i < n:
-        b = payload[i]
-        length |= (b & 0x7F) << shift
-        i += 1
-        if not b & 0x80:
-            end = i + length
-            return (tag >> 3, i, end) if end <= n else (0, 0, 0)
-        shift += 7
-    return 0, 0, 0
+# num (a varint, left out when 0), then a field tag below 16 and its length's first byte.
+_HEAD = re.compile(rb"(?:\x08[\x80-\xff]{0,9}[\x00-\x7f])?([\x00-\x7f])", re.DOTALL)
+
+
+def record_kind(payload: bytes) -> tuple[int, int]:
+    """(field number, offset of its tag) of the first field after `num` in a Record's bytes;
+    field 0 when it is not a length-delimited field below 16. wandb writes `num` first and
+    then the record's one type, so this names the type without parsing the record."""
+    m = _HEAD.match(payload)
+    if m is None:
+        return 0, 0
+    tag = m.group(1)[0]
+    return (tag >> 3 if tag & 7 == 2 else 0), m.start(1)
