@@ -6,6 +6,7 @@ Imported lazily by the stream writer's background thread (pyarrow is slow to imp
 from __future__ import annotations
 
 import os
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,13 @@ def journal_to_tables(data: bytes, run_id: str) -> tuple[pa.Table, pa.Table | No
 
 
 def run_id_column(run_id: str, n: int) -> pa.DictionaryArray:
-    """The run_id column of a part: `n` times the one run id, dictionary-encoded."""
-    return pa.DictionaryArray.from_arrays(pa.array([0] * n, pa.int32()), pa.array([run_id]))
+    """The run_id column of a part: `n` times the one run id, dictionary-encoded.
+
+    Made from buffers: pa.array() on a list imports pandas when it is installed (0.3 s)."""
+    name = run_id.encode()
+    indices = pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(bytes(4 * n))])
+    ends = pa.py_buffer(array("i", [0, len(name)]))
+    return pa.DictionaryArray.from_arrays(indices, pa.StringArray.from_buffers(1, ends, pa.py_buffer(name)))
 
 
 def _numeric_from_parsed(parsed: pa.Table, run_id: str) -> pa.Table:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -30,6 +30,9 @@ from recorder.metric_definitions import MetricDefinition, MetricDefinitions
 from recorder.run_summary import SummaryState, _jsonable
 from recorder.stream_writer import StreamWriter
 from recorder.values import RowBuilder
+
+if TYPE_CHECKING:
+    from recorder.importers.json_rows_table import JsonRows
 
 # Rows kept in memory before a part is written: a 100k-step import makes one part.
 ROWS_PER_PART = 100_000
@@ -165,29 +168,27 @@ class ImportedRun:
         self.steps += 1
         return True
 
-    def log_json_rows(self, keys: list[str], texts: list[str], counts: list[int]) -> bool:
-        """Many history rows at once: every row's keys and JSON texts in turn, and how many
-        items each row has. Written as one Parquet part when every value is a finite number
-        and each row has `_step`, `_timestamp` and `_runtime`, the rows log_json_row() takes;
-        False otherwise, and nothing is written."""
+    def log_json_rows(self, rows: JsonRows) -> bool:
+        """Many history rows at once, written as one Parquet part when every value is a
+        finite number and each row has `_step`, `_timestamp` and `_runtime` (the rows
+        log_json_row() takes); False otherwise, and nothing is written."""
         if not self._fast_rows or self._summary.agg_kinds:
             return False
         columns: dict[str, str] = {}
-        for key in dict.fromkeys(keys):
+        for key in rows.keys:
             column = self._column_of(key)
             if column is None:
                 return False
             columns[key] = column
         if self._summary.agg_kinds:  # a new column brought a define_metric summary in
             return False
-        from recorder.importers.json_rows_table import json_rows_table
-
-        table = json_rows_table(self.id, keys, texts, counts, columns)
-        if table is None:
+        built = rows.table(self.id, columns)
+        if built is None:
             return False
+        table, last = built
         self._history.append_table(table)
-        self._last_json.update(zip(keys, texts))
-        self.steps += len(counts)
+        self._last_json.update(last)
+        self.steps += len(rows.counts)
         return True
 
     def _add_json_keys(self, keys: Any) -> bool:

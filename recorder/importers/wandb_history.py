@@ -42,9 +42,11 @@ class HistoryBatch:
     def _as_table(self, payloads: list[bytes]) -> bool:
         from google.protobuf.message import DecodeError
 
+        from recorder.importers.json_rows_table import JsonRows
+
         joined = b"".join(payloads)
         try:
-            flat = self.views.flat_items(self.views.record.FromString(joined).history.item)
+            flat = self.views.flat_items(self.views.record.FromString(joined).history.item, lists=False)
             if flat is None:
                 return False
             counts = self.views.item_counts(joined)
@@ -52,4 +54,4 @@ class HistoryBatch:
             return False  # read one by one, the bad record is named
         if len(counts) != len(payloads):
             return False
-        return self.run.log_json_rows(flat[0], flat[1], counts)
+        return self.run.log_json_rows(JsonRows(flat[0], flat[1], counts))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -127,17 +128,15 @@ class WandbSource:
         files = self.file.parent / "files"
         reader = RecordReader(run, files, protobuf_module())
         reported = 0
-        handle = reader.handle_payload
+
+        def tick() -> None:
+            nonlocal reported
+            advance(log.offset - reported)
+            reported = log.offset
+
         with self._decoding():
-            for payload in self._head:
-                handle(payload)
-            self._head = []
-            for i, payload in enumerate(self._payloads):
-                handle(payload)
-                if i % _PROGRESS_EVERY == 0:
-                    advance(log.offset - reported)
-                    reported = log.offset
-            reader.flush()
+            reader.read(chain(self._head, self._payloads), tick, _PROGRESS_EVERY)
+        self._head = []
         advance(log.offset - reported)
         reader.finish(torn=log.torn)
         if files.is_dir():

@@ -110,7 +110,9 @@ class Views:
     summary_fields: tuple[int, int]  # numbers of nested_key and value_json in SummaryItems
     summary_rows: Any  # SummaryRows class: joined summary records, one SummaryCount each
 
-    def flat_items(self, items: Any, fields: tuple[int, int] | None = None) -> tuple[list[str], list[str]] | None:
+    def flat_items(
+        self, items: Any, fields: tuple[int, int] | None = None, lists: bool = True
+    ) -> tuple[Any, Any] | None:
         """(keys, value_jsons) of merged items when every item has one nested key and a JSON value.
 
         Each item names at least one key; when the merged items hold nothing but nested
@@ -123,8 +125,9 @@ class Views:
         key_field, value_field = fields or self.fields
         if f1.number != key_field or f2.number != value_field or len(keys) != len(values):
             return None
-        # Lists: each read of a protobuf container makes its strings anew.
-        return list(keys), list(values)
+        # Lists: each read of a protobuf container makes its strings anew; a caller that
+        # reads them once takes the containers (lists=False).
+        return (list(keys), list(values)) if lists else (keys, values)
 
     def item_counts(self, joined: bytes) -> list[int]:
         """How many items each of the joined history records holds, in order."""
@@ -182,13 +185,15 @@ def view_types(pb: Any) -> Views:
 
 # num (a varint, left out when 0), then a field tag below 16 and its length's first byte.
 _HEAD = re.compile(rb"(?:\x08[\x80-\xff]{0,9}[\x00-\x7f])?([\x00-\x7f])", re.DOTALL)
+# record_head(payload).group(1) is that tag byte; None when the bytes begin otherwise.
+record_head = _HEAD.match
 
 
 def record_kind(payload: bytes) -> tuple[int, int]:
     """(field number, offset of its tag) of the first field after `num` in a Record's bytes;
     field 0 when it is not a length-delimited field below 16. wandb writes `num` first and
     then the record's one type, so this names the type without parsing the record."""
-    m = _HEAD.match(payload)
+    m = record_head(payload)
     if m is None:
         return 0, 0
     tag = m.group(1)[0]
