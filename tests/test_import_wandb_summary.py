@@ -82,7 +82,12 @@ def test_keys_removed_nested_and_set_again():
         record(3001, ("opt", '{"lr": 0.2, "beta": 0.9}')),
         *rows(20, first_num=4000),
         record(5000, (("opt", "beta"), "0.95"), removes=("extra",)),
+        *rows(BATCH_RECORDS, first_num=6000),  # batches read whole after a nested key
+        record(10**6, ("n1", "1"), ("n2", "2")),
+        record(10**6 + 1, ("n1", "3")),  # after a nested key, an update moves its key last
+        record(10**6 + 2, ("opt", '{"lr": 0.3}')),
     ]
     got = batched(payloads)
     assert got == one_by_one(payloads)
-    assert dict(got)["opt"] == {"lr": 0.2, "beta": 0.95} and "extra" not in dict(got)
+    assert dict(got)["opt"] == {"lr": 0.3} and "extra" not in dict(got)
+    assert [k for k, _ in got if k in ("n1", "n2")] == ["n2", "n1"]

@@ -190,22 +190,31 @@ class SummaryBatch:
         flat = self.views.flat_summaries(joined)
         if flat is None:
             return False
-        keys, texts = flat
-        if not marks:
-            self.updates.update(keys, texts)
-            return True
-        counts = self.views.update_counts(joined)
-        if len(counts) != len(payloads):
-            return False
-        offsets = list(accumulate(counts, initial=0))
-        start = 0
-        for position, prepared in _needed(marks, self.updates):
-            end = offsets[position]
-            self.updates.update(keys[start:end], texts[start:end])
-            self.updates.apply_prepared(prepared)
-            start = end
-        self.updates.update(keys[start:], texts[start:])
+        keys = list(flat[0])
+        texts = flat[1]  # a container: only the texts that last are read
+        starts = [0]
+        if marks:
+            counts = self.views.update_counts(joined)
+            if len(counts) != len(payloads):
+                return False
+            offsets = list(accumulate(counts, initial=0))
+            marks = _needed(marks, self.updates)
+            starts += [offsets[position] for position, _ in marks]
+        ends = starts[1:] + [len(keys)]
+        for i, (start, end) in enumerate(zip(starts, ends)):
+            if i:
+                self.updates.apply_prepared(marks[i - 1][1])
+            self._apply_slice(keys, texts, start, end)
         return True
+
+    def _apply_slice(self, keys: list[str], texts: Any, start: int, end: int) -> None:
+        if self.updates.nested:  # every update moves its key to the end: apply them all
+            self.updates.update(keys[start:end], texts[start:end])
+            return
+        # The keys in the order they first appear, each with the index of its last update:
+        # what updating them one by one leaves.
+        last = dict(zip(keys[start:end], range(start, end)))
+        self.updates.update(last.keys(), map(texts.__getitem__, last.values()))
 
 
 def _needed(marks: list[tuple[int, Prepared]], updates: Updates) -> list[tuple[int, Prepared]]:

@@ -133,12 +133,13 @@ class Views:
         """How many items each of the joined history records holds, in order."""
         return [len(h.item) for h in self.history_rows.FromString(joined).history]
 
-    def flat_summaries(self, joined: bytes) -> tuple[list[str], list[str]] | None:
-        """flat_items() of joined summary records' updates; None also when any removes a key."""
+    def flat_summaries(self, joined: bytes) -> tuple[Any, Any] | None:
+        """flat_items() of joined summary records' updates, as containers; None also when
+        any removes a key."""
         view = self.summaries.FromString(joined).summary
         if len(view.ListFields()) != 1 or not view.HasField("update"):
             return None
-        return self.flat_items(view.update, self.summary_fields)
+        return self.flat_items(view.update, self.summary_fields, lists=False)
 
     def update_counts(self, joined: bytes) -> list[int]:
         """How many updates each of the joined summary records holds, in order."""
