@@ -19,6 +19,10 @@ from typing import Any
 
 from recorder.importers.imported_run import ROWS_PER_PART, ImportedRun
 
+# After a batch that had to be read one by one, the next is this small: a run whose rows
+# all need care (a text in every row) pays for a batch it cannot use once per part.
+_PROBE_ROWS = 256
+
 
 class HistoryBatch:
     def __init__(self, run: ImportedRun, views: Any, one_by_one: Callable[[bytes], None]) -> None:
@@ -26,18 +30,31 @@ class HistoryBatch:
         self.views = views
         self.one_by_one = one_by_one
         self.payloads: list[bytes] = []
+        self.limit = ROWS_PER_PART  # rows kept back before they are read
+        self.skip = 0  # rows to read one by one, without trying a batch
 
     def add(self, payload: bytes) -> None:
         """A history record's bytes (a Record whose first field after num is its history)."""
+        if self.skip:
+            self.skip -= 1
+            self.one_by_one(payload)
+            return
         self.payloads.append(payload)
-        if len(self.payloads) >= ROWS_PER_PART:
+        if len(self.payloads) >= self.limit:
             self.flush()
 
     def flush(self) -> None:
         payloads, self.payloads = self.payloads, []
-        if payloads and not self._as_table(payloads):
-            for payload in payloads:
-                self.one_by_one(payload)
+        if not payloads:
+            return
+        if self._as_table(payloads):
+            self.limit = ROWS_PER_PART
+            return
+        if self.limit == _PROBE_ROWS:
+            self.skip = ROWS_PER_PART - _PROBE_ROWS
+        self.limit = _PROBE_ROWS
+        for payload in payloads:
+            self.one_by_one(payload)
 
     def _as_table(self, payloads: list[bytes]) -> bool:
         from google.protobuf.message import DecodeError
