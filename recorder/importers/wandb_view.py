@@ -22,7 +22,6 @@ payloads of many history records give every row's items in two lists, and parsed
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -184,18 +183,29 @@ def view_types(pb: Any) -> Views:
     )
 
 
-# num (a varint, left out when 0), then a field tag below 16 and its length's first byte.
-_HEAD = re.compile(rb"(?:\x08[\x80-\xff]{0,9}[\x00-\x7f])?([\x00-\x7f])", re.DOTALL)
-# record_head(payload).group(1) is that tag byte; None when the bytes begin otherwise.
-record_head = _HEAD.match
+def type_offset(payload: bytes) -> int:
+    """Where the field after `num` starts in a Record's bytes (0 when num, a varint, is left
+    out because it is 0). wandb writes `num` first and then the record's one type, so the
+    byte there is the type's tag. IndexError when the bytes end first."""
+    if payload[0] != 0x08:
+        return 0
+    # A num below 2**21 (two million records) takes at most three bytes.
+    if payload[1] < 0x80:
+        return 2
+    if payload[2] < 0x80:
+        return 3
+    i = 3
+    while payload[i] >= 0x80:
+        i += 1
+    return i + 1
 
 
 def record_kind(payload: bytes) -> tuple[int, int]:
     """(field number, offset of its tag) of the first field after `num` in a Record's bytes;
-    field 0 when it is not a length-delimited field below 16. wandb writes `num` first and
-    then the record's one type, so this names the type without parsing the record."""
-    m = record_head(payload)
-    if m is None:
+    field 0 when it is not a length-delimited field below 16."""
+    try:
+        offset = type_offset(payload)
+        tag = payload[offset]
+    except IndexError:
         return 0, 0
-    tag = m.group(1)[0]
-    return (tag >> 3 if tag & 7 == 2 else 0), m.start(1)
+    return (tag >> 3 if (tag & 0x87) == 2 else 0), offset
