@@ -1,18 +1,19 @@
 """A wandb config or summary from its update/remove records, and summary records read many at a time.
 
 A 100k-step run writes 200k summary records: after every row wandb's own bookkeeping
-({_wandb: {runtime}, _runtime}, the same bytes each time) and the row's values. Read one
-by one they cost more than the history. SummaryBatch keeps them back: a record seen
-before byte for byte (the bookkeeping) is applied from what was prepared for it; the
-others are joined and parsed as one message (wandb_view.py), their updates applied as
-slices of two lists between those records, in the order wandb wrote them. A batch with
+({_wandb: {runtime}, _runtime}, the same bytes for a second) and the row's values. Read
+one by one they cost more than the history. SummaryBatch keeps them back: bookkeeping
+is applied from what was prepared for its bytes; the records between are joined and
+parsed as one message (wandb_view.py), of which only each key's last text is read.
+Applying a record again changes only what its last application sets anyway, so only
+the first and last application of each bookkeeping record split the runs. A batch with
 a record that needs care (a plain key, a removal, a nested key) is read one by one.
 """
 
 from __future__ import annotations
 
 import json
-from itertools import accumulate
+from itertools import count, pairwise
 from typing import Any
 
 import orjson
@@ -186,34 +187,30 @@ class SummaryBatch:
         return prepared
 
     def _merged(self, payloads: list[bytes], marks: list[tuple[int, Prepared]]) -> bool:
-        joined = b"".join(payloads)
-        flat = self.views.flat_summaries(joined)
-        if flat is None:
-            return False
-        keys = list(flat[0])
-        texts = flat[1]  # a container: only the texts that last are read
-        starts = [0]
+        """Apply the batch as runs of records joined and parsed as one, split where a known
+        record falls between them; False, with nothing applied, when a run needs care."""
         if marks:
-            counts = self.views.update_counts(joined)
-            if len(counts) != len(payloads):
-                return False
-            offsets = list(accumulate(counts, initial=0))
             marks = _needed(marks, self.updates)
-            starts += [offsets[position] for position, _ in marks]
-        ends = starts[1:] + [len(keys)]
-        for i, (start, end) in enumerate(zip(starts, ends)):
+        bounds = [0, *(position for position, _ in marks), len(payloads)]
+        runs = []
+        for start, end in pairwise(bounds):
+            flat = self.views.flat_summaries(b"".join(payloads[start:end])) if end > start else ((), ())
+            if flat is None:
+                return False
+            runs.append(flat)
+        for i, (keys, texts) in enumerate(runs):
             if i:
                 self.updates.apply_prepared(marks[i - 1][1])
-            self._apply_slice(keys, texts, start, end)
+            self._apply_run(keys, texts)
         return True
 
-    def _apply_slice(self, keys: list[str], texts: Any, start: int, end: int) -> None:
+    def _apply_run(self, keys: Any, texts: Any) -> None:
         if self.updates.nested:  # every update moves its key to the end: apply them all
-            self.updates.update(keys[start:end], texts[start:end])
+            self.updates.update(keys, texts)
             return
         # The keys in the order they first appear, each with the index of its last update:
-        # what updating them one by one leaves.
-        last = dict(zip(keys[start:end], range(start, end)))
+        # what updating them one by one leaves. Only the texts that last are read.
+        last = dict(zip(keys, count()))
         self.updates.update(last.keys(), map(texts.__getitem__, last.values()))
 
 

@@ -107,7 +107,6 @@ class Views:
     history_rows: Any  # HistoryRows class: joined history records, one HistoryCount each
     summaries: Any  # SummariesView class: joined summary records, their items merged
     summary_fields: tuple[int, int]  # numbers of nested_key and value_json in SummaryItems
-    summary_rows: Any  # SummaryRows class: joined summary records, one SummaryCount each
 
     def flat_items(
         self, items: Any, fields: tuple[int, int] | None = None, lists: bool = True
@@ -140,10 +139,6 @@ class Views:
             return None
         return self.flat_items(view.update, self.summary_fields, lists=False)
 
-    def update_counts(self, joined: bytes) -> list[int]:
-        """How many updates each of the joined summary records holds, in order."""
-        return [len(s.update) for s in self.summary_rows.FromString(joined).summary]
-
 
 @cache
 def view_types(pb: Any) -> Views:
@@ -159,8 +154,6 @@ def view_types(pb: Any) -> Views:
             _with(pb.HistoryRecord, "HistoryCount", {}),
             _rows_of(pb.Record, "history", "HistoryRows", "HistoryCount"),
             _with(pb.Record, "SummariesView", {"summary": "SummaryView"}),
-            _with(pb.SummaryRecord, "SummaryCount", {}),
-            _rows_of(pb.Record, "summary", "SummaryRows", "SummaryCount"),
         ]
     )
     pool = descriptor_pool.DescriptorPool()
@@ -179,7 +172,6 @@ def view_types(pb: Any) -> Views:
         history_rows=message_factory.GetMessageClass(find("HistoryRows")),
         summaries=message_factory.GetMessageClass(find("SummariesView")),
         summary_fields=(summary_items["nested_key"].number, summary_items["value_json"].number),
-        summary_rows=message_factory.GetMessageClass(find("SummaryRows")),
     )
 
 
