@@ -17,7 +17,7 @@ pytest.importorskip("wandb")
 
 from recorder import layout
 from recorder.atomic_json import read_json
-from recorder.importers import import_wandb
+from recorder.importers import import_wandb, wandb_history
 from recorder.importers.wandb_stats import MIB
 from viewer.data.store import Store
 
@@ -257,6 +257,8 @@ for i in range(3000):
     row = {"a": i * 0.5, "b": -i, "tiny": 1e-300 * (i + 1), "huge": 1.5e300 - i}
     if i % 3 == 0:
         row["c"] = i / 3
+    if i >= 1000:
+        row["d"] = i * 2.0  # a key that a later batch brings in
     if i == 1500:
         wandb.define_metric("late", summary="min")  # the rows after it go one by one
     if i >= 1500:
@@ -280,17 +282,21 @@ def _history_matches(root: Path, wrote: list[dict]) -> None:
         assert {k: v for k, v in got.items() if v is not None and k != "run_id"} == w
 
 
-def test_number_only_rows_are_imported_value_for_value(plain_source, tmp_path):
+@pytest.mark.parametrize("batch_rows", [None, 500])
+def test_number_only_rows_are_imported_value_for_value(plain_source, tmp_path, monkeypatch, batch_rows):
+    if batch_rows is not None:  # read in several batches, written as one part
+        monkeypatch.setattr(wandb_history, "BATCH_ROWS", batch_rows)
     report = import_wandb([plain_source], root=tmp_path / "runs")
     (outcome,) = report.outcomes
     assert outcome.status == "imported" and outcome.state == "finished" and outcome.steps == 3000
     wrote = plain_history(log_file(plain_source))
-    assert len(wrote) == 3000 and "c" not in wrote[1] and "late" in wrote[1500]
+    assert len(wrote) == 3000 and "c" not in wrote[1] and "late" in wrote[1500] and "d" in wrote[1000]
     _history_matches(tmp_path / "runs", wrote)
+    assert len(list((outcome.run_dir / layout.HISTORY_DIR).glob("*.parquet"))) == 1
     summary = read_json(outcome.run_dir / layout.SUMMARY_FILE)
     wrote_summary = plain_summary(log_file(plain_source))
     assert summary["late"] == wrote_summary["late"] == {"min": 1.0}
-    assert {"a", "b", "c", "tiny", "huge"} <= wrote_summary.keys()
+    assert {"a", "b", "c", "d", "tiny", "huge"} <= wrote_summary.keys()
     assert all(summary[k] == v for k, v in wrote_summary.items() if k not in ("_step", "_timestamp", "_runtime"))
     assert summary["_step"] == 2999
 

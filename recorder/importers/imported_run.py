@@ -117,12 +117,16 @@ class ImportedRun:
         self._fast_rows = True
         self._json_prefix: dict[str, str] = {}  # key -> '"column":'
         self._last_json: dict[str, str] = {}  # key -> JSON text of its latest value (log_json_row)
+        self._tables: list[Any] = []  # log_json_rows() tables not yet written, in order
+        self._table_rows = 0
 
     # -- streams ---------------------------------------------------------------------
     def log_row(
         self, step: int, values: Mapping[str, Any], timestamp: float | None = None, runtime: float | None = None
     ) -> None:
         """One history row at `step`, as `run.log(values)` would record it (nested dicts flattened, text apart)."""
+        if self._tables:
+            self._write_tables()
         if self._last_json:
             self._settle_json_rows()
         nums: dict[str, Any] = {}
@@ -149,6 +153,8 @@ class ImportedRun:
         (text, NaN, a key that needs care); nothing is written then."""
         if not self._fast_rows or self._summary.agg_kinds:
             return False
+        if self._tables:
+            self._write_tables()
         if _NOT_A_NUMBER.search(",".join(texts)):
             return False
         prefixes = self._json_prefix
@@ -186,10 +192,22 @@ class ImportedRun:
         if built is None:
             return False
         table, last = built
-        self._history.append_table(table)
+        # Kept until a part's worth: a reader hands over rows in batches smaller than a part
+        # (the Python strings of a batch's values cost far more memory than its table).
+        self._tables.append(table)
+        self._table_rows += table.num_rows
+        if self._table_rows >= ROWS_PER_PART:
+            self._write_tables()
         self._last_json.update(last)
         self.steps += len(rows.counts)
         return True
+
+    def _write_tables(self) -> None:
+        import pyarrow as pa
+
+        tables, self._tables, self._table_rows = self._tables, [], 0
+        # A key missing from one batch is null in its rows; columns keep their first order.
+        self._history.append_table(pa.concat_tables(tables, promote_options="default"))
 
     def _add_json_keys(self, keys: Any) -> bool:
         for key in keys:
@@ -297,6 +315,8 @@ class ImportedRun:
     # -- end -------------------------------------------------------------------------
     def commit(self) -> None:
         """Publish everything and put the run in place of any earlier import of the same source."""
+        if self._tables:
+            self._write_tables()
         self._settle_json_rows()
         self._history.close()
         self._system.close()

@@ -19,6 +19,9 @@ from typing import Any
 
 from recorder.importers.imported_run import ROWS_PER_PART, ImportedRun
 
+# Rows parsed together: the Python strings of their keys and values are the import's
+# largest memory (ImportedRun gathers the batches' tables into parts of ROWS_PER_PART).
+BATCH_ROWS = 16_384
 # After a batch that had to be read one by one, the next is this small: a run whose rows
 # all need care (a text in every row) pays for a batch it cannot use once per part.
 _PROBE_ROWS = 256
@@ -30,7 +33,7 @@ class HistoryBatch:
         self.views = views
         self.one_by_one = one_by_one
         self.payloads: list[bytes] = []
-        self.limit = ROWS_PER_PART  # rows kept back before they are read
+        self.limit = BATCH_ROWS  # rows kept back before they are read
         self.skip = 0  # rows to read one by one, without trying a batch
 
     def add(self, payload: bytes) -> None:
@@ -48,7 +51,7 @@ class HistoryBatch:
         if not payloads:
             return
         if self._as_table(payloads):
-            self.limit = ROWS_PER_PART
+            self.limit = BATCH_ROWS
             return
         if self.limit == _PROBE_ROWS:
             self.skip = ROWS_PER_PART - _PROBE_ROWS
