@@ -3,13 +3,13 @@
 A 100k-step run is 100k history records; read one by one, each costs a parse and a
 dozen Python strings made and handled. Consecutive history records are joined and
 parsed as one message instead (wandb_view.py: the items of every row in two lists, and
-how many items each row has), and the rows go to ImportedRun.log_json_rows() as one
-table. A batch with any row that needs care (text, NaN, media, nested keys, a define_
-metric summary) is handed back record by record to the reader's per-record path, so
-what is imported does not depend on the batching.
+how many items each row has), and each batch's rows go to ImportedRun.log_json_rows()
+as one table. A batch with any row that needs care (text, NaN, media, nested keys, a
+define_metric summary) is handed back record by record to the reader's per-record
+path, so what is imported does not depend on the batching.
 
-The reader flushes the batch before any record that is not history or summary (a
-metric definition, an exit, console output...), so rows stay in order with them.
+The reader flushes the batch before a record that depends on the rows before it (a
+metric definition, a history record read on its own).
 """
 
 from __future__ import annotations
