@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from itertools import count, pairwise
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -132,15 +133,19 @@ class SummaryBatch:
         self.payloads: list[bytes] = []  # records not known to need care
         self.marks: list[tuple[int, Prepared]] = []  # (payloads before it, a known record)
         self.known: dict[bytes, Prepared] = {}  # a record's bytes after num -> its updates
+        # Only bookkeeping is known (the common case): other records need no look-up.
+        self.look_up_all = False
 
     def add(self, payload: bytes, body: int) -> None:
         """A summary record's bytes; its summary field starts at `body` (after num)."""
-        key = payload[body:]
-        prepared = self.known.get(key)
-        if prepared is None and _INTERNAL_BYTES in key:
-            # wandb's bookkeeping has a plain key and a nested one, which would send the
-            # whole batch one by one; its runtime changes every second, so it is new often.
-            prepared = self._prepare(payload, key)
+        prepared = None
+        if self.look_up_all or _INTERNAL_BYTES in payload:
+            key = payload[body:]
+            prepared = self.known.get(key)
+            if prepared is None and _INTERNAL_BYTES in key:
+                # wandb's bookkeeping has a plain key and a nested one, which would send the
+                # whole batch one by one; its runtime changes every second, so it is new often.
+                prepared = self._prepare(payload, key)
         if prepared is not None:
             self.marks.append((len(self.payloads), prepared))
             if len(self.marks) >= BATCH_RECORDS:
@@ -184,6 +189,7 @@ class SummaryBatch:
             if len(self.known) >= _KNOWN_RECORDS:
                 self.known.clear()  # the bookkeeping of seconds long gone
             self.known[key] = prepared
+            self.look_up_all = self.look_up_all or _INTERNAL_BYTES not in key
         return prepared
 
     def _merged(self, payloads: list[bytes], marks: list[tuple[int, Prepared]]) -> bool:
@@ -220,12 +226,12 @@ def _needed(marks: list[tuple[int, Prepared]], updates: Updates) -> list[tuple[i
     While no key is nested or removed, applying a record again only sets values that its
     last application sets anyway: the first application of each known record (which
     places its keys) and its last (whose values can last) are enough."""
-    distinct = {id(prepared): prepared for _, prepared in marks}.values()
+    applied = list(map(itemgetter(1), marks))
+    ids = list(map(id, applied))
+    distinct = dict(zip(ids, applied)).values()
     if updates.nested or any(removed or any(isinstance(p, tuple) for p in paths) for paths, _, removed in distinct):
         return marks
-    first: dict[int, int] = {}
-    last: dict[int, int] = {}
-    for i, (_, prepared) in enumerate(marks):
-        first.setdefault(id(prepared), i)
-        last[id(prepared)] = i
+    # Index of each known record's last and (read backwards) first application, in C.
+    last = dict(zip(ids, range(len(ids))))
+    first = dict(zip(reversed(ids), range(len(ids) - 1, -1, -1)))
     return [marks[i] for i in sorted({*first.values(), *last.values()})]
