@@ -214,6 +214,21 @@ class StreamWriter:
             if len(self._parts) >= self.compact_after_parts:
                 self._compact()
 
+    def append_table(self, table: Any) -> None:
+        """Publish rows already built as a numeric Arrow table (loupe import, which reads
+        a source many rows at a time) as the next part, after every row appended before."""
+        from recorder import parquet_parts
+
+        self.flush()
+        with self._publish_lock:
+            with self._lock:
+                seq = self._seq
+                self._seq += 1
+            parquet_parts.write_parquet_atomic(table, self.directory / layout.part_name(self.writer_id, seq, seq))
+            self._parts.append(layout.PartName(self.writer_id, seq, seq))
+            if len(self._parts) >= self.compact_after_parts:
+                self._compact()
+
     def _publish_pending(self) -> None:
         while self._unpublished:
             seq, rows = self._unpublished[0]

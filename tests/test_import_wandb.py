@@ -17,7 +17,7 @@ pytest.importorskip("wandb")
 
 from recorder import layout
 from recorder.atomic_json import read_json
-from recorder.importers import import_wandb
+from recorder.importers import import_wandb, wandb_history
 from recorder.importers.wandb_stats import MIB
 from viewer.data.store import Store
 
@@ -248,3 +248,69 @@ def test_records_split_across_blocks(tmp_path):
     run_dir = report.outcomes[0].run_dir
     assert read_json(run_dir / layout.CONFIG_FILE) == {"blob": "x" * 100_000, "n": 1}
     assert report.outcomes[0].steps == 5
+
+
+PLAIN_SCRIPT = """
+import sys, wandb
+run = wandb.init(project="plain", dir=sys.argv[1])
+for i in range(3000):
+    row = {"a": i * 0.5, "b": -i, "tiny": 1e-300 * (i + 1), "huge": 1.5e300 - i}
+    if i % 3 == 0:
+        row["c"] = i / 3
+    if i >= 600:
+        row["d"] = i * 2.0  # a key that a later batch brings in
+    if i == 1400:
+        row["odd"] = float("nan")  # its batch is read row by row
+    if i == 1500:
+        wandb.define_metric("late", summary="min")  # the rows after it go one by one
+    if i >= 1500:
+        row["late"] = 3000.0 - i
+    wandb.log(row)
+wandb.finish()
+"""
+
+
+@pytest.fixture(scope="module")
+def plain_source(tmp_path_factory) -> Path:
+    return run_wandb_script(tmp_path_factory.mktemp("wandb-plain"), PLAIN_SCRIPT)
+
+
+def _history_matches(root: Path, wrote: list[dict]) -> None:
+    store = Store([root])
+    (info,) = store.runs()
+    rows = store.history(info.id).sort_by("_step").to_pylist()
+    assert len(rows) == len(wrote)
+    for got, w in zip(rows, wrote, strict=True):
+        got = {k: v for k, v in got.items() if v is not None and k != "run_id"}
+        assert got.keys() == w.keys() and all(same(got[k], w[k]) for k in w)
+
+
+@pytest.mark.parametrize("batch_rows", [None, 500])
+def test_number_only_rows_are_imported_value_for_value(plain_source, tmp_path, monkeypatch, batch_rows):
+    if batch_rows is not None:  # read in several batches, written as one part
+        monkeypatch.setattr(wandb_history, "BATCH_ROWS", batch_rows)
+    report = import_wandb([plain_source], root=tmp_path / "runs")
+    (outcome,) = report.outcomes
+    assert outcome.status == "imported" and outcome.state == "finished" and outcome.steps == 3000
+    wrote = plain_history(log_file(plain_source))
+    assert len(wrote) == 3000 and "c" not in wrote[1] and "late" in wrote[1500] and "d" in wrote[600]
+    assert math.isnan(wrote[1400]["odd"])
+    _history_matches(tmp_path / "runs", wrote)
+    assert len(list((outcome.run_dir / layout.HISTORY_DIR).glob("*.parquet"))) == 1
+    summary = read_json(outcome.run_dir / layout.SUMMARY_FILE)
+    wrote_summary = plain_summary(log_file(plain_source))
+    assert summary["late"] == wrote_summary["late"] == {"min": 1.0}
+    assert {"a", "b", "c", "d", "tiny", "huge"} <= wrote_summary.keys() and summary["odd"] == "NaN"
+    assert all(summary[k] == v for k, v in wrote_summary.items() if k not in ("_step", "_timestamp", "_runtime", "odd"))
+    assert summary["_step"] == 2999
+
+
+def test_number_only_rows_of_a_torn_log(plain_source, tmp_path):
+    src = _copy_run(plain_source, tmp_path / "src" / plain_source.name)
+    data = log_file(src).read_bytes()
+    log_file(src).write_bytes(data[: len(data) * 2 // 5 + 5])  # mid-record, before the NaN and define_metric
+    wrote = plain_history(log_file(src))
+    assert 600 < len(wrote) < 1400
+    (outcome,) = import_wandb([src], root=tmp_path / "runs").outcomes
+    assert outcome.status == "imported" and outcome.state == "crashed" and outcome.steps == len(wrote)
+    _history_matches(tmp_path / "runs", wrote)

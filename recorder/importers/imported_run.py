@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -30,6 +30,9 @@ from recorder.metric_definitions import MetricDefinition, MetricDefinitions
 from recorder.run_summary import SummaryState, _jsonable
 from recorder.stream_writer import StreamWriter
 from recorder.values import RowBuilder
+
+if TYPE_CHECKING:
+    from recorder.importers.json_rows_table import JsonRows
 
 # Rows kept in memory before a part is written: a 100k-step import makes one part.
 ROWS_PER_PART = 100_000
@@ -114,12 +117,16 @@ class ImportedRun:
         self._fast_rows = True
         self._json_prefix: dict[str, str] = {}  # key -> '"column":'
         self._last_json: dict[str, str] = {}  # key -> JSON text of its latest value (log_json_row)
+        self._tables: list[Any] = []  # log_json_rows() tables not yet written, in order
+        self._table_rows = 0
 
     # -- streams ---------------------------------------------------------------------
     def log_row(
         self, step: int, values: Mapping[str, Any], timestamp: float | None = None, runtime: float | None = None
     ) -> None:
         """One history row at `step`, as `run.log(values)` would record it (nested dicts flattened, text apart)."""
+        if self._tables:
+            self._write_tables()
         if self._last_json:
             self._settle_json_rows()
         nums: dict[str, Any] = {}
@@ -146,13 +153,16 @@ class ImportedRun:
         (text, NaN, a key that needs care); nothing is written then."""
         if not self._fast_rows or self._summary.agg_kinds:
             return False
+        if self._tables:
+            self._write_tables()
         if _NOT_A_NUMBER.search(",".join(texts)):
             return False
         prefixes = self._json_prefix
         try:
             body = ",".join(map(operator.add, map(prefixes.__getitem__, keys), texts))
         except KeyError:
-            if not self._add_json_keys(keys):
+            # A new column can bring a define_metric summary in (SummaryState.on_new_column).
+            if not self._add_json_keys(keys) or self._summary.agg_kinds:
                 return False
             body = ",".join(map(operator.add, map(prefixes.__getitem__, keys), texts))
         if '"_step":' not in body or '"_timestamp":' not in body or '"_runtime":' not in body:
@@ -164,6 +174,41 @@ class ImportedRun:
         self.steps += 1
         return True
 
+    def log_json_rows(self, rows: JsonRows) -> bool:
+        """Many history rows at once, written as one Parquet part when every value is a
+        finite number and each row has `_step`, `_timestamp` and `_runtime` (the rows
+        log_json_row() takes); False otherwise, and nothing is written."""
+        if not self._fast_rows or self._summary.agg_kinds:
+            return False
+        columns: dict[str, str] = {}
+        for key in rows.keys:
+            column = self._column_of(key)
+            if column is None:
+                return False
+            columns[key] = column
+        if self._summary.agg_kinds:  # a new column brought a define_metric summary in
+            return False
+        built = rows.table(self.id, columns)
+        if built is None:
+            return False
+        table, last = built
+        # Kept until a part's worth: a reader hands over rows in batches smaller than a part
+        # (the Python strings of a batch's values cost far more memory than its table).
+        self._tables.append(table)
+        self._table_rows += table.num_rows
+        if self._table_rows >= ROWS_PER_PART:
+            self._write_tables()
+        self._last_json.update(last)
+        self.steps += len(rows.counts)
+        return True
+
+    def _write_tables(self) -> None:
+        import pyarrow as pa
+
+        tables, self._tables, self._table_rows = self._tables, [], 0
+        # A key missing from one batch is null in its rows; columns keep their first order.
+        self._history.append_table(pa.concat_tables(tables, promote_options="default"))
+
     def _add_json_keys(self, keys: Any) -> bool:
         for key in keys:
             if key in self._json_prefix:
@@ -171,14 +216,19 @@ class ImportedRun:
             if '"' in key or "\\" in key:
                 self._fast_rows = False  # its JSON spelling could fake a reserved key
                 return False
-            if key in _ROW_KEYS:
-                column = key
-            elif key in layout.RESERVED_KEYS or not key:
+            column = self._column_of(key)
+            if column is None:
                 return False
-            else:
-                column = self._builder.column_for(key)
             self._json_prefix[key] = orjson.dumps(column).decode() + ":"
         return True
+
+    def _column_of(self, key: str) -> str | None:
+        """The history column of a number logged under `key`; None for a key that needs log_row()."""
+        if key in _ROW_KEYS:
+            return key
+        if key in layout.RESERVED_KEYS or not key:
+            return None
+        return self._builder.column_for(key)
 
     def _settle_json_rows(self) -> None:
         """Rows written by log_json_row() count in the summary (their last values) and last_time."""
@@ -265,6 +315,8 @@ class ImportedRun:
     # -- end -------------------------------------------------------------------------
     def commit(self) -> None:
         """Publish everything and put the run in place of any earlier import of the same source."""
+        if self._tables:
+            self._write_tables()
         self._settle_json_rows()
         self._history.close()
         self._system.close()

@@ -51,25 +51,29 @@ class WandbLog:
         data = self.data
         n = len(data)
         pos = HEADER.size
+        # Locals: a 100k-step run has 300k records, each a few lookups.
         unpack = RECORD_HEADER.unpack_from
+        size = RECORD_HEADER.size
+        crc32 = zlib.crc32
+        type_crc = _TYPE_CRC
         pieces: list[bytes] | None = None
         while True:
             left = BLOCK - pos % BLOCK
-            if left < RECORD_HEADER.size:
+            if left < size:
                 pos += left
                 continue
-            if pos + RECORD_HEADER.size > n:
+            if pos + size > n:
                 # Ended cleanly between records, or inside a record header (torn).
                 self.torn = pieces is not None or any(data[pos:n])
                 self.offset = n
                 return
             crc, length, kind = unpack(data, pos)
-            start = pos + RECORD_HEADER.size
+            start = pos + size
             end = start + length
             payload = data[start:end]
-            good = FULL <= kind <= LAST and length <= left - RECORD_HEADER.size and end <= n
+            good = FULL <= kind <= LAST and length <= left - size and end <= n
             if good:
-                got = zlib.crc32(payload, _TYPE_CRC[kind])
+                got = crc32(payload, type_crc[kind])
                 good = got == crc or got == _unmasked(crc)
             if not good:
                 if kind == 0 and length == 0 and not any(data[pos : min(n, pos + left)]):
@@ -93,9 +97,7 @@ class WandbLog:
             elif kind == FIRST:
                 pieces = [payload]
             elif pieces is None:
-                raise SourceError(
-                    f"corrupt record at byte {start - RECORD_HEADER.size} (a continuation without a start)"
-                )
+                raise SourceError(f"corrupt record at byte {start - size} (a continuation without a start)")
             elif kind == MIDDLE:
                 pieces.append(payload)
             else:

@@ -16,115 +16,25 @@ reference (as text); every file under the run's files/ is copied anyway.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from recorder.importers.imported_run import ImportedRun
+from recorder.importers.wandb_history import HistoryBatch
 from recorder.importers.wandb_run import seconds
 from recorder.importers.wandb_stats import system_row
-from recorder.importers.wandb_view import view_types
+from recorder.importers.wandb_updates import INTERNAL, SummaryBatch, Updates, item_path, loads_json, set_path
+from recorder.importers.wandb_view import type_offset, view_types
 from recorder.journal import resolve_cr
 from recorder.metric_definitions import MetricDefinition
 
 _SUMMARY_KINDS = ("min", "max", "mean", "best", "last", "none", "first")
-_INTERNAL = "_wandb"  # wandb's own bookkeeping in config and summary
-
-
-def _loads(text: str) -> Any:
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)  # NaN, Infinity, -Infinity: Python's json writes them
-
-
-def _set_path(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
-    for part in path[:-1]:
-        nxt = target.get(part)
-        if not isinstance(nxt, dict):
-            nxt = target[part] = {}
-        target = nxt
-    target[path[-1]] = value
-
-
-def _path(item: Any) -> str | tuple[str, ...]:
-    nested = item.nested_key
-    return nested[0] if len(nested) == 1 else tuple(nested) if len(nested) else item.key
-
-
-class Updates:
-    """A config or summary built from update/remove records, in order.
-
-    A 100k-step run carries 200k summary records, nearly all overwriting the same keys:
-    updates are kept as their JSON text by key and decoded once, at the end. A key is
-    re-inserted on update so that replaying the texts in order gives the final state
-    even where a nested key and its parent were both set."""
-
-    def __init__(self, base: dict[str, Any] | None = None) -> None:
-        self.base: dict[str, Any] = {} if base is None else base
-        self._raw: dict[str | tuple[str, ...], str] = {}
-        self._nested = False  # a nested key was set: the order of updates matters
-
-    def update(self, paths: Any, texts: Any) -> None:
-        raw = self._raw
-        if not self._nested:
-            raw.update(zip(paths, texts))
-            return
-        for path, text in zip(paths, texts):
-            raw.pop(path, None)
-            raw[path] = text
-
-    def apply(self, record: Any) -> None:
-        """An update/remove record read with wandb's own types."""
-        self.apply_prepared(self.prepare(record))
-
-    @staticmethod
-    def prepare(record: Any) -> tuple[list[Any], list[str], list[tuple[str, ...]]]:
-        """(paths, JSON texts, removed paths) of a record, wandb's own bookkeeping left out."""
-        paths, texts = [], []
-        for item in record.update:
-            path = _path(item)
-            if _head(path) != _INTERNAL:
-                paths.append(path)
-                texts.append(item.value_json)
-        removed = []
-        for item in record.remove:
-            path = _path(item)
-            removed.append(path if isinstance(path, tuple) else (path,))
-        return paths, texts, removed
-
-    def apply_prepared(self, prepared: tuple[list[Any], list[str], list[tuple[str, ...]]]) -> None:
-        paths, texts, removed = prepared
-        if any(isinstance(p, tuple) for p in paths):
-            self._nested = True
-        self.update(paths, texts)
-        if removed:
-            self.value()
-            for path in removed:
-                target: Any = self.base
-                for part in path[:-1]:
-                    target = target.get(part) if isinstance(target, dict) else None
-                if isinstance(target, dict):
-                    target.pop(path[-1], None)
-
-    def value(self) -> dict[str, Any]:
-        base = self.base
-        for path, text in self._raw.items():
-            value = _loads(text)
-            if isinstance(path, str):
-                base[path] = value
-            else:
-                _set_path(base, path, value)
-        self._raw = {}
-        base.pop(_INTERNAL, None)
-        return base
-
-
-def _head(path: str | tuple[str, ...]) -> str:
-    return path if isinstance(path, str) else path[0] if path else ""
+# Records whose handling depends on every history row before them (a definition's
+# summary counts only the rows after it): the rows kept back are written first.
+_AFTER_ROWS = ("history", "metric")
 
 
 class RecordReader:
@@ -135,12 +45,12 @@ class RecordReader:
         self.views = view_types(pb)
         self.summary = Updates()
         self.config = Updates(run.config)
-        # wandb repeats the same internal record ({_wandb: {runtime}}) after every row.
-        self._slow_summaries: dict[bytes, tuple[list[Any], list[str], list[tuple[str, ...]]]] = {}
         self.exited: Any = None
         self.pending: dict[int, str] = {}  # console stream -> partial line
         self.pending_time: dict[int, float] = {}
         self.last_time = run.start_time
+        self.batch = HistoryBatch(run, self.views, lambda p: self.history(self.views.record.FromString(p), p))
+        self.summaries = SummaryBatch(self.summary, self.views, pb)
         self.handlers: dict[str, Callable[[Any], None]] = {
             "config": lambda r: self.config.apply(r.config),
             "run": self.run_record,
@@ -152,12 +62,41 @@ class RecordReader:
             "exit": self.exit,
         }
 
+    def read(self, payloads: Iterable[bytes], tick: Callable[[], None], every: int) -> None:
+        """Every record's bytes in order (tick() every `every` records, for progress).
+
+        History and summary records are kept back and read in batches, their type told by
+        the tag after num (wandb_view.record_kind without its call and tuple: a 100k-step
+        run has 300k records)."""
+        history_tag = (self.views.record_fields["history"] << 3) | 2
+        summary_tag = (self.views.record_fields["summary"] << 3) | 2
+        add_history, add_summary = self.batch.add, self.summaries.add
+        parse = self.views.record.FromString
+        for i, payload in enumerate(payloads):
+            try:
+                offset = type_offset(payload)
+                tag = payload[offset]
+            except IndexError:
+                offset = tag = 0
+            if tag == history_tag:
+                add_history(payload)
+            elif tag == summary_tag:
+                add_summary(payload, offset)
+            else:
+                self.handle(parse(payload), payload)
+            if not i % every:
+                tick()
+        self.flush()
+
     def handle(self, view: Any, payload: bytes) -> None:
         kind = view.WhichOneof("record_type")
+        if kind in _AFTER_ROWS:
+            self.batch.flush()
         if kind == "history":
             self.history(view, payload)
         elif kind == "summary":
-            self.summary_record(view.summary, payload)
+            self.summaries.flush()
+            self.summaries.one(payload)
         else:
             handler = self.handlers.get(kind)
             if handler is not None:
@@ -240,7 +179,7 @@ class RecordReader:
         ts = values.pop("_timestamp", None)
         rt = values.pop("_runtime", None)
         if not plain:
-            values.pop(_INTERNAL, None)
+            values.pop(INTERNAL, None)
             for key, value in values.items():
                 if isinstance(value, (dict, list)):
                     values[key] = self._convert(key, step, value, ts)
@@ -252,16 +191,16 @@ class RecordReader:
     def _history_values(record: Any) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for item in record.item:
-            path = _path(item)
+            path = item_path(item)
             kind = None if item.value_json else item.WhichOneof("value")
             if kind is None:
-                value = _loads(item.value_json) if item.value_json else None
+                value = loads_json(item.value_json) if item.value_json else None
             else:
-                value = None if kind == "none" else _loads(item.json) if kind == "json" else getattr(item, kind)
+                value = None if kind == "none" else loads_json(item.json) if kind == "json" else getattr(item, kind)
             if isinstance(path, str):
                 values[path] = value
             else:
-                _set_path(values, path, value)
+                set_path(values, path, value)
         return values
 
     def _convert(self, key: str, step: int, value: Any, ts: float | None) -> Any:
@@ -278,32 +217,13 @@ class RecordReader:
             return orjson.dumps(value).decode()
         return value
 
-    def summary_record(self, summary: bytes, payload: bytes) -> None:
-        prepared = self._slow_summaries.get(summary)
-        if prepared is not None:  # seen before, byte for byte
-            self.summary.apply_prepared(prepared)
-            return
-        view = self.views.summary.FromString(summary)
-        items = view.update
-        keys = items.nested_key
-        texts = items.value_json
-        # Every item names a nested key or a key, and wandb gives each one JSON value: with
-        # no plain key and as many nested keys as values, each item has one of each.
-        if not len(items.key) and len(keys) == len(texts) and not len(view.remove):
-            self.summary.update(keys, texts)
-            return
-        prepared = Updates.prepare(self.pb.Record.FromString(payload).summary)
-        if len(self._slow_summaries) < 64:
-            self._slow_summaries[summary] = prepared
-        self.summary.apply_prepared(prepared)
-
     # -- system metrics and console --------------------------------------------------
     def stats(self, record: Any) -> None:
         s = record.stats
         sample: dict[str, float] = {}
         for item in s.item:
             try:
-                v = _loads(item.value_json)
+                v = loads_json(item.value_json)
             except ValueError:
                 continue
             if isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -332,7 +252,13 @@ class RecordReader:
         self.exited = record.exit
 
     # -- end -------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Apply the records kept back (before the end, or a record that must follow them)."""
+        self.batch.flush()
+        self.summaries.flush()
+
     def finish(self, torn: bool) -> None:
+        self.flush()
         run = self.run
         for stream, rest in sorted(self.pending.items()):
             run.console_line(self.pending_time[stream], "O" if stream == 1 else "E", resolve_cr(rest))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -73,20 +75,25 @@ class WandbSource:
         self.file = path
         self.size = path.stat().st_size
         self._log: WandbLog | None = None
-        self._records: Iterator[tuple[Any, bytes]] | None = None
-        self._head: list[tuple[Any, bytes]] = []
+        self._payloads: Iterator[bytes] | None = None
+        self._head: list[bytes] = []
 
     def describe(self) -> SourceInfo:
         pb = protobuf_module()
+        from recorder.importers.wandb_view import view_types
+
         st = self.file.stat()
         self._log = WandbLog(self.file.read_bytes())
-        self._records = self._views(pb)
+        self._payloads = iter(self._log)
+        view_type = view_types(pb).record
         run = None
-        for view, payload in self._records:
-            self._head.append((view, payload))
-            if view.WhichOneof("record_type") == "run":
-                run = pb.RunRecord.FromString(view.run)
-                break
+        with self._decoding():
+            for payload in self._payloads:
+                self._head.append(payload)
+                view = view_type.FromString(payload)
+                if view.WhichOneof("record_type") == "run":
+                    run = pb.RunRecord.FromString(view.run)
+                    break
         if run is None:
             raise SourceError("no run record: the log ends before the run started")
         start = seconds(run.start_time) if run.HasField("start_time") else st.st_mtime
@@ -103,36 +110,34 @@ class WandbSource:
             extra={"entity": run.entity} if run.entity else {},
         )
 
-    def _views(self, pb: Any) -> Iterator[tuple[Any, bytes]]:
+    @contextmanager
+    def _decoding(self) -> Iterator[None]:
         from google.protobuf.message import DecodeError
 
-        from recorder.importers.wandb_view import view_types
-
-        assert self._log is not None
-        view_type = view_types(pb).record
-        for payload in self._log:
-            try:
-                yield view_type.FromString(payload), payload
-            except DecodeError:
-                raise SourceError(f"corrupt record before byte {self._log.offset} (not a wandb Record)") from None
+        try:
+            yield
+        except DecodeError:
+            offset = self._log.offset if self._log is not None else 0
+            raise SourceError(f"corrupt record before byte {offset} (not a wandb Record)") from None
 
     def write(self, run: ImportedRun, advance: Callable[[int], None]) -> None:
         from recorder.importers.wandb_records import RecordReader
 
-        assert self._records is not None and self._log is not None
+        assert self._payloads is not None and self._log is not None
+        log = self._log
         files = self.file.parent / "files"
         reader = RecordReader(run, files, protobuf_module())
         reported = 0
-        handle = reader.handle
-        for view, payload in self._head:
-            handle(view, payload)
+
+        def tick() -> None:
+            nonlocal reported
+            advance(log.offset - reported)
+            reported = log.offset
+
+        with self._decoding():
+            reader.read(chain(self._head, self._payloads), tick, _PROGRESS_EVERY)
         self._head = []
-        for i, (view, payload) in enumerate(self._records):
-            handle(view, payload)
-            if i % _PROGRESS_EVERY == 0:
-                advance(self._log.offset - reported)
-                reported = self._log.offset
-        advance(self._log.offset - reported)
-        reader.finish(torn=self._log.torn)
+        advance(log.offset - reported)
+        reader.finish(torn=log.torn)
         if files.is_dir():
             run.copy_tree(files)
