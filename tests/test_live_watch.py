@@ -311,3 +311,29 @@ def test_polling_announces_a_new_run_before_it_has_stated_every_other_run(tmp_pa
     finally:
         release.set()
         poller.stop()
+
+
+def test_polling_sees_an_old_runs_edit_from_its_directory_alone(tmp_path, monkeypatch):
+    # A finished run is one stat a poll (its directory); `loupe tag/rename/note` replace
+    # edits.json by rename, which is what changes it.
+    monkeypatch.setattr(live_watch, "POLL_S", 0.1)
+    run = tmp_path / "p" / "old-run"
+    run.mkdir(parents=True)
+    (run / "run.json").write_text("{}")
+    hours_ago = time.time() - 7200
+    os.utime(run, (hours_ago, hours_ago))
+    calls = Calls()
+    w = RootWatcher([tmp_path], calls, poll=True)
+    w.start()
+    try:
+        time.sleep(0.5)  # the first walk is in
+        calls.quiet()
+        n0 = calls.n
+        time.sleep(4 * live_watch.POLL_S)
+        assert calls.n == n0  # an old run that nothing touches costs no notice
+        tmp = run / ".tmp-edits.json"
+        tmp.write_text('{"tags": ["best"]}')
+        os.replace(tmp, run / "edits.json")
+        assert calls.wait(3), "an edit to an old run not seen by polling"
+    finally:
+        w.stop()

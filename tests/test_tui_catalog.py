@@ -40,3 +40,34 @@ async def test_dashboard_shows_catalog_rows_then_what_the_check_finds(tmp_path, 
         await settle(pilot)
         await wait_until(pilot, lambda: sorted(names(app)) == ["after", "kept"], what="the checked row on screen")
         assert {r.id for r in app.all_runs} == {keep.id, edited.id}
+
+
+async def test_a_new_run_shows_while_the_check_of_every_runs_files_is_still_going(tmp_path, monkeypatch):
+    # On 10,000 runs the check stats 40,000 files (seconds); it runs beside the rescans, so
+    # a run started meanwhile is on screen without waiting for it.
+    import threading
+
+    monkeypatch.setattr(run_table_cache, "FRESH_NS", 0)
+    real_run(tmp_path, name="old")
+    with Store([tmp_path]):
+        pass
+    checking, release = threading.Event(), threading.Event()
+    original = Store.find_edited_in_place
+
+    def slow_check(self):
+        checking.set()
+        release.wait(60)
+        return original(self)
+
+    monkeypatch.setattr(Store, "find_edited_in_place", slow_check)
+    app = LoupeApp([tmp_path], live=True, poll=True)
+    try:
+        async with app.run_test(size=(120, 32)) as pilot:
+            await wait_until(pilot, lambda: names(app) == ["old"], what="the catalog's row")
+            await wait_until(pilot, checking.is_set, what="the check to start")
+            real_run(tmp_path, name="newcomer")
+            await wait_until(pilot, lambda: "newcomer" in names(app), timeout=15, what="the new run on screen")
+            assert not release.is_set()  # the check was still held
+            release.set()
+    finally:
+        release.set()

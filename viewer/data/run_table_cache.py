@@ -287,14 +287,24 @@ class RunTableCache:
     def stale_rows(self, read_signature: Callable[[str], tuple]) -> list[str]:
         """Paths of kept rows whose sidecars' stats differ from the row's (an edit in place,
         which leaves the directory's mtime alone); the next update() reads them again."""
-        stale = []
-        sigs = self.table.column("_catalog_signature").to_pylist()
-        for place, sig in zip(self.places, sigs, strict=True):
-            if read_signature(place.path_str) != catalog_signature(sig):
-                stale.append(place.path_str)
-        for p in stale:
-            self._row_of.pop(p, None)
+        stale = self.signatures_differ(self.row_signatures(), read_signature)
+        self.read_again(stale)
         return stale
+
+    def row_signatures(self) -> list[tuple[str, str | None]]:
+        """(path, sidecar signature) of every row, for signatures_differ()."""
+        sigs = self.table.column("_catalog_signature").to_pylist()
+        return [(place.path_str, sig) for place, sig in zip(self.places, sigs, strict=True)]
+
+    @staticmethod
+    def signatures_differ(rows: list[tuple[str, str | None]], read_signature: Callable[[str], tuple]) -> list[str]:
+        """The paths whose sidecars' stats now differ (touches files only: no lock needed)."""
+        return [path for path, sig in rows if read_signature(path) != catalog_signature(sig)]
+
+    def read_again(self, paths: list[str]) -> None:
+        """The next update() reads these runs again, whatever their directory's mtime."""
+        for p in paths:
+            self._row_of.pop(p, None)
 
     # -- stream listings ------------------------------------------------------------------
     def streams_of(self, path: str) -> str | None:

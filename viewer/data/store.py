@@ -164,9 +164,19 @@ class Store:
     def verify(self) -> bool:
         """Refresh, reading again every run whose sidecars' stats differ from the catalog's
         (a file edited in place, which leaves its directory's mtime alone); for a worker."""
+        self.find_edited_in_place()
+        return self.refresh()
+
+    def find_edited_in_place(self) -> int:
+        """Mark runs whose sidecars' stats differ from the catalog's to be read again by the
+        next refresh(); how many. The stats (4 a run: seconds at 10,000 runs) are taken
+        without the store's lock, so queries and refreshes go on meanwhile."""
         with self._lock:
-            self._cache.stale_rows(self._meta.signature)
-            return self.refresh()
+            rows = self._cache.row_signatures()
+        stale = self._cache.signatures_differ(rows, self._meta.signature)
+        with self._lock:
+            self._cache.read_again(stale)
+        return len(stale)
 
     @property
     def _runs(self) -> list[RunInfo]:

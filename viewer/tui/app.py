@@ -58,13 +58,9 @@ RECONCILE_S = 5.0
 FIRST_SCAN_WAIT_S = 1.5
 
 
-def _rescan(store: Store, selected: list[str], force: bool, deep: bool = False) -> RunsLoaded:
-    """In a worker: the run list after a rescan, and what the selected runs' files look like now.
-    `deep`: also stat every sidecar of the runs the catalog vouched for (Store.verify)."""
-    if deep:
-        store.verify()
-    else:
-        store.refresh()
+def _rescan(store: Store, selected: list[str], force: bool) -> RunsLoaded:
+    """In a worker: the run list after a rescan, and what the selected runs' files look like now."""
+    store.refresh()
     # The generation before the list: should another rescan change it in between, the next
     # result carries a newer number and the table is built again.
     generation = store.generation
@@ -204,8 +200,9 @@ class LoupeApp(FetchesLatest, App):
             self._rescan_queued = self._rescan_queued or force
             return
         self._rescan_running = True
-        deep = not self._verified
-        self._verified = True
+        if not self._verified:
+            self._verified = True
+            self._check_sidecars(store)
 
         def done(message: RunsLoaded) -> None:
             self._rescan_finished()
@@ -215,7 +212,23 @@ class LoupeApp(FetchesLatest, App):
             self._rescan_finished()
             self._store_failed(StoreFailed(f"refresh failed: {error}"))
 
-        self.fetch(_rescan, store, selected, force, deep, apply=done, group="refresh", failed=failed)
+        self.fetch(_rescan, store, selected, force, apply=done, group="refresh", failed=failed)
+
+    def _check_sidecars(self, store: Store) -> None:
+        """Once, beside the rescans: stat every sidecar of the runs the catalog vouched for
+        (Store.find_edited_in_place) and rescan if any was edited in place. Not a rescan
+        itself: at 10,000 runs the stats take seconds, and a new run must not wait on them."""
+
+        def checked(edited: int) -> None:
+            if edited:
+                self.refresh_store(list(self.selected))
+
+        self.fetch(
+            store.find_edited_in_place,
+            apply=checked,
+            group="verify",
+            failed=lambda error: self.notify(f"checking the runs' files failed: {error}", markup=False),
+        )
 
     def _rescan_finished(self) -> None:
         self._rescan_running = False
