@@ -56,6 +56,9 @@ RECONCILE_S = 5.0
 # to a populated table). Past this, a slow root (NFS, 10k runs) shows the app while the
 # scan goes on.
 FIRST_SCAN_WAIT_S = 1.5
+# After the first live rescan, how long until the one-off check of every run's sidecars
+# (an edit in place, which the catalog's mtimes cannot see) starts.
+SIDECAR_CHECK_DELAY_S = 5.0
 
 
 def _rescan(store: Store, selected: list[str], force: bool) -> RunsLoaded:
@@ -202,7 +205,8 @@ class LoupeApp(FetchesLatest, App):
         self._rescan_running = True
         if not self._verified:
             self._verified = True
-            self._check_sidecars(store)
+            # Once the first rescans are in: its stats compete with them for the GIL.
+            self.set_timer(SIDECAR_CHECK_DELAY_S, lambda: self._check_sidecars(store))
 
         def done(message: RunsLoaded) -> None:
             self._rescan_finished()
