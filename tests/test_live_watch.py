@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from viewer.data import live_watch
+from viewer.data import live_watch, run_poller
 from viewer.data.live_watch import RootWatcher, estimate_watch_dirs, network_fs, read_mounts
 
 
@@ -286,7 +286,7 @@ def test_polling_announces_a_new_run_before_it_has_stated_every_other_run(tmp_pa
         (run / "run.json").write_text("{}")
     stats_held = threading.Event()
     release = threading.Event()
-    original = live_watch._Poller._stat
+    original = run_poller.RunPoller._stat
     first_walk_done = threading.Event()
 
     def slow_stat(path):
@@ -295,10 +295,10 @@ def test_polling_announces_a_new_run_before_it_has_stated_every_other_run(tmp_pa
             release.wait(10)
         return original(path)
 
-    monkeypatch.setattr(live_watch._Poller, "_stat", staticmethod(slow_stat))
+    monkeypatch.setattr(run_poller.RunPoller, "_stat", staticmethod(slow_stat))
     calls = Calls()
     # Full signatures are far apart; the listing is looked at every LISTING_S.
-    poller = live_watch._Poller([tmp_path], calls, interval=30)
+    poller = run_poller.RunPoller([tmp_path], calls, interval=30)
     poller.start()
     try:
         deadline = time.monotonic() + 5

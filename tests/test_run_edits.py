@@ -183,12 +183,13 @@ def test_edits_of_a_live_run_survive_its_run_json_rewrites(runs_root, tmp_path, 
 
 
 def test_polling_notices_an_edit_of_a_long_finished_run(runs_root):
-    from viewer.data.live_watch import LIVE_WINDOW_S, _Poller
+    from viewer.data.run_poller import LIVE_WINDOW_S, RunPoller
 
     run = real_run(runs_root, name="old")
-    old = time.time() - LIVE_WINDOW_S - 60  # finished long ago: only run.json is watched
+    old = time.time() - LIVE_WINDOW_S - 60  # finished long ago: only its directory is watched
     os.utime(Path(run.dir) / "run.json", (old, old))
-    poller = _Poller([runs_root], kick=lambda: None)
+    os.utime(run.dir, (old, old))
+    poller = RunPoller([runs_root], kick=lambda: None)
     before = poller.signature()
     assert before == poller.signature()
     edit_run(run.dir, name="new")

@@ -19,12 +19,7 @@ at >= 2,000 runs):
   create/modify/move/delete/close-after-write events; if adding watches fails
   (ENOSPC: limit reached, or any OSError), polling takes over and the note says why.
 
-The poller is our own, not watchdog's PollingObserver (which stats every file): each
-second it lists projects and runs and stats each run directory (sidecars are replaced by
-rename, which changes it); runs that look live (directory changed in the last
-LIVE_WINDOW_S, the heartbeat renames run.json every 5 s) also get their stream
-directories, journals, summary.json and output.log stat'ed. A run that appears is
-announced from the listing alone, before the stats.
+Polling is our own poller (viewer.data.run_poller), not watchdog's PollingObserver.
 
 No Textual import here: this is the data layer.
 """
@@ -34,7 +29,6 @@ from __future__ import annotations
 import errno
 import os
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,14 +36,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # watchdog is imported only when inotify is chosen
     from watchdog.observers.api import BaseObserver
 
-from recorder import layout
+from viewer.data.run_poller import POLL_S, RunPoller, subdirs
 
 __all__ = ["COALESCE_S", "NETWORK_FS", "POLL_S", "RootWatcher", "estimate_watch_dirs", "max_user_watches", "network_fs"]
 
 COALESCE_S = 0.2
-POLL_S = 1.0
-LISTING_S = 0.25
-LIVE_WINDOW_S = 60.0
 # Share of the inotify limit we allow ourselves: other programs (editors, IDEs) use it too.
 WATCH_BUDGET = 0.8
 
@@ -82,8 +73,6 @@ NETWORK_FS = frozenset(
         "fuse.davfs2",
     }
 )
-
-_LIVE_FILES = (layout.SUMMARY_FILE, layout.OUTPUT_LOG, layout.CONFIG_FILE, layout.METRICS_FILE)
 
 
 def _unescape_mount(path: str) -> str:
@@ -138,14 +127,6 @@ def max_user_watches() -> int | None:
         return None
 
 
-def _subdirs(path: str) -> list[str]:
-    try:
-        with os.scandir(path) as it:
-            return [e.path for e in it if e.is_dir(follow_symlinks=False)]
-    except OSError:
-        return []
-
-
 def estimate_watch_dirs(roots: Sequence[str | os.PathLike[str]], sample: int = 20) -> int:
     """Directories a recursive watch would need: roots, projects, runs and (sampled) their subdirs.
 
@@ -158,9 +139,9 @@ def estimate_watch_dirs(roots: Sequence[str | os.PathLike[str]], sample: int = 2
         if not os.path.isdir(root):
             continue
         total += 1
-        for project in _subdirs(os.fspath(root)):
+        for project in subdirs(os.fspath(root)):
             total += 1
-            runs.extend(_subdirs(project))
+            runs.extend(subdirs(project))
     total += len(runs)
     if runs:
         step = max(1, len(runs) // sample)
@@ -209,129 +190,6 @@ class _Coalescer:
             self._stop.wait(self._interval)
 
 
-class _Poller:
-    """Our own cheap poller (see the module docstring); kicks when the signature changes."""
-
-    def __init__(self, roots: Sequence[Path], kick: Callable[[], None], interval: float = POLL_S) -> None:
-        self._roots = list(roots)
-        self._kick = kick
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="loupe-live-poll", daemon=True)
-        self._last: dict[str, tuple] | None = None
-
-    def start(self) -> None:
-        # The first signature is taken on the thread too: on 5,000 runs it is a walk of
-        # ~150 ms, and start() is called from the app.
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(2.0)
-
-    def _loop(self) -> None:
-        try:
-            self._last = self.signature()
-        except Exception:
-            self._last = None
-        # The listing (a few directory reads) is looked at every LISTING_S, the full
-        # signature (a stat a run: ~0.5 s of a busy process at 10,000 runs) every interval:
-        # a run that appears is announced within LISTING_S, before any stat.
-        listing_every = min(self._interval, LISTING_S)
-        next_full = time.monotonic() + self._interval
-        while not self._stop.wait(listing_every):
-            try:
-                listing = self.listing()
-                early = self._last is not None and any(self._last.get(k) != v for k, v in listing.items())
-                if early:
-                    self._kick()
-                elif time.monotonic() < next_full:
-                    continue
-                next_full = time.monotonic() + self._interval
-                sig = self.signature(listing)
-            except Exception:
-                continue
-            if sig != self._last:
-                self._last = sig
-                if not early:
-                    self._kick()
-
-    def listing(self) -> dict[str, tuple]:
-        """Each root's project names and each project's run names (a part of signature())."""
-        out: dict[str, tuple] = {}
-        for root in self._roots:
-            root_s = os.fspath(root)
-            projects = _subdirs(root_s)
-            out[root_s] = tuple(sorted(os.path.basename(p) for p in projects))
-            for project in projects:
-                out[project] = tuple(sorted(os.path.basename(r) for r in _subdirs(project)))
-        return out
-
-    @staticmethod
-    def _stat(path: str) -> tuple[float, int] | None:
-        try:
-            st = os.stat(path)
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size)
-
-    def signature(self, listing: dict[str, tuple] | None = None) -> dict[str, tuple]:
-        listing = self.listing() if listing is None else listing
-        sig: dict[str, tuple] = dict(listing)
-        now_ns = time.time_ns()
-        window_ns = int(LIVE_WINDOW_S * 1e9)
-        for root in self._roots:
-            root_s = os.fspath(root)
-            for project_name in listing.get(root_s, ()):
-                project = os.path.join(root_s, project_name)
-                for run, mtime_ns in _run_dir_mtimes(project):
-                    # One stat a run: the recorder and `loupe` replace run.json, edits.json
-                    # and the other sidecars by rename, which changes the directory's mtime
-                    # (the heartbeat does every 5 s). At 10,000 runs, half the stats of
-                    # looking at run.json and edits.json themselves.
-                    sig[run] = (mtime_ns,)
-                    if now_ns - mtime_ns > window_ns:
-                        continue
-                    # A live run: what a reader would show changes in these files.
-                    extra: list[tuple] = [(name, self._stat(os.path.join(run, name))) for name in _LIVE_FILES]
-                    for d in layout.STREAM_DIRS:
-                        dpath = os.path.join(run, d)
-                        try:
-                            with os.scandir(dpath) as it:
-                                for e in it:
-                                    if e.name.startswith(layout.TMP_PREFIX):
-                                        continue
-                                    if layout.parse_journal(e.name) is not None:
-                                        try:
-                                            s = e.stat()
-                                            extra.append((d, e.name, s.st_mtime_ns, s.st_size))
-                                        except OSError:
-                                            pass
-                                    else:
-                                        extra.append((d, e.name))
-                        except OSError:
-                            pass
-                    sig[run] = (*sig[run], tuple(extra))
-        return sig
-
-
-def _run_dir_mtimes(project: str) -> list[tuple[str, int]]:
-    """(path, mtime_ns) of each directory in a project, as the listing found them."""
-    out = []
-    try:
-        with os.scandir(project) as it:
-            for e in it:
-                try:
-                    if e.is_dir(follow_symlinks=False):
-                        out.append((e.path, e.stat(follow_symlinks=False).st_mtime_ns))
-                except OSError:
-                    pass  # gone between the listing and the stat
-    except OSError:
-        pass
-    return out
-
-
 class RootWatcher:
     """Calls `on_change()` (from a background thread, coalesced) when files under `roots` change."""
 
@@ -353,7 +211,7 @@ class RootWatcher:
         self._watch_limit = _watch_limit
         self._coalescer = _Coalescer(on_change)
         self._observer: BaseObserver | None = None
-        self._poller: _Poller | None = None
+        self._poller: RunPoller | None = None
         self._lock = threading.Lock()
         self._started = False
         self._stopped = False
@@ -399,7 +257,7 @@ class RootWatcher:
         threading.Thread(target=self._start_inotify, name="loupe-live-start", daemon=True).start()
 
     def _start_polling(self) -> None:
-        self._poller = _Poller(self.roots, self._coalescer.kick)
+        self._poller = RunPoller(self.roots, self._coalescer.kick)
         self._poller.start()
 
     def _start_inotify(self) -> None:
