@@ -16,10 +16,14 @@ __all__ = ["RunInfo", "Store", "connect"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("connect", "Store"):
-        from viewer.data import store
+    if name == "connect":
+        from viewer.data.connect import connect
 
-        return getattr(store, name)
+        return connect
+    if name == "Store":
+        from viewer.data.store import Store
+
+        return Store
     if name == "RunInfo":
         from viewer.data.runs_table import RunInfo
 

@@ -17,8 +17,7 @@
     store.log_path(ref) / tail_log(ref, ...) / follow_log(ref) # console log, see viewer.data.log_tail
     store.saved_files(ref, limit=1000) -> list[(path, size)]  # files/, see viewer.data.saved_files
     store.warnings -> list[str]                  # one message per bad file, in order
-    connect(roots) -> duckdb.DuckDBPyConnection  # for notebooks: views runs, history,
-                                                 # system, text, logs (+ optional providers)
+    store.hand_over_connection()                 # the same, kept by the caller (viewer.data.connect)
 
 Views (see docs/query.md): `runs` (one row per run, flattened "config.<k>" and
 "summary.<k>" columns, config/summary as JSON), `history`, `system`, `text` (checked
@@ -72,7 +71,7 @@ from viewer.data.saved_files import list_saved_files
 from viewer.data.stream_files import RunStreamFiles, StreamCache, files_from_json, files_to_json
 from viewer.data.view_connection import STREAMS, RunPlace, ViewConnection
 
-__all__ = ["STREAMS", "VIEW_PROVIDERS", "QueryError", "RunNotFound", "Store", "connect"]
+__all__ = ["STREAMS", "VIEW_PROVIDERS", "QueryError", "RunNotFound", "Store"]
 
 log = logging.getLogger("loupe.viewer")
 
@@ -426,6 +425,14 @@ class Store:
         """(path relative to files/, size) of a run's saved files, at most `limit`."""
         return list_saved_files(self.resolve(ref).path / layout.FILES_DIR, limit)
 
+    def hand_over_connection(self) -> duckdb.DuckDBPyConnection:
+        """The connection with every view current, for a caller who keeps it; the store
+        forgets it (its registered Arrow tables live as long as the connection)."""
+        con = self.connection
+        with self._lock:
+            self._views.release()
+        return con
+
     def save_catalog(self) -> None:
         """Write what changed since the last save now (refresh() saves at most every 10 s)."""
         with self._lock:
@@ -441,26 +448,6 @@ class Store:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-def connect(
-    roots: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], on_warning: Callable[[str], None] | None = None
-) -> duckdb.DuckDBPyConnection:
-    """A sandboxed DuckDB connection with views runs, history, system, text and logs.
-
-        con = viewer.connect("runs")
-        con.sql('SELECT id, "config.lr", "summary.val/loss" FROM runs ORDER BY 3').df()
-
-    The views are a snapshot of the roots at call time; call connect() again to see new
-    runs. Python replacement scans are off, so register DataFrames explicitly.
-    """
-    if isinstance(roots, (str, os.PathLike)):
-        roots = [roots]
-    store = Store(roots, on_warning=on_warning)
-    con = store.connection
-    # The connection keeps the registered Arrow tables alive; the store can go.
-    store._views.release()
-    return con
 
 
 # Exported for `from viewer.data.store import FilterError` convenience.

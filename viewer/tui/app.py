@@ -10,9 +10,8 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, wait
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +26,7 @@ from viewer.data.run_colors import RunColors
 from viewer.data.runs_table import RunInfo
 from viewer.data.store import Store
 from viewer.tui.artifacts_pane import ArtifactsPane
+from viewer.tui.collector_pause import collector_paused
 from viewer.tui.detail_pane import DetailPane
 from viewer.tui.help_screen import HelpScreen
 from viewer.tui.latest_fetch import FetchesLatest
@@ -72,20 +72,6 @@ def _rescan(store: Store, selected: list[str], force: bool) -> RunsLoaded:
     return RunsLoaded(runs, live=True, generation=generation, data_signatures=signatures, force=force)
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection for a bounded burst of allocation: building 10,000
-    runs' objects and table rows set off several full collections over the whole heap
-    (~0.2 s each time), and this work leaves no cyclic garbage behind."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 class LoupeApp(FetchesLatest, App):
     CSS_PATH = STYLESHEETS
     TITLE = "Loupe"
@@ -126,7 +112,7 @@ class LoupeApp(FetchesLatest, App):
         # The run list is built here too (open_store then finds it made), while Textual
         # starts.
         try:
-            with _collector_paused():
+            with collector_paused():
                 store = Store(self.roots, on_warning=self._store_warning)
                 self._store_future.set_result(store)
                 store.runs()
@@ -268,7 +254,7 @@ class LoupeApp(FetchesLatest, App):
             for rid in set(self.selected) - set(kept):
                 self.run_colors.release(rid)
             self.selected = kept
-        with _collector_paused():
+        with collector_paused():
             self.query_one(RunsPane).show_runs(message.runs, self.selected, self.run_colors)
         if not message.live:
             # Only if the user is still on the Runs tab: focusing a widget of a hidden tab
