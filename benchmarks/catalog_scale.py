@@ -100,12 +100,22 @@ def dashboard(root: Path) -> dict:
     async def run() -> None:
         import recorder
 
+        # The table makes a row's cells when it first draws it (viewer.tui.lazy_table):
+        # the first call is the moment rows reach the screen.
+        make_cell = RunsPane._lazy_cell
+
+        def first_drawn(pane: RunsPane, run_id: str, column: str) -> str:
+            out.setdefault("first_drawn_s", time.perf_counter() - t0)
+            return make_cell(pane, run_id, column)
+
+        RunsPane._lazy_cell = first_drawn  # type: ignore[method-assign,assignment]
         t0 = time.perf_counter()
         app = LoupeApp([root], live=True, poll=True)
         async with app.run_test(size=(160, 48)) as pilot:
             # A screenful of rows (the table fills the rest in later turns), then every run.
             await until(pilot, lambda: app.query_one(RunsPane).table.row_count >= min(on_disk, 40))
             out["first_rows_s"] = time.perf_counter() - t0
+            print(f"first row drawn {out.get('first_drawn_s', float('nan')):.2f} s", file=sys.stderr, flush=True)
             print(f"first rows {out['first_rows_s']:.2f} s", file=sys.stderr, flush=True)
             await until(pilot, lambda: app.query_one(RunsPane).table.row_count >= on_disk)
             out["table_s"] = time.perf_counter() - t0
@@ -180,7 +190,8 @@ def main() -> int:
     else:
         d = json.loads(out.stdout.strip().splitlines()[-1])
         print(
-            f"dashboard: first screenful of runs {d['first_rows_s']:.2f} s (target <= 1 s), all {d['table_s']:.2f} s, ",
+            f"dashboard: first rows drawn {d.get('first_drawn_s', float('nan')):.2f} s (target <= 1 s), "
+            f"a screenful in the table {d['first_rows_s']:.2f} s, all {d['table_s']:.2f} s, ",
             end="",
         )
         print(

@@ -32,7 +32,7 @@ from viewer.tui.help_screen import HelpScreen
 from viewer.tui.latest_fetch import FetchesLatest
 from viewer.tui.logs_pane import LogsPane
 from viewer.tui.media.media_pane import MediaPane
-from viewer.tui.messages import FilesChanged, RunsLoaded, SelectionChanged, StoreFailed
+from viewer.tui.messages import FilesChanged, RowsDrawn, RunsLoaded, SelectionChanged, StoreFailed
 from viewer.tui.metrics_pane import MetricsPane
 from viewer.tui.pane import Pane
 from viewer.tui.report_export import ask_and_write
@@ -46,7 +46,20 @@ from viewer.tui.tab_keys import in_text_input, leave_input, tab_bindings
 if TYPE_CHECKING:
     from viewer.data.live_watch import RootWatcher
 
-TABS = ("runs", "metrics", "system", "logs", "detail", "sql", "media", "artifacts", "sweeps")
+# The other tabs' panes are mounted after the runs table is first drawn (or when their
+# tab is opened first): composing all nine before it held the first paint ~0.2 s.
+LATER_PANES: tuple[tuple[str, str, type[Pane]], ...] = (
+    ("metrics", "Metrics", MetricsPane),
+    ("system", "System", SystemPane),
+    ("logs", "Logs", LogsPane),
+    ("detail", "Detail", DetailPane),
+    ("sql", "SQL", SqlPane),
+    ("media", "Media", MediaPane),
+    ("artifacts", "Artifacts", ArtifactsPane),
+    ("sweeps", "Sweeps", SweepsPane),
+)
+TABS = ("runs", *(tab for tab, _, _ in LATER_PANES))
+LATER_PANES_AT_MOST_S = 2.0
 # Live changes are coalesced: at most one refresh per interval, however many events.
 LIVE_REFRESH_S = 1.0
 RECONCILE_S = 5.0
@@ -128,23 +141,38 @@ class LoupeApp(FetchesLatest, App):
         with TabbedContent(initial="runs", id="tabs"):
             with TabPane("Runs", id="runs"):
                 yield RunsPane(id="runs-pane")
-            with TabPane("Metrics", id="metrics"):
-                yield MetricsPane(id="metrics-pane")
-            with TabPane("System", id="system"):
-                yield SystemPane(id="system-pane")
-            with TabPane("Logs", id="logs"):
-                yield LogsPane(id="logs-pane")
-            with TabPane("Detail", id="detail"):
-                yield DetailPane(id="detail-pane")
-            with TabPane("SQL", id="sql"):
-                yield SqlPane(id="sql-pane")
-            with TabPane("Media", id="media"):
-                yield MediaPane(id="media-pane")
-            with TabPane("Artifacts", id="artifacts"):
-                yield ArtifactsPane(id="artifacts-pane")
-            with TabPane("Sweeps", id="sweeps"):
-                yield SweepsPane(id="sweeps-pane")
+            for tab, title, _ in LATER_PANES:
+                yield TabPane(title, id=tab)
         yield Footer()
+
+    async def _mount_pane(self, tab: str) -> Pane | None:
+        """The pane of `tab`, mounted now if it is not yet, with the current selection."""
+        if self._exit:
+            # Mounting while the app shuts down runs a pane's on_mount without its children.
+            return None
+        holder = self.query_one(f"#{tab}", TabPane)
+        if holder.children:
+            return next(iter(holder.query(Pane)), None)
+        kind = next((cls for t, _, cls in LATER_PANES if t == tab), None)
+        if kind is None:
+            return None
+        pane = kind(id=f"{tab}-pane")
+        await holder.mount(pane)
+        by_id = {r.id: r for r in self.all_runs}
+        pane.selection_changed([by_id[i] for i in self.selected if i in by_id], self.run_colors)
+        return pane
+
+    @on(RowsDrawn)
+    def _rows_drawn(self) -> None:
+        self.call_after_refresh(self._mount_later_panes)
+
+    async def _mount_later_panes(self) -> None:
+        # One pane a turn, so keys pressed meanwhile are not held behind all eight.
+        for tab, _, _ in LATER_PANES:
+            if not self.query_one(f"#{tab}", TabPane).children:
+                await self._mount_pane(tab)
+                self.call_after_refresh(self._mount_later_panes)
+                return
 
     def on_mount(self) -> None:
         self.sub_title = ", ".join(str(r) for r in self.roots)
@@ -262,6 +290,13 @@ class LoupeApp(FetchesLatest, App):
             if self.query_one(TabbedContent).active == "runs":
                 self.query_one(RunsPane).focus_default()
             self._start_watching()
+            # The other tabs' panes once the first rows are on screen (RowsDrawn), or now
+            # when there are none to draw; the timer covers a table that is never drawn
+            # (the user went to another tab first).
+            if message.runs:
+                self.set_timer(LATER_PANES_AT_MOST_S, self._mount_later_panes)
+            else:
+                self.call_after_refresh(self._mount_later_panes)
             # The catalog's rows are on screen; now check them file by file (Store.verify)
             # in a worker, and show whatever that finds.
             self.set_timer(0.2, self._do_live_refresh)
@@ -368,14 +403,15 @@ class LoupeApp(FetchesLatest, App):
         self.refresh_store(list(self.selected), force)
 
     @on(TabbedContent.TabActivated)
-    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+    async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         # Pane keys only work with focus inside the pane, not on the tab bar. Focus after
         # the new tab is laid out (before that nothing in it is focusable), and only if it
         # is still the active tab: focusing inside a hidden tab switches back to it.
         pane_id = event.pane.id
-        if event.tabbed_content.active != pane_id:
+        if event.tabbed_content.active != pane_id or pane_id is None:
             return
         tabs = event.tabbed_content
+        await self._mount_pane(pane_id)
 
         def focus() -> None:
             if tabs.active != pane_id:

@@ -89,7 +89,7 @@ class DetailPane(Pane):
                 yield Static(id="detail-count")
                 yield DataTable(id="detail-table", zebra_stripes=True, cursor_type="row")
 
-    def on_mount(self) -> None:
+    def pane_mounted(self) -> None:
         table = self.query_one("#detail-table", DataTable)
         table.add_column(Text("section"), key="section", width=7)
         table.add_column(Text("key"), key="key")

@@ -77,7 +77,7 @@ class LogsPane(Pane):
     def view(self) -> LogView:
         return self.query_one(LogView)
 
-    def on_mount(self) -> None:
+    def pane_mounted(self) -> None:
         self.set_interval(FOLLOW_S, self._tick)
         self._show_header()
         self._show_status()

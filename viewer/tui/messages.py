@@ -52,3 +52,7 @@ class FilesChanged(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, FilesChanged)
+
+
+class RowsDrawn(Message):
+    """The runs table drew its first rows: the app can now do the work it put off."""

@@ -81,6 +81,16 @@ class Pane(FetchesLatest, Widget):
         self.run_colors = colors
         self.request_refresh()
 
+    def on_mount(self) -> None:
+        # The app mounts the hidden tabs' panes after the first paint. If it is shut down
+        # meanwhile, Textual still sends a pane its Mount without having mounted its
+        # children: set-up that looks them up runs only in a running app.
+        if self.app.is_running:
+            self.pane_mounted()
+
+    def pane_mounted(self) -> None:
+        """Set-up that needs the pane's children (subclasses)."""
+
     def runs_changed(self, changed: frozenset[str]) -> None:
         """A live rescan finished; `changed` holds the selected runs whose files changed."""
         if not self.selected_runs_only or changed & set(self.run_ids):

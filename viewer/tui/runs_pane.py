@@ -27,7 +27,7 @@ from viewer.tui.column_chooser import ColumnChooser
 from viewer.tui.compare_screen import CompareScreen
 from viewer.tui.lazy_table import LazyTable
 from viewer.tui.manage_dialogs import RunEditScreen, TrashScreen
-from viewer.tui.messages import SelectionChanged
+from viewer.tui.messages import RowsDrawn, SelectionChanged
 from viewer.tui.pane import Pane
 
 if TYPE_CHECKING:
@@ -95,6 +95,7 @@ class RunsPane(Pane):
         self._drawn_columns: frozenset[str] = frozenset()
         # The timer that measures the next rows' widths.
         self._width_timer: Timer | None = None
+        self._rows_drawn = False  # RowsDrawn is posted once, at the first row drawn
 
     def compose(self) -> ComposeResult:
         yield Input(
@@ -209,6 +210,9 @@ class RunsPane(Pane):
 
     def _lazy_cell(self, run_id: str, column: str) -> str:
         """A cell the table draws for the first time (viewer.tui.lazy_table)."""
+        if not self._rows_drawn:
+            self._rows_drawn = True
+            self.app.post_message(RowsDrawn())
         row = self._shown_by_id[run_id]
         if column == "__group" and self.grouping:
             return f"[bold]{escape(sanitize(self._group_of.get(run_id) or ''))}[/]"

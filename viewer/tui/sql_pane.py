@@ -82,7 +82,7 @@ class SqlPane(Pane):
         yield Static(id="sql-error")
         yield DataTable(id="sql-results", zebra_stripes=True, cursor_type="row")
 
-    def on_mount(self) -> None:
+    def pane_mounted(self) -> None:
         self._set_status("Enter runs the query · ↑/↓ history · Esc or ctrl+x cancels a running query")
 
     def focus_default(self) -> None:

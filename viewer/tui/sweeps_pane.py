@@ -73,7 +73,7 @@ class SweepsPane(Pane):
                 yield Static(id="sweeps-params-note", markup=False)
                 yield Grid(id="sweeps-params")
 
-    def on_mount(self) -> None:
+    def pane_mounted(self) -> None:
         self.query_one("#sweeps-best-box").border_title = Text("best so far")
 
     def _set_status(self) -> None:

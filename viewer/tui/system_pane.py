@@ -171,7 +171,7 @@ class SystemPane(Pane, can_focus=True):
                 for pid, _title, _ in HOST_PLOTS:
                     yield SafePlot(id=pid)
 
-    def on_mount(self) -> None:
+    def pane_mounted(self) -> None:
         for pid, title, _ in GPU_PLOTS + HOST_PLOTS:
             self._draw(pid, title, [])
 
