@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from recorder import layout
+from viewer.data.batch_stat import mtimes_ns
 
 __all__ = ["LISTING_S", "LIVE_WINDOW_S", "POLL_S", "RunPoller", "subdirs"]
 
@@ -145,16 +146,19 @@ class RunPoller:
 
 
 def _run_dir_mtimes(project: str) -> list[tuple[str, int]]:
-    """(path, mtime_ns) of each directory in a project, as the listing found them."""
-    out = []
+    """(path, mtime_ns) of each directory in a project, as the listing found them; the
+    stats in one batch (viewer.data.batch_stat: one by one, each waits for the GIL)."""
     try:
         with os.scandir(project) as it:
-            for e in it:
-                try:
-                    if e.is_dir(follow_symlinks=False):
-                        out.append((e.path, e.stat(follow_symlinks=False).st_mtime_ns))
-                except OSError:
-                    pass  # gone between the listing and the stat
+            dirs = [e.path for e in it if _is_plain_dir(e)]
     except OSError:
-        pass
-    return out
+        return []
+    # None: gone between the listing and the stat.
+    return [(d, m) for d, m in zip(dirs, mtimes_ns(dirs), strict=True) if m is not None]
+
+
+def _is_plain_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False

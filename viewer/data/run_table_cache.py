@@ -45,6 +45,8 @@ SAVE_EVERY_S = 10.0
 # States the recorder writes once a run has ended; nothing changes them but a resume,
 # which rewrites run.json (and so the directory's mtime).
 _ENDED = {"finished", "failed", "crashed"}
+# Runs whose sidecars are statted in one batch by signatures_differ (4 files each).
+_SIGNATURE_BATCH = 1000
 _BASE_NAMES = {name for name, _ in BASE_COLUMNS}
 
 
@@ -284,22 +286,22 @@ class RunTableCache:
             table = table.append_column(name, arr)
         return table
 
-    def stale_rows(self, read_signature: Callable[[str], tuple]) -> list[str]:
-        """Paths of kept rows whose sidecars' stats differ from the row's (an edit in place,
-        which leaves the directory's mtime alone); the next update() reads them again."""
-        stale = self.signatures_differ(self.row_signatures(), read_signature)
-        self.read_again(stale)
-        return stale
-
     def row_signatures(self) -> list[tuple[str, str | None]]:
         """(path, sidecar signature) of every row, for signatures_differ()."""
         sigs = self.table.column("_catalog_signature").to_pylist()
         return [(place.path_str, sig) for place, sig in zip(self.places, sigs, strict=True)]
 
     @staticmethod
-    def signatures_differ(rows: list[tuple[str, str | None]], read_signature: Callable[[str], tuple]) -> list[str]:
+    def signatures_differ(
+        rows: list[tuple[str, str | None]], read_signatures: Callable[[list[str]], list[tuple]]
+    ) -> list[str]:
         """The paths whose sidecars' stats now differ (touches files only: no lock needed)."""
-        return [path for path, sig in rows if read_signature(path) != catalog_signature(sig)]
+        out: list[str] = []
+        for start in range(0, len(rows), _SIGNATURE_BATCH):
+            batch = rows[start : start + _SIGNATURE_BATCH]
+            now = read_signatures([path for path, _ in batch])
+            out += [path for (path, sig), seen in zip(batch, now, strict=True) if seen != catalog_signature(sig)]
+        return out
 
     def read_again(self, paths: list[str]) -> None:
         """The next update() reads these runs again, whatever their directory's mtime."""

@@ -172,7 +172,7 @@ class Store:
         without the store's lock, so queries and refreshes go on meanwhile."""
         with self._lock:
             rows = self._cache.row_signatures()
-        stale = self._cache.signatures_differ(rows, self._meta.signature)
+        stale = self._cache.signatures_differ(rows, self._meta.signatures)
         with self._lock:
             self._cache.read_again(stale)
         return len(stale)
