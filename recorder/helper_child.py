@@ -48,12 +48,18 @@ def serve(parent_pid: int) -> None:
 
 def _handle(header: dict[str, Any], payload: bytes) -> dict[str, Any]:
     op = header["op"]
-    if op == "write_part":
-        from recorder.parquet_parts import write_part
+    if op == "publish_segment":
+        from recorder.parquet_parts import publish_segment
 
         text_path = header["text_path"]
-        wrote = write_part(payload, header["run_id"], Path(header["numeric_path"]), text_path and Path(text_path))
-        return {"text": wrote}
+        part, text = publish_segment(
+            Path(header["journal"]),
+            payload,
+            header["run_id"],
+            Path(header["numeric_path"]),
+            text_path and Path(text_path),
+        )
+        return {"part": part, "text": text}
     if op == "merge_parts":
         from recorder import layout
         from recorder.parquet_parts import merge_parts

@@ -3,9 +3,10 @@
 Why a process and not the writer thread: importing pyarrow (and pandas, which pyarrow
 imports on its first conversion) costs ~0.8 s of CPU with the GIL held in stretches of
 20 ms and more, and building a part holds it too. Done in a thread, the training loop
-pays for all of it in stalled log() calls; in a child it pays two pipe writes per part,
-and the child runs at a lower priority (recorder.helper_child.NICE_INCREMENT) so that
-where the two share a core, the scheduler preempts the child rather than the loop.
+pays for all of it in stalled log() calls; in a child it pays one small request per part
+(the child reads the journal segment from disk), and the child runs at a lower priority
+(recorder.helper_child.NICE_INCREMENT) so that where the two share a core, the scheduler
+preempts the child rather than the loop.
 
 The child dies with the process that started it (Linux: PR_SET_PDEATHSIG), so a kill -9
 of the training process stops publication where a thread would have stopped: every step
@@ -66,14 +67,19 @@ class HelperProcess:
         return cls(proc)
 
     # -- what the stream writers and the metadata collector call -------------------------
-    def write_part(self, data: bytes, run_id: str, numeric_path: Path, text_path: Path | None) -> bool:
+    def publish_segment(
+        self, journal: Path, unjournaled: bytes, run_id: str, numeric_path: Path, text_path: Path | None
+    ) -> tuple[bool, bool]:
+        # The child reads the journal file itself: the segment never crosses the pipe.
         header = {
-            "op": "write_part",
+            "op": "publish_segment",
+            "journal": str(journal),
             "run_id": run_id,
             "numeric_path": str(numeric_path),
             "text_path": None if text_path is None else str(text_path),
         }
-        return bool(self._call(header, data)["text"])
+        reply = self._call(header, unjournaled)
+        return bool(reply["part"]), bool(reply["text"])
 
     def merge_parts(self, directory: Path, parts: list[layout.PartName]) -> list[layout.PartName]:
         header = {"op": "merge_parts", "directory": str(directory), "parts": [[p.writer, p.lo, p.hi] for p in parts]}

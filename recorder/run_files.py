@@ -290,10 +290,10 @@ class RunFiles:
             for stream in (self.history, self.system, *self.extra_streams):
                 stream.sync()
         due = now - self._last_publish >= PUBLISH_EVERY_S
-        if due or len(self.history._rows) >= self.history.rows_per_part:
+        if due or self.history.rows_waiting >= self.history.rows_per_part:
             self._last_publish = now
             self.history.flush()
-        if due or len(self.system._rows) >= self.system.rows_per_part:
+        if due or self.system.rows_waiting >= self.system.rows_per_part:
             self.system.flush()
         if due:
             for stream in list(self.extra_streams):
