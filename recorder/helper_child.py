@@ -25,8 +25,12 @@ def serve(parent_pid: int) -> None:
     requests: IO[bytes] = sys.stdin.buffer
     # pyarrow now, while the training process is busy elsewhere, not at the first part;
     # its first conversion imports pandas (when installed), so make one.
+    import pyarrow as pa
+
     from recorder.parquet_parts import rows_to_tables
 
+    pa.set_cpu_count(1)  # one request at a time (recorder.helper_process.ONE_THREAD_ENV)
+    pa.set_io_thread_count(1)
     rows_to_tables([{"_step": 0}], "warm-up")
 
     while True:
@@ -71,6 +75,10 @@ def _handle(header: dict[str, Any], payload: bytes) -> dict[str, Any]:
         from recorder.metadata import list_requirements
 
         return {"text": list_requirements()}
+    if op == "git_info":
+        from recorder.metadata import git_info
+
+        return {"info": git_info(Path(header["files_dir"]))}
     raise ValueError(f"unknown request {op!r}")
 
 

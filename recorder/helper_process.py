@@ -38,6 +38,13 @@ _BOOTSTRAP = (
 )
 
 
+# The child's work is one request at a time; a pool of threads would only compete with
+# the training loop for its cores. numpy (imported by pyarrow) starts an OpenBLAS/OpenMP
+# pool whose threads spin: measured, 110-120 ms of CPU on a second thread while pyarrow
+# imports, beside the child's own.
+ONE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 class HelperGone(Exception):
     """The helper process is not there (never started, exited, killed or hung)."""
 
@@ -61,6 +68,7 @@ class HelperProcess:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
+                env={**os.environ, **ONE_THREAD_ENV},
             )
         except OSError:
             return None
@@ -87,6 +95,10 @@ class HelperProcess:
 
     def requirements(self) -> str:
         return str(self._call({"op": "requirements"})["text"])
+
+    def git_info(self, files_dir: Path) -> dict[str, Any]:
+        # git runs as the child's child, so at the child's lower priority.
+        return dict(self._call({"op": "git_info", "files_dir": str(files_dir)})["info"])
 
     def close(self) -> None:
         with self._lock:

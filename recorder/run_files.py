@@ -243,7 +243,7 @@ class RunFiles:
         try:
             from recorder.metadata import collect_slow
 
-            self._slow_meta = collect_slow(self.files_dir, self._list_packages) or {}
+            self._slow_meta = collect_slow(self.files_dir, self._list_packages, self._git_info) or {}
         except Exception as exc:
             warn_once("metadata", f"could not collect git/package metadata: {exc}")
             return
@@ -251,6 +251,18 @@ class RunFiles:
         # could land after finish() and mark a finished run running again.
         self._slow_meta_pending = True
         self._wake.set()
+
+    def _git_info(self, files_dir: Path) -> dict[str, Any]:
+        from recorder.helper_process import HelperGone
+        from recorder.metadata import git_info
+
+        helper = self._helper
+        if helper is not None:
+            try:
+                return helper.git_info(files_dir)
+            except (HelperGone, OSError):
+                pass
+        return git_info(files_dir)
 
     def _list_packages(self) -> str:
         from recorder.helper_process import HelperGone
