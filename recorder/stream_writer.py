@@ -70,6 +70,10 @@ def clean_stale_tmp(directory: Path, older_than_s: float = 600.0) -> None:
                 pass
 
 
+def _short_write(written: int, line: bytes) -> OSError:
+    return OSError(f"short write: {written} of {len(line)} bytes")
+
+
 class StreamWriter:
     """Journal + Parquet parts for one stream directory, owned by one process."""
 
@@ -141,7 +145,21 @@ class StreamWriter:
         # encode_row's work inline for the row without NaN/inf (orjson writes them null).
         # find(), not `in`: bytes `in` first tries its operand as an int and discards the
         # TypeError, a third of the search's cost on a 250-byte line (CPython 3.11).
-        self._append_line_locked(encode_row(row) if line.find(b"null") >= 0 else b"\n" + line)
+        line = encode_row(row) if line.find(b"null") >= 0 else b"\n" + line
+        fd = self._fd
+        appended = self._appended + 1
+        if fd is None or appended - self._segment_start == self.rows_per_part:
+            self._append_line_locked(line)  # a segment to open, a part's worth, a broken journal
+            return
+        # The common row, without a second call: log() pays for every one.
+        self._appended = appended
+        try:
+            written = _write(fd, line)
+        except OSError as exc:
+            self._keep_unwritten(line, exc)
+            return
+        if written != len(line):
+            self._keep_unwritten(line, _short_write(written, line))
 
     def append_line(self, line: bytes) -> None:
         """A row already encoded as recorder.journal.encode_row encodes it."""
@@ -166,14 +184,16 @@ class StreamWriter:
         try:
             written = _write(fd, line)
         except OSError as exc:
-            self._unjournaled.append(line)
-            self._journal_failed(exc)
+            self._keep_unwritten(line, exc)
             return
         if written != len(line):
-            # A torn line (disk full mid-write) is skipped by every reader; the row is kept
-            # whole in memory instead.
-            self._unjournaled.append(line)
-            self._journal_failed(OSError(f"short write: {written} of {len(line)} bytes"))
+            self._keep_unwritten(line, _short_write(written, line))
+
+    def _keep_unwritten(self, line: bytes, exc: OSError) -> None:
+        # A torn line (disk full mid-write) is skipped by every reader; the row is kept
+        # whole in memory instead, as is every row after it in this segment.
+        self._unjournaled.append(line)
+        self._journal_failed(exc)
 
     def _open_journal(self) -> int | None:
         path = self.directory / layout.journal_name(self.writer_id, self._seq)
