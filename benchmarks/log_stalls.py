@@ -36,7 +36,7 @@ EVERY = 64  # steps between task readings
 
 
 def task_cpu_ns(pid: int) -> dict[int, int]:
-    out = {}
+    out: dict[int, int] = {}
     try:
         tids = os.listdir(f"/proc/{pid}/task")
     except OSError:
@@ -72,6 +72,7 @@ def child(steps: int, threshold_ns: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         t_init = pc()
         run = recorder.init(dir=tmp, project="bench")
+        assert run._files is not None
         helper = run._files._helper
         helper_pid = helper._proc.pid if helper is not None and helper._proc is not None else None
 
