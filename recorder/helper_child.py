@@ -25,8 +25,12 @@ def serve(parent_pid: int) -> None:
     requests: IO[bytes] = sys.stdin.buffer
     # pyarrow now, while the training process is busy elsewhere, not at the first part;
     # its first conversion imports pandas (when installed), so make one.
+    import pyarrow as pa
+
     from recorder.parquet_parts import rows_to_tables
 
+    pa.set_cpu_count(1)  # one request at a time (recorder.helper_process.ONE_THREAD_ENV)
+    pa.set_io_thread_count(1)
     rows_to_tables([{"_step": 0}], "warm-up")
 
     while True:
@@ -48,12 +52,18 @@ def serve(parent_pid: int) -> None:
 
 def _handle(header: dict[str, Any], payload: bytes) -> dict[str, Any]:
     op = header["op"]
-    if op == "write_part":
-        from recorder.parquet_parts import write_part
+    if op == "publish_segment":
+        from recorder.parquet_parts import publish_segment
 
         text_path = header["text_path"]
-        wrote = write_part(payload, header["run_id"], Path(header["numeric_path"]), text_path and Path(text_path))
-        return {"text": wrote}
+        part, text = publish_segment(
+            Path(header["journal"]),
+            payload,
+            header["run_id"],
+            Path(header["numeric_path"]),
+            text_path and Path(text_path),
+        )
+        return {"part": part, "text": text}
     if op == "merge_parts":
         from recorder import layout
         from recorder.parquet_parts import merge_parts
@@ -65,6 +75,10 @@ def _handle(header: dict[str, Any], payload: bytes) -> dict[str, Any]:
         from recorder.metadata import list_requirements
 
         return {"text": list_requirements()}
+    if op == "git_info":
+        from recorder.metadata import git_info
+
+        return {"info": git_info(Path(header["files_dir"]))}
     raise ValueError(f"unknown request {op!r}")
 
 

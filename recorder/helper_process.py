@@ -3,9 +3,10 @@
 Why a process and not the writer thread: importing pyarrow (and pandas, which pyarrow
 imports on its first conversion) costs ~0.8 s of CPU with the GIL held in stretches of
 20 ms and more, and building a part holds it too. Done in a thread, the training loop
-pays for all of it in stalled log() calls; in a child it pays two pipe writes per part,
-and the child runs at a lower priority (recorder.helper_child.NICE_INCREMENT) so that
-where the two share a core, the scheduler preempts the child rather than the loop.
+pays for all of it in stalled log() calls; in a child it pays one small request per part
+(the child reads the journal segment from disk), and the child runs at a lower priority
+(recorder.helper_child.NICE_INCREMENT) so that where the two share a core, the scheduler
+preempts the child rather than the loop.
 
 The child dies with the process that started it (Linux: PR_SET_PDEATHSIG), so a kill -9
 of the training process stops publication where a thread would have stopped: every step
@@ -37,6 +38,13 @@ _BOOTSTRAP = (
 )
 
 
+# The child's work is one request at a time; a pool of threads would only compete with
+# the training loop for its cores. numpy (imported by pyarrow) starts an OpenBLAS/OpenMP
+# pool whose threads spin: measured, 110-120 ms of CPU on a second thread while pyarrow
+# imports, beside the child's own.
+ONE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 class HelperGone(Exception):
     """The helper process is not there (never started, exited, killed or hung)."""
 
@@ -60,20 +68,26 @@ class HelperProcess:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
+                env={**os.environ, **ONE_THREAD_ENV},
             )
         except OSError:
             return None
         return cls(proc)
 
     # -- what the stream writers and the metadata collector call -------------------------
-    def write_part(self, data: bytes, run_id: str, numeric_path: Path, text_path: Path | None) -> bool:
+    def publish_segment(
+        self, journal: Path, unjournaled: bytes, run_id: str, numeric_path: Path, text_path: Path | None
+    ) -> tuple[bool, bool]:
+        # The child reads the journal file itself: the segment never crosses the pipe.
         header = {
-            "op": "write_part",
+            "op": "publish_segment",
+            "journal": str(journal),
             "run_id": run_id,
             "numeric_path": str(numeric_path),
             "text_path": None if text_path is None else str(text_path),
         }
-        return bool(self._call(header, data)["text"])
+        reply = self._call(header, unjournaled)
+        return bool(reply["part"]), bool(reply["text"])
 
     def merge_parts(self, directory: Path, parts: list[layout.PartName]) -> list[layout.PartName]:
         header = {"op": "merge_parts", "directory": str(directory), "parts": [[p.writer, p.lo, p.hi] for p in parts]}
@@ -81,6 +95,10 @@ class HelperProcess:
 
     def requirements(self) -> str:
         return str(self._call({"op": "requirements"})["text"])
+
+    def git_info(self, files_dir: Path) -> dict[str, Any]:
+        # git runs as the child's child, so at the child's lower priority.
+        return dict(self._call({"op": "git_info", "files_dir": str(files_dir)})["info"])
 
     def close(self) -> None:
         with self._lock:

@@ -82,11 +82,16 @@ def rank_env(env: Any) -> dict[str, int]:
     return out
 
 
-def collect_slow(files_dir: Path, list_packages: Callable[[], str] | None = None) -> dict[str, Any]:
+def collect_slow(
+    files_dir: Path,
+    list_packages: Callable[[], str] | None = None,
+    git: Callable[[Path], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Git state of the working directory and the installed packages, saved under files_dir.
 
-    `list_packages` (default: list_requirements here) lets the run's helper process do
-    the scan, which is ~100 ms of pure Python on a big environment."""
+    `list_packages` (default: list_requirements here) and `git` (default: git_info here)
+    let the run's helper process do the work: the package scan is ~100 ms of pure Python
+    on a big environment, and git commands started from there run at its lower priority."""
     out: dict[str, Any] = {}
     files_dir = Path(files_dir)
     try:
@@ -94,9 +99,9 @@ def collect_slow(files_dir: Path, list_packages: Callable[[], str] | None = None
     except OSError:
         pass
     try:
-        git = _git_info(files_dir)
-        if git:
-            out["git"] = git
+        info = (git or git_info)(files_dir)
+        if info:
+            out["git"] = info
     except Exception:
         pass
     try:
@@ -180,7 +185,9 @@ def _text(data: bytes | None) -> str | None:
     return s or None
 
 
-def _git_info(files_dir: Path) -> dict[str, Any]:
+def git_info(files_dir: Path) -> dict[str, Any]:
+    """The working directory's repository: root, commit, branch, remote, dirty, and the
+    diff against HEAD saved under files_dir; {} outside a repository or without git."""
     try:
         cwd = os.getcwd()
     except OSError:

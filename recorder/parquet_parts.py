@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from recorder import layout
 from recorder.atomic_json import fsync_dir
 from recorder.journal import decode_journal
-from recorder.stream_writer import unlink_quietly
+from recorder.stream_writer import read_segment, unlink_quietly
 
 _NONFINITE_VALUES = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
 
@@ -90,6 +90,18 @@ def write_part(data: bytes, run_id: str, numeric_path: Path, text_path: Path | N
         wrote_text = True
     write_parquet_atomic(numeric, numeric_path)
     return wrote_text
+
+
+def publish_segment(
+    journal: Path, unjournaled: bytes, run_id: str, numeric_path: Path, text_path: Path | None
+) -> tuple[bool, bool]:
+    """write_part() for a closed journal segment, read here from `journal` (plus the rows
+    it could not take), so the writer never holds a segment in memory. Returns whether a
+    part was written (a segment with no rows left gets none) and whether a text part was."""
+    data = read_segment(journal, unjournaled)
+    if data.isspace() or not data:  # stops at the first row's '{'; strip() would copy it all
+        return False, False
+    return True, write_part(data, run_id, numeric_path, text_path)
 
 
 def rows_to_tables(rows: list[dict[str, Any]], run_id: str) -> tuple[pa.Table, pa.Table | None]:

@@ -243,7 +243,7 @@ class RunFiles:
         try:
             from recorder.metadata import collect_slow
 
-            self._slow_meta = collect_slow(self.files_dir, self._list_packages) or {}
+            self._slow_meta = collect_slow(self.files_dir, self._list_packages, self._git_info) or {}
         except Exception as exc:
             warn_once("metadata", f"could not collect git/package metadata: {exc}")
             return
@@ -251,6 +251,18 @@ class RunFiles:
         # could land after finish() and mark a finished run running again.
         self._slow_meta_pending = True
         self._wake.set()
+
+    def _git_info(self, files_dir: Path) -> dict[str, Any]:
+        from recorder.helper_process import HelperGone
+        from recorder.metadata import git_info
+
+        helper = self._helper
+        if helper is not None:
+            try:
+                return helper.git_info(files_dir)
+            except (HelperGone, OSError):
+                pass
+        return git_info(files_dir)
 
     def _list_packages(self) -> str:
         from recorder.helper_process import HelperGone
@@ -290,10 +302,10 @@ class RunFiles:
             for stream in (self.history, self.system, *self.extra_streams):
                 stream.sync()
         due = now - self._last_publish >= PUBLISH_EVERY_S
-        if due or len(self.history._rows) >= self.history.rows_per_part:
+        if due or self.history.rows_waiting >= self.history.rows_per_part:
             self._last_publish = now
             self.history.flush()
-        if due or len(self.system._rows) >= self.system.rows_per_part:
+        if due or self.system.rows_waiting >= self.system.rows_per_part:
             self.system.flush()
         if due:
             for stream in list(self.extra_streams):

@@ -5,6 +5,11 @@ kill -9 loses nothing that log() returned from. A background thread turns journa
 segments into Parquet parts (hidden temp file, fsync, rename), then deletes the
 segment; parts are merged as they accumulate. layout.live_stream_files() tells
 readers which files hold each row exactly once at any moment, crash or not.
+
+The journal is the only copy of a row the writer keeps: a segment is read back from
+disk (the page cache) when its part is built, so memory stays flat however far
+publication falls behind (the helper importing pyarrow for a second while a fast
+loop logs 100,000 rows). Only rows the journal could not take are held in memory.
 """
 
 from __future__ import annotations
@@ -39,6 +44,16 @@ def unlink_quietly(path: Path) -> bool:
         return False
 
 
+def read_segment(journal: Path, unjournaled: bytes) -> bytes:
+    """A closed segment's rows: its journal file, then the rows it could not take."""
+    try:
+        with open(journal, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        data = b""
+    return data + unjournaled if unjournaled else data
+
+
 def clean_stale_tmp(directory: Path, older_than_s: float = 600.0) -> None:
     """Remove temp files of writers that died mid-publish (no live write takes 10 minutes)."""
     now = time.time()
@@ -53,6 +68,10 @@ def clean_stale_tmp(directory: Path, older_than_s: float = 600.0) -> None:
                     os.unlink(e.path)
             except OSError:
                 pass
+
+
+def _short_write(written: int, line: bytes) -> OSError:
+    return OSError(f"short write: {written} of {len(line)} bytes")
 
 
 class StreamWriter:
@@ -83,15 +102,20 @@ class StreamWriter:
         # of its own on every append (Run.log) hands it in, so a row takes one lock, not two.
         self.lock = self._lock = lock if lock is not None else threading.Lock()
         self._publish_lock = threading.Lock()
-        self._rows: list[bytes] = []
         self._seq = 0
         self._fd: int | None = None
-        self._appended = 0  # rows appended, and how many of them the last sync() covered
+        # Rows appended in all, when the current segment began, and how many the last
+        # sync() covered: counts, not the rows, which are in the journal.
+        self._appended = 0
+        self._segment_start = 0
         self._synced = 0
-        # journal=False keeps rows in memory until flush(): for writers whose source can
-        # be read again (loupe import), where a journal line per row only costs time.
+        # Rows of the current segment its journal does not hold: every row when journal
+        # is off (loupe import, whose source can be read again, where a journal line per
+        # row only costs time), and the rows after a write failed.
+        self._unjournaled: list[bytes] = []
         self.journal = journal
         self._journal_broken = not journal
+        # Closed segments without a part yet: (seq, the rows their journal lacks).
         self._unpublished: list[tuple[int, bytes]] = []
         self._parts: list[layout.PartName] = []
         self._text_parts: list[layout.PartName] = []
@@ -108,7 +132,7 @@ class StreamWriter:
     @property
     def rows_waiting(self) -> int:
         """Rows appended since the last flush()."""
-        return len(self._rows)
+        return self._appended - self._segment_start
 
     # -- caller thread -------------------------------------------------------------
     def append(self, row: dict[str, Any]) -> None:
@@ -117,13 +141,25 @@ class StreamWriter:
 
     def append_locked(self, row: dict[str, Any]) -> None:
         """append(), for a caller that holds `self.lock`."""
-        # The buffer keeps the encoded line, not the dict: a third of the memory, and
-        # bytes are invisible to the garbage collector however many rows wait.
         line = _dumps(row)
         # encode_row's work inline for the row without NaN/inf (orjson writes them null).
         # find(), not `in`: bytes `in` first tries its operand as an int and discards the
         # TypeError, a third of the search's cost on a 250-byte line (CPython 3.11).
-        self._append_line_locked(encode_row(row) if line.find(b"null") >= 0 else b"\n" + line)
+        line = encode_row(row) if line.find(b"null") >= 0 else b"\n" + line
+        fd = self._fd
+        appended = self._appended + 1
+        if fd is None or appended - self._segment_start == self.rows_per_part:
+            self._append_line_locked(line)  # a segment to open, a part's worth, a broken journal
+            return
+        # The common row, without a second call: log() pays for every one.
+        self._appended = appended
+        try:
+            written = _write(fd, line)
+        except OSError as exc:
+            self._keep_unwritten(line, exc)
+            return
+        if written != len(line):
+            self._keep_unwritten(line, _short_write(written, line))
 
     def append_line(self, line: bytes) -> None:
         """A row already encoded as recorder.journal.encode_row encodes it."""
@@ -131,24 +167,33 @@ class StreamWriter:
             self._append_line_locked(line)
 
     def _append_line_locked(self, line: bytes) -> None:
-        rows = self._rows
-        rows.append(line)
-        self._appended += 1
-        # Once per batch, when it reaches a part's size: the writer publishes it now
-        # rather than at its next tick, which bounds memory in fast loops.
-        if len(rows) == self.rows_per_part and self.on_full is not None:
+        self._appended = appended = self._appended + 1
+        # Once per segment, when it reaches a part's size: the writer publishes it now
+        # rather than at its next tick, which keeps parts (and readers' journals) small.
+        if appended - self._segment_start == self.rows_per_part and self.on_full is not None:
             self.on_full()
         fd = self._fd
         if fd is None:
             if self._journal_broken:
+                self._unjournaled.append(line)
                 return
             fd = self._open_journal()
             if fd is None:
+                self._unjournaled.append(line)
                 return
         try:
-            _write(fd, line)
+            written = _write(fd, line)
         except OSError as exc:
-            self._journal_failed(exc)
+            self._keep_unwritten(line, exc)
+            return
+        if written != len(line):
+            self._keep_unwritten(line, _short_write(written, line))
+
+    def _keep_unwritten(self, line: bytes, exc: OSError) -> None:
+        # A torn line (disk full mid-write) is skipped by every reader; the row is kept
+        # whole in memory instead, as is every row after it in this segment.
+        self._unjournaled.append(line)
+        self._journal_failed(exc)
 
     def _open_journal(self) -> int | None:
         path = self.directory / layout.journal_name(self.writer_id, self._seq)
@@ -160,9 +205,16 @@ class StreamWriter:
         return self._fd
 
     def _journal_failed(self, exc: OSError) -> None:
-        # Rows stay in memory and are published as Parquet if the disk recovers; only a
-        # crash before that would lose them, which the run records.
+        # The rest of the segment stays in memory and is published as Parquet (after the
+        # journal's rows, in order) if the disk recovers; only a crash before that would
+        # lose it, which the run records. The journal is tried again at the next segment.
         self._journal_broken = True
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
         self.last_error = f"journal write failed: {exc}"
         warn_once(
             f"journal:{self.directory}",
@@ -196,7 +248,9 @@ class StreamWriter:
         """Publish everything logged so far as a Parquet part (background thread)."""
         with self._publish_lock:
             with self._lock:
-                rows, self._rows = self._rows, []
+                rows = self._appended - self._segment_start
+                self._segment_start = self._appended
+                unjournaled, self._unjournaled = self._unjournaled, []
                 fd, self._fd = self._fd, None
                 seq = self._seq
                 if rows:
@@ -208,7 +262,7 @@ class StreamWriter:
                 except OSError:
                     pass
             if rows:
-                self._unpublished.append((seq, b"".join(rows)))
+                self._unpublished.append((seq, b"".join(unjournaled)))
             self._publish_pending()
             self.bytes_pending = sum(len(r) for _, r in self._unpublished)
             if len(self._parts) >= self.compact_after_parts:
@@ -245,20 +299,30 @@ class StreamWriter:
             self._unpublished.pop(0)
 
     def _drop_excess(self) -> None:
+        # Only rows held in memory count, and only they are dropped: a segment's journal
+        # file stays on disk (and readable) until its part is written.
         total = sum(len(r) for _, r in self._unpublished)
-        while total > _MAX_UNPUBLISHED_BYTES and len(self._unpublished) > 1:
-            _, dropped = self._unpublished.pop(0)
-            total -= len(dropped)
-            self.lost_rows += dropped.count(b"\n")
+        for i, (seq, dropped) in enumerate(self._unpublished[:-1]):
+            if total <= _MAX_UNPUBLISHED_BYTES:
+                break
+            if dropped:
+                self._unpublished[i] = (seq, b"")
+                total -= len(dropped)
+                self.lost_rows += dropped.count(b"\n")
 
-    def _publish(self, seq: int, data: bytes) -> None:
+    def _publish(self, seq: int, unjournaled: bytes) -> None:
         name = layout.PartName(self.writer_id, seq, seq)
         file_name = layout.part_name(self.writer_id, seq, seq)
         text_path = self.text_directory / file_name if self.text_directory is not None else None
-        if self._parts_call("write_part", data, self.run_id, self.directory / file_name, text_path):
+        journal = self.directory / layout.journal_name(self.writer_id, seq)
+        wrote, wrote_text = self._parts_call(
+            "publish_segment", journal, unjournaled, self.run_id, self.directory / file_name, text_path
+        )
+        if wrote_text:
             self._text_parts.append(name)
-        self._parts.append(name)
-        unlink_quietly(self.directory / layout.journal_name(self.writer_id, seq))
+        if wrote:
+            self._parts.append(name)
+        unlink_quietly(journal)
 
     def _parts_call(self, op: str, *args: Any) -> Any:
         """recorder.parquet_parts' `op`, in the helper process when there is one."""

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -7,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import make_run
 
 from recorder import metadata
 from recorder.metadata import collect_slow, collect_static, rank_env, strip_credentials
@@ -121,6 +123,27 @@ def test_git_dirty_repo(repo, tmp_path):
     assert "-lr = 0.1" in patch and "+lr = 0.2" in patch
     assert g["diff_file"] == "files/diff.patch"
     assert not [p for p in files.iterdir() if p.name.startswith(".tmp-")]
+
+
+@needs_git
+def test_a_run_records_git_through_its_helper_process(repo, runs_root, monkeypatch):
+    # git commands started by the helper run at its lower priority, not the training
+    # loop's; here the training process cannot run them itself.
+    monkeypatch.setenv("LOUPE_PUBLISHER", "process")
+
+    def refused(files_dir):
+        raise AssertionError("git ran in the training process")
+
+    monkeypatch.setattr(metadata, "git_info", refused)
+    (repo / "train.py").write_text("lr = 0.3\n")
+    run = make_run(runs_root)
+    assert run._files._helper is not None
+    run.log({"x": 1.0})
+    run.finish()
+    meta = json.loads((Path(run.dir) / "run.json").read_text())
+    assert meta["git"]["commit"] == git(repo, "rev-parse", "HEAD")
+    assert meta["git"]["branch"] == "trainbranch" and meta["git"]["dirty"] is True
+    assert "+lr = 0.3" in (Path(run.dir) / meta["git"]["diff_file"]).read_text()
 
 
 @needs_git

@@ -81,3 +81,25 @@ def test_the_helper_runs_at_a_lower_priority_than_training(runs_root, monkeypatc
     child_nice = child.nice()
     run.finish()
     assert child_nice == wanted
+
+
+def test_the_helper_works_on_one_thread(runs_root, monkeypatch):
+    # A second busy thread in the helper (numpy's OpenBLAS pool spins while pyarrow
+    # imports; pyarrow's own pools) would take the training loop's core on a small box.
+    psutil = pytest.importorskip("psutil")
+    monkeypatch.setenv("LOUPE_PUBLISHER", "process")
+    run = make_run(runs_root)
+    helper = run._files._helper
+    assert helper is not None and helper._proc is not None
+    history = run._files.history
+    history.rows_per_part = 1000
+    for i in range(5000):
+        run.log({"x": float(i), "y": i % 7})
+    deadline = time.time() + 60
+    while len(list(Path(history.directory).glob("part-*.parquet"))) < 2:
+        assert time.time() < deadline, "the helper published no part"
+        time.sleep(0.02)
+    threads = psutil.Process(helper._proc.pid).threads()
+    run.finish()
+    busy = [t for t in threads if t.user_time + t.system_time > 0.05]
+    assert len(busy) == 1, threads
