@@ -33,6 +33,7 @@ import orjson
 from recorder import layout
 from recorder.journal import apply_edits
 from viewer.data.batch_stat import is_files, mtimes_ns, stats
+from viewer.data.dir_listing import DirListings
 
 __all__ = ["MetadataCache", "RunDir", "RunMeta", "Warn", "find_runs", "json_object", "read_json_tolerant"]
 
@@ -91,10 +92,19 @@ def _is_skipped(name: str) -> bool:
     return name.startswith(".") or name in _SKIP_DIRS
 
 
-def find_runs(roots: Iterable[Path], warn: Warn | None = None, known: Mapping[str, int] | None = None) -> list[RunDir]:
-    """Run directories under `roots`, in path order; duplicates reached twice are dropped."""
+def find_runs(
+    roots: Iterable[Path],
+    warn: Warn | None = None,
+    known: Mapping[str, int] | None = None,
+    listings: DirListings | None = None,
+) -> list[RunDir]:
+    """Run directories under `roots`, in path order; duplicates reached twice are dropped.
+
+    `listings`, kept from one call to the next, lists again only directories whose mtime
+    changed (viewer.data.dir_listing)."""
     found: list[RunDir] = []
     seen: set[tuple[int, int]] = set()
+    listings = DirListings() if listings is None else listings
     for root in roots:
         root = Path(root)
         try:
@@ -110,68 +120,64 @@ def find_runs(roots: Iterable[Path], warn: Warn | None = None, known: Mapping[st
         if layout.is_run_dir(root):
             found.append(RunDir(str(root), root, real, st.st_mtime_ns))
             continue
-        _walk(str(root), real, st.st_dev, root, 0, seen, found, warn, known or {})
+        walk = _Walk(root, seen, found, warn, known or {}, listings)
+        walk.directory(str(root), real, st.st_dev, st.st_mtime_ns, 0)
     return found
 
 
-def _walk(
-    directory: str,
-    real_dir: str,
-    dev: int,
-    root: Path,
-    depth: int,
-    seen: set[tuple[int, int]],
-    found: list[RunDir],
-    warn: Warn | None,
-    known: Mapping[str, int],
-) -> None:
-    # Kept to about one syscall per entry (10,000 runs are listed on every refresh): the
-    # inode comes from readdir, a directory's mtime from one batch of stats for all its
-    # plain subdirectories (viewer.data.batch_stat), and a run the catalog knows with that
-    # same mtime needs no look for its run.json.
-    if depth >= MAX_DEPTH:
-        return
-    try:
-        with os.scandir(directory) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except OSError as exc:
-        if warn is not None:
-            warn(f"scan:{directory}", f"cannot list {directory}: {exc.strerror or exc}")
-        return
-    children: list[tuple[str, str, int, int | None]] = []  # path, real path, device, mtime
-    plain: list[int] = []  # which of them are plain directories, their mtimes still to come
-    for e in entries:
-        if _is_skipped(e.name):
-            continue
-        try:
-            if e.is_symlink():
-                if not e.is_dir(follow_symlinks=True):
-                    continue
-                st = e.stat(follow_symlinks=True)
+@dataclass
+class _Walk:
+    root: Path
+    seen: set[tuple[int, int]]
+    found: list[RunDir]
+    warn: Warn | None
+    known: Mapping[str, int]
+    listings: DirListings
+
+    def directory(self, directory: str, real_dir: str, dev: int, mtime_ns: int | None, depth: int) -> None:
+        # About one syscall per run, none of them one by one from Python (10,000 runs are
+        # walked on every refresh): entries from the listing kept while the directory's
+        # mtime holds, the subdirectories' mtimes from one batch of stats
+        # (viewer.data.batch_stat), and a run the catalog knows with that same mtime needs
+        # no look for its run.json.
+        if depth >= MAX_DEPTH:
+            return
+        subdirs = self.listings.subdirs(directory, mtime_ns, lambda exc: self._cannot_list(directory, exc))
+        children: list[tuple[str, str, int, int | None]] = []  # path, real path, device, mtime
+        plain: list[int] = []  # which of them are plain directories, their mtimes still to come
+        for d in subdirs:
+            if _is_skipped(d.name):
+                continue
+            if d.is_symlink:
+                try:
+                    st = os.stat(d.path)
+                except OSError:
+                    continue  # dangling now
                 ident = (st.st_dev, st.st_ino)
-                if ident in seen:
+                if ident in self.seen:
                     continue  # a symlink loop, or a directory reached twice
-                seen.add(ident)
-                children.append((e.path, os.path.realpath(e.path), st.st_dev, st.st_mtime_ns))
-            elif e.is_dir(follow_symlinks=False):
+                self.seen.add(ident)
+                children.append((d.path, os.path.realpath(d.path), st.st_dev, st.st_mtime_ns))
+            else:
                 # Plain directories cannot form a loop: no inode bookkeeping for them.
                 plain.append(len(children))
-                children.append((e.path, os.path.join(real_dir, e.name), dev, None))
-        except OSError:
-            continue  # a dangling symlink or a directory removed meanwhile
-    for i, mtime in zip(plain, mtimes_ns([children[i][0] for i in plain]), strict=True):
-        path, real, child_dev, _ = children[i]
-        children[i] = (path, real, child_dev, mtime)
-    # Gone between the listing and the stat: skipped, as before.
-    present = [c for c in children if c[3] is not None]
-    unknown = [c[0] for c in present if known.get(c[0]) != c[3]]
-    is_run = dict(zip(unknown, is_files([os.path.join(p, layout.RUN_FILE) for p in unknown]), strict=True))
-    for path, real, child_dev, mtime in present:
-        assert mtime is not None
-        if is_run.get(path, True):
-            found.append(RunDir(path, root, real, mtime))
-        else:
-            _walk(path, real, child_dev, root, depth + 1, seen, found, warn, known)
+                children.append((d.path, os.path.join(real_dir, d.name), dev, None))
+        for i, mtime in zip(plain, mtimes_ns([children[i][0] for i in plain]), strict=True):
+            path, real, child_dev, _ = children[i]
+            children[i] = (path, real, child_dev, mtime)
+        # Gone between the listing and the stat: skipped.
+        present = [(p, r, dv, m) for p, r, dv, m in children if m is not None]
+        unknown = [p for p, _, _, m in present if self.known.get(p) != m]
+        is_run = dict(zip(unknown, is_files([os.path.join(p, layout.RUN_FILE) for p in unknown]), strict=True))
+        for path, real, child_dev, mtime in present:
+            if is_run.get(path, True):
+                self.found.append(RunDir(path, self.root, real, mtime))
+            else:
+                self.directory(path, real, child_dev, mtime, depth + 1)
+
+    def _cannot_list(self, directory: str, exc: OSError) -> None:
+        if self.warn is not None:
+            self.warn(f"scan:{directory}", f"cannot list {directory}: {exc.strerror or exc}")
 
 
 _TRAILING_COMMA = re.compile(rb",(\s*[}\]])")

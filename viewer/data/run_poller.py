@@ -21,6 +21,7 @@ from pathlib import Path
 
 from recorder import layout
 from viewer.data.batch_stat import mtimes_ns
+from viewer.data.dir_listing import DirListings
 
 __all__ = ["LISTING_S", "LIVE_WINDOW_S", "POLL_S", "RunPoller", "subdirs"]
 
@@ -48,6 +49,7 @@ class RunPoller:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="loupe-live-poll", daemon=True)
         self._last: dict[str, tuple] | None = None
+        self._listings = DirListings()
 
     def start(self) -> None:
         # The first signature is taken on the thread too: on 5,000 runs it is a walk of
@@ -87,15 +89,23 @@ class RunPoller:
                     self._kick()
 
     def listing(self) -> dict[str, tuple]:
-        """Each root's project names and each project's run names (a part of signature())."""
+        """Each root's project names and each project's run names (a part of signature()).
+
+        A directory is listed again only when its mtime changed (viewer.data.dir_listing):
+        listing 10,000 runs from Python every LISTING_S would wait on the GIL for seconds
+        beside the busy dashboard."""
         out: dict[str, tuple] = {}
         for root in self._roots:
             root_s = os.fspath(root)
-            projects = subdirs(root_s)
-            out[root_s] = tuple(sorted(os.path.basename(p) for p in projects))
-            for project in projects:
-                out[project] = tuple(sorted(os.path.basename(r) for r in subdirs(project)))
+            projects = self._plain_subdirs(root_s, mtimes_ns([root_s])[0])
+            out[root_s] = tuple(os.path.basename(p) for p in projects)
+            for project, mtime in zip(projects, mtimes_ns(projects), strict=True):
+                out[project] = tuple(os.path.basename(r) for r in self._plain_subdirs(project, mtime))
         return out
+
+    def _plain_subdirs(self, directory: str, mtime_ns: int | None) -> list[str]:
+        subdirs = self._listings.subdirs(directory, mtime_ns, _ignore)
+        return [d.path for d in subdirs if not d.is_symlink]
 
     @staticmethod
     def _stat(path: str) -> tuple[float, int] | None:
@@ -114,7 +124,10 @@ class RunPoller:
             root_s = os.fspath(root)
             for project_name in listing.get(root_s, ()):
                 project = os.path.join(root_s, project_name)
-                for run, mtime_ns in _run_dir_mtimes(project):
+                runs = [os.path.join(project, name) for name in listing.get(project, ())]
+                for run, mtime_ns in zip(runs, mtimes_ns(runs), strict=True):
+                    if mtime_ns is None:
+                        continue  # gone since the listing
                     # One stat a run: the recorder and `loupe` replace run.json, edits.json
                     # and the other sidecars by rename, which changes the directory's mtime
                     # (the heartbeat does every 5 s). At 10,000 runs, half the stats of
@@ -145,20 +158,5 @@ class RunPoller:
         return sig
 
 
-def _run_dir_mtimes(project: str) -> list[tuple[str, int]]:
-    """(path, mtime_ns) of each directory in a project, as the listing found them; the
-    stats in one batch (viewer.data.batch_stat: one by one, each waits for the GIL)."""
-    try:
-        with os.scandir(project) as it:
-            dirs = [e.path for e in it if _is_plain_dir(e)]
-    except OSError:
-        return []
-    # None: gone between the listing and the stat.
-    return [(d, m) for d, m in zip(dirs, mtimes_ns(dirs), strict=True) if m is not None]
-
-
-def _is_plain_dir(entry: os.DirEntry) -> bool:
-    try:
-        return entry.is_dir(follow_symlinks=False)
-    except OSError:
-        return False
+def _ignore(exc: OSError) -> None:
+    pass  # a directory that cannot be listed has no runs to announce

@@ -59,6 +59,7 @@ import pyarrow as pa
 from recorder import layout
 from recorder.journal import metric_columns
 from viewer.data import sql as Q
+from viewer.data.dir_listing import DirListings
 from viewer.data.discovery import MetadataCache, find_runs
 from viewer.data.filter_expr import FilterError, parse_filter, resolve_column
 from viewer.data.log_tail import LogFollower, LogPage, tail
@@ -103,6 +104,7 @@ class Store:
         self.warnings: list[str] = []
         self._lock = threading.RLock()
         self._meta = MetadataCache(self._warn)
+        self._listings = DirListings()  # kept between walks: unchanged directories are not listed again
         self._streams = StreamCache(self._warn)
         self._cache = RunTableCache(self.roots, self._warn)
         self._by_id_map: dict[str, RunInfo] = {}
@@ -133,7 +135,7 @@ class Store:
         """Rescan the roots; re-read runs whose directory changed (viewer.data.run_table_cache);
         True when anything changed. The root's catalog is saved when it did."""
         with self._lock:
-            dirs = find_runs(self.roots, self._warn, known=self._cache.known_mtimes)
+            dirs = find_runs(self.roots, self._warn, known=self._cache.known_mtimes, listings=self._listings)
             changed = self._cache.update(dirs, self._meta.read)
             alive = {p.path_str for p in self._cache.places}
             self._meta.forget_missing(alive)
