@@ -84,7 +84,7 @@ def hostile_root(tmp_path) -> dict:
     for s in range(30):
         good.log({"loss": 1.0 / (s + 1)})
     deadline = time.monotonic() + 5
-    while not good._files.system._rows and time.monotonic() < deadline:
+    while not good._files.system.rows_waiting and time.monotonic() < deadline:
         time.sleep(0.05)
     good.finish()
     gdir = Path(good.dir)

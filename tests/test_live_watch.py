@@ -286,16 +286,16 @@ def test_polling_announces_a_new_run_before_it_has_stated_every_other_run(tmp_pa
         (run / "run.json").write_text("{}")
     stats_held = threading.Event()
     release = threading.Event()
-    original = run_poller.RunPoller._stat
+    original = run_poller.stats  # the stats of a live run's files, in the full signature
     first_walk_done = threading.Event()
 
-    def slow_stat(path):
+    def slow_stats(paths):
         if first_walk_done.is_set():
             stats_held.set()
             release.wait(10)
-        return original(path)
+        return original(paths)
 
-    monkeypatch.setattr(run_poller.RunPoller, "_stat", staticmethod(slow_stat))
+    monkeypatch.setattr(run_poller, "stats", slow_stats)
     calls = Calls()
     # Full signatures are far apart; the listing is looked at every LISTING_S.
     poller = run_poller.RunPoller([tmp_path], calls, interval=30)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from recorder import layout
-from viewer.data.batch_stat import mtimes_ns
+from viewer.data.batch_stat import mtimes_ns, stats
 from viewer.data.dir_listing import DirListings
 
 __all__ = ["LISTING_S", "LIVE_WINDOW_S", "POLL_S", "RunPoller", "subdirs"]
@@ -107,14 +107,6 @@ class RunPoller:
         subdirs = self._listings.subdirs(directory, mtime_ns, _ignore)
         return [d.path for d in subdirs if not d.is_symlink]
 
-    @staticmethod
-    def _stat(path: str) -> tuple[float, int] | None:
-        try:
-            st = os.stat(path)
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size)
-
     def signature(self, listing: dict[str, tuple] | None = None) -> dict[str, tuple]:
         listing = self.listing() if listing is None else listing
         sig: dict[str, tuple] = dict(listing)
@@ -136,7 +128,8 @@ class RunPoller:
                     if now_ns - mtime_ns > window_ns:
                         continue
                     # A live run: what a reader would show changes in these files.
-                    extra: list[tuple] = [(name, self._stat(os.path.join(run, name))) for name in _LIVE_FILES]
+                    live = stats([os.path.join(run, name) for name in _LIVE_FILES])
+                    extra: list[tuple] = list(zip(_LIVE_FILES, live, strict=True))
                     for d in layout.STREAM_DIRS:
                         dpath = os.path.join(run, d)
                         try:
