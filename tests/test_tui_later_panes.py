@@ -14,9 +14,12 @@ from textual.widgets import TabbedContent, TabPane
 from tui_fixtures import STANDARD, make_runs
 from tui_helpers import wait_until
 
-from viewer.tui.app import LATER_PANES, LoupeApp
+from viewer.tui.app import LoupeApp
 from viewer.tui.detail_pane import DetailPane
+from viewer.tui.help_screen import HelpScreen
+from viewer.tui.later_panes import LATER_PANES
 from viewer.tui.pane import Pane
+from viewer.tui.runs_pane import RunsPane
 
 
 @pytest.fixture
@@ -26,7 +29,8 @@ def root(tmp_path):
 
 
 def mounted_tabs(app) -> set[str]:
-    return {tab for tab, _, _ in LATER_PANES if app.query_one(f"#{tab}", TabPane).query(Pane)}
+    main = app.screen_stack[0]  # the dashboard's screen, under any dialog
+    return {tab for tab, _, _ in LATER_PANES if main.query_one(f"#{tab}", TabPane).query(Pane)}
 
 
 def overview(pane: DetailPane) -> str:
@@ -76,3 +80,19 @@ async def test_an_empty_root_still_mounts_every_pane(tmp_path):
     app = LoupeApp([tmp_path / "empty"], live=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: mounted_tabs(app) == {t for t, _, _ in LATER_PANES}, what="all panes")
+
+
+async def test_a_dialog_opened_while_the_panes_mount_stops_nothing(root):
+    # The panes go into the dashboard's screen, not the help screen on top of it.
+    app = LoupeApp([root], live=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.query(RunsPane) and app.query_one(RunsPane).shown, what="the runs")
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
+        await wait_until(pilot, lambda: mounted_tabs(app) == {t for t, _, _ in LATER_PANES}, what="all panes")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen), what="help closed")
+        await pilot.press("5")
+        detail = app.query_one(DetailPane)
+        name = next(r.name for r in app.all_runs if r.id == app.selected[0])
+        await wait_until(pilot, lambda: name in overview(detail), what="the selected run in Detail")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
@@ -25,49 +26,26 @@ from textual.worker import Worker, WorkerState
 from viewer.data.run_colors import RunColors
 from viewer.data.runs_table import RunInfo
 from viewer.data.store import Store
-from viewer.tui.artifacts_pane import ArtifactsPane
 from viewer.tui.collector_pause import collector_paused
-from viewer.tui.detail_pane import DetailPane
 from viewer.tui.help_screen import HelpScreen
+from viewer.tui.later_panes import LATER_PANES, LATER_PANES_AT_MOST_S, mount_later_panes, mount_pane
 from viewer.tui.latest_fetch import FetchesLatest
-from viewer.tui.logs_pane import LogsPane
-from viewer.tui.media.media_pane import MediaPane
 from viewer.tui.messages import FilesChanged, RowsDrawn, RunsLoaded, SelectionChanged, StoreFailed
-from viewer.tui.metrics_pane import MetricsPane
 from viewer.tui.pane import Pane
 from viewer.tui.report_export import ask_and_write
 from viewer.tui.runs_pane import RunsPane
-from viewer.tui.sql_pane import SqlPane
 from viewer.tui.styles import STYLESHEETS
-from viewer.tui.sweeps_pane import SweepsPane
-from viewer.tui.system_pane import SystemPane
 from viewer.tui.tab_keys import in_text_input, leave_input, tab_bindings
 
 if TYPE_CHECKING:
     from viewer.data.live_watch import RootWatcher
 
-# The other tabs' panes are mounted after the runs table is first drawn (or when their
-# tab is opened first): composing all nine before it held the first paint ~0.2 s.
-LATER_PANES: tuple[tuple[str, str, type[Pane]], ...] = (
-    ("metrics", "Metrics", MetricsPane),
-    ("system", "System", SystemPane),
-    ("logs", "Logs", LogsPane),
-    ("detail", "Detail", DetailPane),
-    ("sql", "SQL", SqlPane),
-    ("media", "Media", MediaPane),
-    ("artifacts", "Artifacts", ArtifactsPane),
-    ("sweeps", "Sweeps", SweepsPane),
-)
 TABS = ("runs", *(tab for tab, _, _ in LATER_PANES))
-LATER_PANES_AT_MOST_S = 2.0
 # Live changes are coalesced: at most one refresh per interval, however many events.
 LIVE_REFRESH_S = 1.0
 RECONCILE_S = 5.0
-# How long the app waits for the first scan before it starts drawing. Scanning beside
-# Textual's start-up is slower than scanning first: every file read releases the GIL and
-# waits to get it back from the busy UI thread (1,000 runs: about 600 ms against 400 ms
-# to a populated table). Past this, a slow root (NFS, 10k runs) shows the app while the
-# scan goes on.
+# How long the app waits for the first scan (and run list) before it starts drawing: beside
+# Textual's start-up both take turns at the GIL. Past this, a slow root shows the app first.
 FIRST_SCAN_WAIT_S = 1.5
 # After the first live rescan, how long until the one-off check of every run's sidecars
 # (an edit in place, which the catalog's mtimes cannot see) starts.
@@ -151,34 +129,28 @@ class LoupeApp(FetchesLatest, App):
                 yield TabPane(title, id=tab)
         yield Footer()
 
-    async def _mount_pane(self, tab: str) -> Pane | None:
-        """The pane of `tab`, mounted now if it is not yet, with the current selection."""
-        if self._exit:
-            # Mounting while the app shuts down runs a pane's on_mount without its children.
-            return None
-        holder = self.query_one(f"#{tab}", TabPane)
-        if holder.children:
-            return next(iter(holder.query(Pane)), None)
-        kind = next((cls for t, _, cls in LATER_PANES if t == tab), None)
-        if kind is None:
-            return None
-        pane = kind(id=f"{tab}-pane")
-        await holder.mount(pane)
+    def _selected_runs(self) -> tuple[list[RunInfo], RunColors]:
         by_id = {r.id: r for r in self.all_runs}
-        pane.selection_changed([by_id[i] for i in self.selected if i in by_id], self.run_colors)
-        return pane
+        return [by_id[i] for i in self.selected if i in by_id], self.run_colors
+
+    def _main_tabs(self) -> TabbedContent | None:
+        try:
+            return self.screen_stack[0].query_one(TabbedContent)  # not a dialog's screen
+        except (NoMatches, IndexError):
+            return None  # shutting down
+
+    async def _mount_pane(self, tab: str) -> Pane | None:
+        tabs = self._main_tabs()
+        return None if tabs is None else await mount_pane(self, tabs, tab, self._selected_runs)
 
     @on(RowsDrawn)
     def _rows_drawn(self) -> None:
         self.call_after_refresh(self._mount_later_panes)
 
     async def _mount_later_panes(self) -> None:
-        # One pane a turn, so keys pressed meanwhile are not held behind all eight.
-        for tab, _, _ in LATER_PANES:
-            if not self.query_one(f"#{tab}", TabPane).children:
-                await self._mount_pane(tab)
-                self.call_after_refresh(self._mount_later_panes)
-                return
+        tabs = self._main_tabs()
+        if tabs is not None:
+            await mount_later_panes(self, tabs, self._selected_runs)
 
     def on_mount(self) -> None:
         self.sub_title = ", ".join(str(r) for r in self.roots)
@@ -296,13 +268,9 @@ class LoupeApp(FetchesLatest, App):
             if self.query_one(TabbedContent).active == "runs":
                 self.query_one(RunsPane).focus_default()
             self._start_watching()
-            # The other tabs' panes once the first rows are on screen (RowsDrawn), or now
-            # when there are none to draw; the timer covers a table that is never drawn
-            # (the user went to another tab first).
-            if message.runs:
-                self.set_timer(LATER_PANES_AT_MOST_S, self._mount_later_panes)
-            else:
-                self.call_after_refresh(self._mount_later_panes)
+            # The other tabs' panes follow the first rows drawn (RowsDrawn); the timer covers
+            # a table with no rows, or never drawn (the user went to another tab first).
+            self.set_timer(LATER_PANES_AT_MOST_S if message.runs else 0.01, self._mount_later_panes)
             # The catalog's rows are on screen; now check them file by file (Store.verify)
             # in a worker, and show whatever that finds.
             self.set_timer(0.2, self._do_live_refresh)
@@ -353,8 +321,7 @@ class LoupeApp(FetchesLatest, App):
         self.select(message.run_ids)
 
     def _broadcast_selection(self) -> None:
-        by_id = {r.id: r for r in self.all_runs}
-        runs = [by_id[i] for i in self.selected if i in by_id]
+        runs, _ = self._selected_runs()
         for pane in self._data_panes():
             pane.selection_changed(runs, self.run_colors)
 
