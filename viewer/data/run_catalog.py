@@ -36,11 +36,19 @@ import pyarrow.ipc as ipc
 from recorder import layout
 from viewer.data.discovery import Warn
 
-__all__ = ["CATALOG_COLUMNS", "CATALOG_DIR", "CATALOG_VERSION", "catalog_file", "load_catalog", "save_catalog"]
+__all__ = [
+    "CATALOG_COLUMNS",
+    "CATALOG_DIR",
+    "CATALOG_FILE",
+    "CATALOG_VERSION",
+    "catalog_file",
+    "load_catalog",
+    "save_catalog",
+]
 
 CATALOG_VERSION = "2"
 CATALOG_DIR = ".loupe"
-_FILE = f"catalog-v{CATALOG_VERSION}.arrow"
+CATALOG_FILE = _FILE = f"catalog-v{CATALOG_VERSION}.arrow"
 _OLDER_FILES = ("catalog-v1.parquet",)  # removed on save: nothing reads them any more
 _META_VERSION = b"loupe.catalog.version"
 _META_ROOT = b"loupe.catalog.root"

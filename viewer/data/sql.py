@@ -15,7 +15,7 @@ import glob
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from viewer.data.metric_columns import KeyColumns
 
@@ -35,6 +35,7 @@ STREAM_BASE_COLUMNS: dict[str, list[tuple[str, str]]] = {
 }
 JOURNAL_TABLE = "_loupe_journal_{stream}"
 LOG_FILES_TABLE = "_loupe_log_files"
+PART_LISTS_TABLE = "_loupe_part_lists"
 RUNS_TABLE = "_loupe_runs"
 # The console log line format of docs/format.md, for parsing in SQL.
 LOG_LINE_REGEX = r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) ([OE]) (.*)$"
@@ -93,6 +94,21 @@ def _parquet_list_literal(files: Sequence[str | Path]) -> str:
     return "[" + ", ".join(string_literal(escape_path(f)) for f in files) + "]"
 
 
+class ListVariable(NamedTuple):
+    """A DuckDB variable that holds a list of (escaped) paths, set with SET VARIABLE. A view
+    over 10,000 files binds from one in ~5 ms; the same list as SQL text took ~0.1 s to
+    parse. The view reads the variable when a query binds it, not when it is made."""
+
+    name: str
+    union_by_name: bool = False
+
+
+def _files_sql(files: Sequence[str | Path] | ListVariable) -> str:
+    if isinstance(files, ListVariable):
+        return f"getvariable({string_literal(files.name)})"
+    return _parquet_list_literal(files)
+
+
 # Past this many distinct schemas, the rest are read in one union_by_name scan (which
 # reads every footer when the view is made) rather than in that many branches.
 MAX_SCHEMA_GROUPS = 32
@@ -100,7 +116,7 @@ MAX_SCHEMA_GROUPS = 32
 
 def stream_view(
     stream: str,
-    files: Sequence[str | Path] | Sequence[Sequence[str | Path]],
+    files: Sequence[str | Path] | Sequence[Sequence[str | Path] | ListVariable],
     with_journal: bool,
     name: str | None = None,
 ) -> SqlAndParams:
@@ -111,20 +127,23 @@ def stream_view(
 
     `files` is a flat list, or groups of files that share one set of columns: a group is
     read without union_by_name, so making the view opens one footer per group, not one
-    per file (union_by_name reads all 10,000 of a large root's footers, seconds).
+    per file (union_by_name reads all 10,000 of a large root's footers, seconds). A group
+    may be a ListVariable (at most MAX_SCHEMA_GROUPS of them).
     """
-    groups: list[Sequence[str | Path]]
+    groups: list[Sequence[str | Path] | ListVariable]
     if files and not isinstance(files[0], (str, Path)):
         groups = [g for g in files if g]  # type: ignore[misc]
     else:
         groups = [files] if files else []  # type: ignore[list-item]
     parts = []
-    if len(groups) == 1 and not (files and isinstance(files[0], (str, Path))):
-        parts.append(f"SELECT * FROM read_parquet({_parquet_list_literal(groups[0])})")
-    elif len(groups) > 1 and len(groups) <= MAX_SCHEMA_GROUPS:
-        parts.extend(f"SELECT * FROM read_parquet({_parquet_list_literal(g)})" for g in groups)
+    if (len(groups) == 1 and not (files and isinstance(files[0], (str, Path)))) or (
+        len(groups) > 1 and len(groups) <= MAX_SCHEMA_GROUPS
+    ):
+        for g in groups:
+            union = ", union_by_name = true" if isinstance(g, ListVariable) and g.union_by_name else ""
+            parts.append(f"SELECT * FROM read_parquet({_files_sql(g)}{union})")
     elif groups:
-        flat = [f for g in groups for f in g]
+        flat = [f for g in groups if not isinstance(g, ListVariable) for f in g]
         parts.append(f"SELECT * FROM read_parquet({_parquet_list_literal(flat)}, union_by_name = true)")
     if with_journal:
         parts.append(f"SELECT * FROM {quote_ident(JOURNAL_TABLE.format(stream=stream))}")
@@ -171,7 +190,7 @@ def _logs_select(reader: str) -> str:
     )
 
 
-def logs_view(files: Sequence[str | Path]) -> SqlAndParams:
+def logs_view(files: Sequence[str | Path] | ListVariable) -> SqlAndParams:
     """CREATE VIEW logs: output.log files read lazily by DuckDB, one row per line."""
     if not files:
         body = empty_select(
@@ -184,7 +203,7 @@ def logs_view(files: Sequence[str | Path]) -> SqlAndParams:
             ]
         )
     else:
-        body = _logs_select(_log_reader(_parquet_list_literal(files)))
+        body = _logs_select(_log_reader(_files_sql(files)))
     return f"CREATE OR REPLACE VIEW logs AS {body}", []
 
 

@@ -115,7 +115,13 @@ class Store:
         # VIEW_PROVIDERS is read once per store: whoever changes it (tests, a plugin host)
         # does so before opening one.
         self._views = ViewConnection(
-            self.roots, self._streams, self._warn, VIEW_PROVIDERS, self._place_files, self._cache.forget_streams
+            self.roots,
+            self._streams,
+            self._warn,
+            VIEW_PROVIDERS,
+            self._place_files,
+            self._cache.forget_streams,
+            lambda place: self._cache.streams_of(place.path_str),
         )
         self.refresh()
 

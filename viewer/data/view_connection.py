@@ -36,6 +36,7 @@ from recorder import layout
 from viewer.data import sql as Q
 from viewer.data.arrow_build import column
 from viewer.data.discovery import Warn
+from viewer.data.part_lists import listing_digest, load_part_table, part_table, save_part_table
 from viewer.data.run_pruning import prunable_references, rewrite
 from viewer.data.stream_files import RunStreamFiles, StreamCache
 
@@ -94,12 +95,15 @@ class ViewConnection:
         providers: Sequence[str],
         run_files: Callable[[RunPlace], RunStreamFiles] | None = None,
         forget_files: Callable[[], None] | None = None,
+        kept_listing: Callable[[RunPlace], str | None] | None = None,
     ) -> None:
         self._roots = roots
         self._streams = streams
         # Where a run's files are listed: the Store answers from the run catalog.
         self._run_files = run_files or (lambda place: streams.run_files(place.path))
         self._forget_files = forget_files
+        # The run catalog's listing of a run (stream_files.files_to_json), None when not kept.
+        self._kept_listing = kept_listing or (lambda place: None)
         self._warn = warn
         self._providers = tuple(providers)
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -111,10 +115,10 @@ class ViewConnection:
         self._scan_gen = 0  # bumps on every show(): stream views are rebuilt lazily after one
         self._runs_view_gen = -1
         self._streams_built = -1
-        self._stream_sig: dict[str, Any] = {}
-        self._logs_sig: Any = None
+        # Every file the views read (viewer.data.part_lists), registered on the connection.
+        self._parts: pa.Table | None = None
+        self._memo: dict[int, tuple[str, pa.Table]] = {}  # root index -> (digest, its kept runs' rows)
         self._providers_done = False
-        self._files: dict[str, RunStreamFiles] = {}
         self._journal_streams: set[str] = set()
         # Views over some runs' parts (run_pruning), by (stream, run ids, listing built).
         self._pruned: dict[tuple[str, frozenset[str], int], str] = {}
@@ -157,8 +161,7 @@ class ViewConnection:
             self._con = _sandboxed(allowed)
             self._allowed = allowed
             self._runs_view_gen = -1
-            self._stream_sig = {}
-            self._logs_sig = None
+            self._parts = None
             self._streams_built = -1
             self._providers_done = False
         return self._con
@@ -171,61 +174,91 @@ class ViewConnection:
         con.execute(*Q.runs_view())
         self._runs_view_gen = self._gen
 
+    def _part_rows(self) -> pa.Table:
+        # Runs whose listing the catalog keeps come from their root's saved table when the
+        # listings are the ones it was made from (viewer.data.part_lists); others are
+        # listed now (live runs, runs read anew).
+        by_root: dict[int, list[tuple[RunPlace, str]]] = {}
+        listed: list[RunPlace] = []
+        prefixes = [(i, str(r).rstrip(os.sep) + os.sep) for i, r in enumerate(self._roots)]
+        for place in self._runs:
+            text = self._kept_listing(place)
+            root = None
+            if text is not None:
+                root = next((i for i, prefix in prefixes if place.path_str.startswith(prefix)), None)
+            if root is None or text is None:
+                listed.append(place)
+            else:
+                by_root.setdefault(root, []).append((place, text))
+        tables = []
+        for i, entries in by_root.items():
+            digest = listing_digest([(p.path_str, text) for p, text in entries])
+            memo = self._memo.get(i)
+            if memo is None or memo[0] != digest:
+                table = load_part_table(self._roots[i], digest)
+                if table is None:
+                    table = part_table((p.id, p.path_str, self._run_files(p)) for p, _ in entries)
+                    save_part_table(self._roots[i], digest, table)
+                memo = self._memo[i] = (digest, table)
+            tables.append(memo[1])
+        tables.append(part_table((p.id, p.path_str, self._run_files(p)) for p in listed))
+        table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+        return table.append_column("ord", column(range(table.num_rows), pa.int64()))
+
     def _ensure_stream_views(self, con: duckdb.DuckDBPyConnection) -> None:
         # The views show the files as of the last show(); a query in between costs nothing.
-        if self._streams_built == self._scan_gen and self._stream_sig:
+        if self._streams_built == self._scan_gen and self._parts is not None:
             return
-        files = {i.id: self._run_files(i) for i in self._runs}
-        self._files = files
-        listings = [(i.id, files[i.id]) for i in self._runs]
+        self._parts = table = self._part_rows()
+        con.register(Q.PART_LISTS_TABLE, table)
+        t = Q.quote_ident(Q.PART_LISTS_TABLE)
+        groups: dict[str, list[str]] = {}
+        for kind, cols in con.execute(
+            f"SELECT kind, cols FROM {t} WHERE cols IS NOT NULL GROUP BY ALL ORDER BY min(ord)"
+        ).fetchall():
+            groups.setdefault(kind, []).append(cols)
+        journals: dict[str, list[tuple[str, list[str]]]] = {}
+        for kind, run_id, paths in con.execute(
+            f"SELECT kind, run_id, list(raw ORDER BY ord) FROM {t} WHERE kind LIKE '%-journal' "
+            "GROUP BY ALL ORDER BY min(ord)"
+        ).fetchall():
+            journals.setdefault(kind.removesuffix("-journal"), []).append((run_id, paths))
         for stream in STREAMS:
-            # One pass over the runs per stream (10,000 runs x 3 streams).
-            parts: list[str] = []
-            by_columns: dict[tuple[str, ...], list[str]] = {}
-            tables = []
-            jsig = []
-            for run_id, rf in listings:
-                for p in rf.parts[stream]:
-                    parts.append(p.path_str)
-                    group = by_columns.get(p.columns)
-                    if group is None:
-                        group = by_columns[p.columns] = []
-                    group.append(p.path_str)
-                jpaths = rf.journals[stream]
-                if jpaths:
-                    t = self._streams.journal_table(stream, run_id, jpaths)
-                    if t is not None:
-                        tables.append(t)
-                        jsig.append((run_id, tuple(jpaths), t.num_rows, tuple(t.column_names)))
-            # Parts group by their set of columns, whatever the order they were written in.
-            merged: dict[frozenset[str], list[str]] = {}
-            for columns, paths in by_columns.items():
-                merged.setdefault(frozenset(columns), []).extend(paths)
-            sig = (tuple(parts), tuple(jsig))
-            if self._stream_sig.get(stream) == sig:
-                continue
-            jname = Q.JOURNAL_TABLE.format(stream=stream)
+            sources: list[Q.ListVariable] = []
+            keys = groups.get(stream, [])
+            if len(keys) <= Q.MAX_SCHEMA_GROUPS:
+                for k, cols in enumerate(keys):
+                    sources.append(Q.ListVariable(f"loupe_{stream}_parts_{k}"))
+                    con.execute(
+                        f"SET VARIABLE {sources[-1].name} = "
+                        f"(SELECT list(path ORDER BY ord) FROM {t} WHERE kind = ? AND cols = ?)",
+                        [stream, cols],
+                    )
+            else:  # past that many schemas, one union_by_name scan (reads every footer)
+                sources.append(Q.ListVariable(f"loupe_{stream}_parts", union_by_name=True))
+                con.execute(
+                    f"SET VARIABLE {sources[0].name} = (SELECT list(path ORDER BY ord) FROM {t} WHERE kind = ?)",
+                    [stream],
+                )
+            tables = [
+                jt
+                for run_id, paths in journals.get(stream, [])
+                if (jt := self._streams.journal_table(stream, run_id, [Path(x) for x in paths])) is not None
+            ]
             if tables:
                 self._journal_streams.add(stream)
+                con.register(Q.JOURNAL_TABLE.format(stream=stream), pa.concat_tables(tables, promote_options="default"))
             else:
                 self._journal_streams.discard(stream)
-            if tables:
-                con.register(jname, pa.concat_tables(tables, promote_options="default"))
-            con.execute(*Q.stream_view(stream, list(merged.values()), bool(tables)))
-            self._stream_sig[stream] = sig
-        logs = [(i.id, f"{i.path_str}{os.sep}{layout.OUTPUT_LOG}") for i in self._runs if files[i.id].has_log]
-        if self._logs_sig != logs:
-            con.register(
-                Q.LOG_FILES_TABLE,
-                pa.table(
-                    {
-                        "path": column([str(p) for _, p in logs], pa.string()),
-                        "run_id": column([rid for rid, _ in logs], pa.string()),
-                    }
-                ),
-            )
-            con.execute(*Q.logs_view([p for _, p in logs]))
-            self._logs_sig = logs
+            con.execute(*Q.stream_view(stream, sources, bool(tables)))
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {Q.quote_ident(Q.LOG_FILES_TABLE)} AS "
+            f"SELECT raw AS path, run_id FROM {t} WHERE kind = 'log'"
+        )
+        logs = Q.ListVariable("loupe_log_files")
+        con.execute(f"SET VARIABLE {logs.name} = (SELECT list(path ORDER BY ord) FROM {t} WHERE kind = 'log')")
+        has_logs = con.execute(f"SELECT getvariable('{logs.name}') IS NOT NULL").fetchall()[0][0]
+        con.execute(*Q.logs_view(logs if has_logs else []))
         self._streams_built = self._scan_gen
 
     def _ensure_providers(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -249,9 +282,9 @@ class ViewConnection:
             try:
                 if "run_dirs" in inspect.signature(register).parameters:
                     # Only runs known to have such files: a provider need not walk 10,000.
-                    files = self._files or {i.id: self._run_files(i) for i in self._runs}
-                    dirs = [i.path for i in self._runs if files[i.id].has_media is not False]
-                    register(con, list(self._roots), run_dirs=dirs)
+                    t = Q.quote_ident(Q.PART_LISTS_TABLE)
+                    rows = con.execute(f"SELECT raw FROM {t} WHERE kind = 'media' ORDER BY ord").fetchall()
+                    register(con, list(self._roots), run_dirs=[Path(r) for (r,) in rows])
                 else:
                     register(con, list(self._roots))
             except Exception as exc:
@@ -297,7 +330,7 @@ class ViewConnection:
         for_query(sql)); `sql` itself when nothing narrows. At 10,000 runs a query on
         one run's history went from opening 10,000 footers (~2 s) to opening its own."""
         con = self._con
-        if con is None or not self._files or self._streams_built != self._scan_gen:
+        if con is None or self._parts is None or self._streams_built != self._scan_gen:
             return sql
         try:
             tree = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0]
@@ -317,12 +350,12 @@ class ViewConnection:
             self._pruned.clear()  # the names are reused; only the map forgets
         digest = hashlib.sha1("\0".join(sorted(run_ids)).encode()).hexdigest()[:16]
         name = f"_loupe_{stream}_{digest}"
-        by_columns: dict[frozenset[str], list[str]] = {}
-        for run_id in sorted(run_ids):
-            rf = self._files.get(run_id)
-            for p in rf.parts[stream] if rf is not None else ():
-                by_columns.setdefault(frozenset(p.columns), []).append(p.path_str)
-        con.execute(*Q.stream_view(stream, list(by_columns.values()), stream in self._journal_streams, name=name))
+        groups = con.execute(
+            f"SELECT list(raw ORDER BY run_id, ord) FROM {Q.quote_ident(Q.PART_LISTS_TABLE)} "
+            "WHERE kind = ? AND list_contains(?, run_id) GROUP BY cols ORDER BY min(ord)",
+            [stream, sorted(run_ids)],
+        ).fetchall()
+        con.execute(*Q.stream_view(stream, [g for (g,) in groups], stream in self._journal_streams, name=name))
         self._pruned[key] = name
         return name
 
@@ -332,7 +365,7 @@ class ViewConnection:
         self._streams.invalidate()
         if self._forget_files is not None:
             self._forget_files()
-        self._stream_sig = {}
+        self._memo = {}
         self._streams_built = -1
 
     def run(

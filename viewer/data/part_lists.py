@@ -1,0 +1,139 @@
+"""Every file the stream and log views read, as one Arrow table, remembered per root.
+
+    table = part_table(entries)               # entries: (run_id, run dir, RunStreamFiles)
+    digest = listing_digest(pairs)            # pairs: (run dir, catalog listing text)
+    table = load_part_table(root, digest)     # None: none saved for these listings
+    save_part_table(root, digest, table)
+
+One row per file: `kind` is a stream ("history", "system", "text") for a Parquet part,
+"<stream>-journal" for a journal, "log" for output.log and "media" for a run directory
+that may hold media; `cols` is a part's column set (sorted, "\\x1f"-joined) so parts
+that share one are read by one read_parquet(); `path` is glob-escaped for DuckDB's
+readers except for "log" rows' `raw` twin, which is the name DuckDB reports back.
+
+Why it exists: at 10,000 runs, turning each run's catalog listing into paths (~0.6 s)
+and handing DuckDB 30,000 paths as SQL text (~0.3 s to parse) were most of
+viewer.connect(). The views now read lists that DuckDB builds from this table itself
+(SET VARIABLE ... = (SELECT list(path) ...)), and a second open loads the table saved
+beside the root's catalog instead of rebuilding it. It is a cache like the catalog: it
+is used only when the digest of the listings it was made from matches, so a stale or
+foreign one is never read, and deleting it costs one rebuild.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+from recorder import layout
+from viewer.data.arrow_build import column
+from viewer.data.run_catalog import CATALOG_FILE, catalog_file
+from viewer.data.sql import escape_path
+from viewer.data.stream_files import RunStreamFiles
+
+__all__ = ["COLS_SEP", "listing_digest", "load_part_table", "part_table", "save_part_table"]
+
+COLS_SEP = "\x1f"
+_VERSION = "1"
+_FILE = f"part-lists-v{_VERSION}.arrow"
+_META_DIGEST = b"loupe.part_lists.digest"
+SCHEMA = pa.schema(
+    [("kind", pa.string()), ("run_id", pa.string()), ("cols", pa.string()), ("path", pa.string()), ("raw", pa.string())]
+)
+
+
+def part_table(entries: Iterable[tuple[str, str, RunStreamFiles]]) -> pa.Table:
+    """The rows for these runs, in their order."""
+    kind: list[str] = []
+    run: list[str] = []
+    cols: list[str | None] = []
+    path: list[str] = []
+    raw: list[str] = []
+    sep = os.sep
+    for run_id, run_dir, rf in entries:
+        for stream in layout.STREAM_DIRS:
+            for p in rf.parts.get(stream, ()):
+                kind.append(stream)
+                run.append(run_id)
+                cols.append(COLS_SEP.join(sorted(p.columns)))
+                path.append(escape_path(p.path_str))
+                raw.append(p.path_str)
+            for j in rf.journals.get(stream, ()):
+                kind.append(f"{stream}-journal")
+                run.append(run_id)
+                cols.append(None)
+                path.append(str(j))
+                raw.append(str(j))
+        if rf.has_log:
+            log = f"{run_dir}{sep}{layout.OUTPUT_LOG}"
+            kind.append("log")
+            run.append(run_id)
+            cols.append(None)
+            path.append(escape_path(log))
+            raw.append(log)
+        if rf.has_media is not False:  # None: not known to lack media
+            kind.append("media")
+            run.append(run_id)
+            cols.append(None)
+            path.append(run_dir)
+            raw.append(run_dir)
+    arrays = [column(v, pa.string()) for v in (kind, run, cols, path, raw)]
+    return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+def listing_digest(pairs: Sequence[tuple[str, str]]) -> str:
+    """A digest of (run dir, catalog listing) pairs: equal only for the same listings."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{_VERSION}\0{len(pairs)}\0".encode())
+    h.update("\0".join(f"{d}\0{text}" for d, text in pairs).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def _memo_path(root: Path) -> Path | None:
+    # Beside the catalog, under the same name prefix in the user cache (a read-only root).
+    catalog = catalog_file(root)
+    if catalog is None:
+        return None
+    return catalog.with_name(catalog.name.removesuffix(CATALOG_FILE) + _FILE)
+
+
+def load_part_table(root: Path, digest: str) -> pa.Table | None:
+    """The table saved for `root` when it was made from listings with this digest."""
+    path = _memo_path(root)
+    if path is None:
+        return None
+    try:
+        with pa.memory_map(str(path), "rb") as f:
+            table = ipc.open_file(f).read_all()
+    except Exception:  # none yet, truncated, garbage: made again and saved over
+        return None
+    if (table.schema.metadata or {}).get(_META_DIGEST) != digest.encode() or not table.schema.equals(
+        SCHEMA, check_metadata=False
+    ):
+        return None
+    return table.replace_schema_metadata(None)
+
+
+def save_part_table(root: Path, digest: str, table: pa.Table) -> None:
+    """Save beside the root's catalog (atomically); a failure costs only the next open's time."""
+    path = _memo_path(root)
+    if path is None:
+        return
+    tmp = path.parent / f".part-lists-{os.getpid()}-{threading.get_ident()}.tmp"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        with os.fdopen(fd, "wb") as f, ipc.new_file(f, SCHEMA.with_metadata({_META_DIGEST: digest.encode()})) as w:
+            w.write_table(table.replace_schema_metadata({_META_DIGEST: digest.encode()}))
+        os.replace(tmp, path)
+    except (OSError, pa.ArrowException):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
