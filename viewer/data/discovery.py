@@ -161,7 +161,7 @@ class _Walk:
             else:
                 # Plain directories cannot form a loop: no inode bookkeeping for them.
                 plain.append(len(children))
-                children.append((d.path, os.path.join(real_dir, d.name), dev, None))
+                children.append((d.path, f"{real_dir}{os.sep}{d.name}", dev, None))
         for i, mtime in zip(plain, mtimes_ns([children[i][0] for i in plain]), strict=True):
             path, real, child_dev, _ = children[i]
             children[i] = (path, real, child_dev, mtime)

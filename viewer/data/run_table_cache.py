@@ -138,12 +138,6 @@ class RunTableCache:
         return self._infos
 
     # -- bringing it up to date -----------------------------------------------------------
-    def _trusted(self, rd: RunDir, checked: list[int], mtimes: list[int], recorded: list[str | None]) -> int | None:
-        i = self._row_of.get(rd.path_str)
-        if i is None or mtimes[i] != rd.mtime_ns or checked[i] - mtimes[i] < FRESH_NS:
-            return None
-        return i if recorded[i] in _ENDED else None
-
     def update(self, dirs: Sequence[RunDir], read_meta: Callable[[Path], RunMeta], now: float | None = None) -> bool:
         """Rows for exactly `dirs` (in their order, first of a duplicated id wins); True when
         the table changed."""
@@ -159,8 +153,16 @@ class RunTableCache:
         kept: list[int] = []
         fresh: list[tuple[RunDir, RunInfo]] = []
         seen: dict[str, tuple[str, str]] = {}  # id -> (path, real path) of the row shown
+        row_of = self._row_of
         for rd in dirs:
-            i = self._trusted(rd, checked, mtimes, recorded)
+            # Inline, not a method: once per run on every refresh. A row is trusted when its
+            # directory's mtime is the one read, that read was not within FRESH_NS of it,
+            # and the run had ended.
+            i = row_of.get(rd.path_str)
+            if i is not None and (
+                mtimes[i] != rd.mtime_ns or checked[i] - mtimes[i] < FRESH_NS or recorded[i] not in _ENDED
+            ):
+                i = None
             if i is not None:
                 run_id, real, info = ids[i], reals[i], None
             else:
@@ -318,6 +320,13 @@ class RunTableCache:
         if self._streams is None:
             self._streams = self.table.column("_catalog_streams").to_pylist()
         return self._streams[i]
+
+    def streams_for(self, paths: Sequence[str]) -> list[str | None]:
+        """streams_of() for many runs at once (the views ask for all 10,000 on each open)."""
+        if self._streams is None:
+            self._streams = self.table.column("_catalog_streams").to_pylist()
+        row_of, streams = self._row_of, self._streams
+        return [None if (i := row_of.get(p)) is None else streams[i] for p in paths]
 
     def remember_streams(self, path: str, listing: str) -> None:
         i = self._row_of.get(path)

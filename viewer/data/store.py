@@ -121,7 +121,7 @@ class Store:
             VIEW_PROVIDERS,
             self._place_files,
             self._cache.forget_streams,
-            lambda place: self._cache.streams_of(place.path_str),
+            lambda places: self._cache.streams_for([p.path_str for p in places]),
         )
         self.refresh()
 

@@ -95,15 +95,15 @@ class ViewConnection:
         providers: Sequence[str],
         run_files: Callable[[RunPlace], RunStreamFiles] | None = None,
         forget_files: Callable[[], None] | None = None,
-        kept_listing: Callable[[RunPlace], str | None] | None = None,
+        kept_listings: Callable[[Sequence[RunPlace]], list[str | None]] | None = None,
     ) -> None:
         self._roots = roots
         self._streams = streams
         # Where a run's files are listed: the Store answers from the run catalog.
         self._run_files = run_files or (lambda place: streams.run_files(place.path))
         self._forget_files = forget_files
-        # The run catalog's listing of a run (stream_files.files_to_json), None when not kept.
-        self._kept_listing = kept_listing or (lambda place: None)
+        # The run catalog's listing of each run (stream_files.files_to_json), None where not kept.
+        self._kept_listings = kept_listings or (lambda places: [None] * len(places))
         self._warn = warn
         self._providers = tuple(providers)
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -181,8 +181,7 @@ class ViewConnection:
         by_root: dict[int, list[tuple[RunPlace, str]]] = {}
         listed: list[RunPlace] = []
         prefixes = [(i, str(r).rstrip(os.sep) + os.sep) for i, r in enumerate(self._roots)]
-        for place in self._runs:
-            text = self._kept_listing(place)
+        for place, text in zip(self._runs, self._kept_listings(self._runs), strict=True):
             root = None
             if text is not None:
                 root = next((i for i, prefix in prefixes if place.path_str.startswith(prefix)), None)
