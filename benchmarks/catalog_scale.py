@@ -168,7 +168,11 @@ def main() -> int:
     ls = timed([*LOUPE, "ls", "--limit", "20"], a.reps, env)
     print(f"second open, loupe ls:                        {stats(ls)}")
 
-    connect = in_process(f"import viewer\ndef run():\n    viewer.connect({str(big)!r})", a.reps)
+    code = f"import viewer\ndef run():\n    viewer.connect({str(big)!r})"
+    # `loupe sql` over `runs` alone never lists a stream file: the first connect lists
+    # every run's parts (a footer read each) and keeps the listings in the catalog.
+    print(f"first viewer.connect (lists every part once):  {stats(in_process(code, 1))}")
+    connect = in_process(code, a.reps)
     print(f"viewer.connect (catalog warm, in process):    {stats(connect)}   target <= 0.1 s")
     cat = next((big / ".loupe").glob("*.arrow"))
     base = in_process(

@@ -40,9 +40,9 @@ class LimitedResult:
     elapsed: float
 
 
-def _wrapped(sql: str, limit: int) -> str:
+def _wrapped(store: Store, sql: str, limit: int) -> str:
     try:
-        statements = duckdb.extract_statements(sql)
+        statements = store.parse(sql)
     except duckdb.Error:
         return sql  # let the store report the parse error on the text as typed
     if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
@@ -57,7 +57,7 @@ def _wrapped(sql: str, limit: int) -> str:
 def limited_query(store: Store, sql: str, limit: int = DEFAULT_LIMIT) -> LimitedResult:
     t0 = time.perf_counter()
     try:
-        table = store.query(_wrapped(sql, limit))
+        table = store.query(_wrapped(store, sql, limit))
     except duckdb.InterruptException as exc:
         raise QueryCancelled(str(exc)) from exc
     more = table.num_rows > limit
