@@ -24,16 +24,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.ipc as ipc
 
 from recorder import layout
 from viewer.data.arrow_build import column
-from viewer.data.run_catalog import CATALOG_FILE, catalog_file
+from viewer.data.run_catalog import CATALOG_FILE, catalog_file, read_arrow_file, write_arrow_file
 from viewer.data.sql import escape_path
 from viewer.data.stream_files import RunStreamFiles
 
@@ -112,8 +110,7 @@ def load_part_table(root: Path, digest: str) -> pa.Table | None:
     if path is None:
         return None
     try:
-        with pa.memory_map(str(path), "rb") as f:
-            table = ipc.open_file(f).read_all()
+        table = read_arrow_file(path)
     except Exception:  # none yet, truncated, garbage: made again and saved over
         return None
     if (table.schema.metadata or {}).get(_META_DIGEST) != digest.encode() or not table.schema.equals(
@@ -128,15 +125,7 @@ def save_part_table(root: Path, digest: str, table: pa.Table) -> None:
     path = _memo_path(root)
     if path is None:
         return
-    tmp = path.parent / f".part-lists-{os.getpid()}-{threading.get_ident()}.tmp"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        with os.fdopen(fd, "wb") as f, ipc.new_file(f, SCHEMA.with_metadata({_META_DIGEST: digest.encode()})) as w:
-            w.write_table(table.replace_schema_metadata({_META_DIGEST: digest.encode()}))
-        os.replace(tmp, path)
+        write_arrow_file(path, table, {_META_DIGEST: digest.encode()})
     except (OSError, pa.ArrowException):
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        pass

@@ -87,8 +87,7 @@ def load_catalog(root: Path, warn: Warn) -> pa.Table | None:
     if path is None:
         return None
     try:
-        with pa.OSFile(str(path), "rb") as f:
-            table = ipc.open_file(f).read_all()
+        table = read_arrow_file(path)
     except FileNotFoundError:
         return None
     except Exception as exc:  # truncated, garbage, unreadable: rebuild it
@@ -110,6 +109,34 @@ def load_catalog(root: Path, warn: Warn) -> pa.Table | None:
     return table.replace_schema_metadata(None)
 
 
+def read_arrow_file(path: Path) -> pa.Table:
+    """An Arrow IPC file beside a root's catalog, read whole (raises as pyarrow does)."""
+    with pa.memory_map(str(path), "rb") as f:
+        return ipc.open_file(f).read_all()
+
+
+def write_arrow_file(path: Path, table: pa.Table, meta: dict[bytes, bytes], compression: str | None = None) -> None:
+    """Write `table` (with schema metadata `meta`) as `path`, atomically: a new file beside
+    it renamed over, so a reader sees the old file or the new one. Raises OSError."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = str(path.parent / f".{path.stem}-{os.getpid()}-{threading.get_ident()}.tmp")
+    # Readable by whoever may read the root (mkstemp would make it owner-only).
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        table = table.replace_schema_metadata(meta)
+        with os.fdopen(fd, "wb") as f:
+            options = ipc.IpcWriteOptions(compression=compression)
+            with ipc.new_file(f, table.schema, options=options) as writer:
+                writer.write_table(table)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
 def save_catalog(root: Path, table: pa.Table, warn: Warn) -> bool:
     """Write `table` as the root's catalog (atomically); False when it could not be saved,
     which costs only speed: the next open scans again."""
@@ -118,25 +145,9 @@ def save_catalog(root: Path, table: pa.Table, warn: Warn) -> bool:
         return False
     meta = {_META_VERSION: CATALOG_VERSION.encode(), _META_ROOT: os.path.realpath(root).encode()}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = str(path.parent / f".catalog-{os.getpid()}-{threading.get_ident()}.tmp")
-        # Readable by whoever may read the root (mkstemp would make it owner-only).
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            table = table.replace_schema_metadata(meta)
-            with os.fdopen(fd, "wb") as f:
-                options = ipc.IpcWriteOptions(compression="lz4")
-                with ipc.new_file(f, table.schema, options=options) as writer:
-                    writer.write_table(table)
-            os.replace(tmp, path)
-            for older in _OLDER_FILES:
-                path.with_name(path.name.replace(_FILE, older)).unlink(missing_ok=True)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_arrow_file(path, table, meta, compression="lz4")
+        for older in _OLDER_FILES:
+            path.with_name(path.name.replace(_FILE, older)).unlink(missing_ok=True)
     except OSError as exc:
         warn(f"catalog-save:{path}", f"cannot save the run catalog {path} ({_short(exc)}); each open will rescan")
         return False
