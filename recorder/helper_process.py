@@ -100,6 +100,18 @@ class HelperProcess:
         # git runs as the child's child, so at the child's lower priority.
         return dict(self._call({"op": "git_info", "files_dir": str(files_dir)})["info"])
 
+    def hurry(self) -> None:
+        """The run is finishing: the child leaves idle scheduling (recorder.helper_child)
+        for its last parts, at once, even mid-request: set from here, not asked by pipe.
+        Refused (RLIMIT_NICE for an unprivileged user, not Linux): it finishes at idle."""
+        proc = self._proc
+        if proc is None:
+            return
+        try:
+            os.sched_setscheduler(proc.pid, os.SCHED_OTHER, os.sched_param(0))
+        except (AttributeError, OSError):
+            pass
+
     def close(self) -> None:
         with self._lock:
             proc, self._proc = self._proc, None

@@ -315,6 +315,8 @@ class RunFiles:
         self._refresh_live_saves()
 
     def close(self, exit_code: int) -> None:
+        if self._helper is not None:
+            self._helper.hurry()  # before waiting on the writer thread's last request
         if self._monitor is not None:
             self._monitor.stop()
         self._stop.set()

@@ -83,6 +83,32 @@ def test_the_helper_runs_at_a_lower_priority_than_training(runs_root, monkeypatc
     assert child_nice == wanted
 
 
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+def test_the_helper_is_idle_scheduled_while_training_and_normal_for_finish(runs_root, monkeypatch):
+    monkeypatch.setenv("LOUPE_PUBLISHER", "process")
+    run = make_run(runs_root)
+    helper = run._files._helper
+    assert helper is not None and helper._proc is not None
+    pid = helper._proc.pid
+    deadline = time.time() + 30
+    while os.sched_getscheduler(pid) != os.SCHED_IDLE and time.time() < deadline:
+        time.sleep(0.02)
+    assert os.sched_getscheduler(pid) == os.SCHED_IDLE
+    for i in range(50):
+        run.log({"loss": float(i)})
+    policies: list[int] = []
+    original = type(helper).close
+
+    def closing(self):  # the policy the child had while finish() published the last parts
+        policies.append(os.sched_getscheduler(pid))
+        return original(self)
+
+    monkeypatch.setattr(type(helper), "close", closing)
+    run.finish()
+    assert policies == [os.SCHED_OTHER]
+    assert [r[layout.STEP] for r in read_stream(Path(run.dir))] == list(range(50))
+
+
 def test_the_helper_works_on_one_thread(runs_root, monkeypatch):
     # A second busy thread in the helper (numpy's OpenBLAS pool spins while pyarrow
     # imports; pyarrow's own pools) would take the training loop's core on a small box.
