@@ -45,6 +45,8 @@ ALLOWED_RECORDER_IMPORTS: dict[str, tuple[str, ...]] = {
     # `loupe rm` and the dashboard's delete write the trash record with the recorder's
     # temp-file + fsync + rename helper.
     "viewer.data.run_trash": ("recorder.atomic_json",),
+    # The run catalog and part lists (caches, not run files) are replaced the same way.
+    "viewer.data.run_catalog": ("recorder.atomic_json",),
     # `loupe import` writes runs from other trackers' files through the recorder's own writer.
     "viewer.cli.import_command": ("recorder.importers",),
 }

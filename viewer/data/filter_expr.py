@@ -31,13 +31,13 @@ a subquery) raises FilterError with the position, before any SQL is built.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from viewer.data.sql import quote_ident
 
-__all__ = ["Filter", "FilterError", "parse_filter", "resolve_column"]
+__all__ = ["Filter", "FilterError", "parse_filter", "parse_sort", "resolve_column"]
 
 
 class FilterError(ValueError):
@@ -268,3 +268,18 @@ def parse_filter(text: str, columns: Iterable[str] | None = None, list_columns: 
     p = _Parser(text, columns, set(list_columns))
     sql = p.parse()
     return Filter(sql, p.params)
+
+
+def parse_sort(keys: str | Sequence[str] | None, columns: Iterable[str]) -> list[tuple[str, bool]]:
+    """(column, descending) per sort key: `-name` or `name:desc` descending, `name:asc`
+    or plain ascending; names resolve as in filters (resolve_column)."""
+    cols = columns if isinstance(columns, (set, frozenset, dict)) else set(columns)
+    order: list[tuple[str, bool]] = []
+    for key in [keys] if isinstance(keys, str) else list(keys or []):
+        desc = key.startswith("-")
+        key = key.lstrip("-+")
+        for suffix, d in ((":desc", True), (":asc", False)):
+            if key.lower().endswith(suffix):
+                key, desc = key[: -len(suffix)], d
+        order.append((resolve_column(key, cols), desc))
+    return order

@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from recorder import layout
+from recorder.atomic_json import write_bytes_atomic
 from viewer.data.discovery import Warn
 
 __all__ = [
@@ -118,23 +118,13 @@ def read_arrow_file(path: Path) -> pa.Table:
 def write_arrow_file(path: Path, table: pa.Table, meta: dict[bytes, bytes], compression: str | None = None) -> None:
     """Write `table` (with schema metadata `meta`) as `path`, atomically: a new file beside
     it renamed over, so a reader sees the old file or the new one. Raises OSError."""
+    sink = pa.BufferOutputStream()
+    with ipc.new_file(
+        sink, table.schema.with_metadata(meta), options=ipc.IpcWriteOptions(compression=compression)
+    ) as w:
+        w.write_table(table.replace_schema_metadata(meta))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = str(path.parent / f".{path.stem}-{os.getpid()}-{threading.get_ident()}.tmp")
-    # Readable by whoever may read the root (mkstemp would make it owner-only).
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        table = table.replace_schema_metadata(meta)
-        with os.fdopen(fd, "wb") as f:
-            options = ipc.IpcWriteOptions(compression=compression)
-            with ipc.new_file(f, table.schema, options=options) as writer:
-                writer.write_table(table)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_bytes_atomic(path, sink.getvalue().to_pybytes())
 
 
 def save_catalog(root: Path, table: pa.Table, warn: Warn) -> bool:

@@ -57,19 +57,19 @@ import duckdb
 import pyarrow as pa
 
 from recorder import layout
-from recorder.journal import metric_columns
 from viewer.data import sql as Q
 from viewer.data.dir_listing import DirListings
 from viewer.data.discovery import MetadataCache, find_runs
-from viewer.data.filter_expr import FilterError, parse_filter, resolve_column
+from viewer.data.filter_expr import FilterError, parse_filter, parse_sort, resolve_column
 from viewer.data.log_tail import LogFollower, LogPage, tail
-from viewer.data.metric_columns import all_keys, keys_of_run, locate_keys, sources_of
+from viewer.data.metric_columns import all_keys, locate_keys, sources_of
 from viewer.data.run_changes import data_signature
 from viewer.data.run_lookup import RunNotFound, resolve_run
 from viewer.data.run_table_cache import RunTableCache
 from viewer.data.runs_table import RunInfo
 from viewer.data.saved_files import list_saved_files
 from viewer.data.stream_files import RunStreamFiles, StreamCache, files_from_json, files_to_json
+from viewer.data.stream_selection import BASE_COLUMNS, StreamSelection, select_stream
 from viewer.data.view_connection import STREAMS, RunPlace, ViewConnection
 
 __all__ = ["STREAMS", "VIEW_PROVIDERS", "QueryError", "RunNotFound", "Store"]
@@ -80,11 +80,6 @@ log = logging.getLogger("loupe.viewer")
 # optional ones; a module that is not installed is skipped.
 VIEW_PROVIDERS: tuple[str, ...] = ("viewer.data.artifact_views", "viewer.data.media_views")
 _ORDER = {"history": ["run_id", "_step"], "system": ["run_id", "_timestamp"], "text": ["run_id", "_step", "key"]}
-_BASE = {
-    "history": {"run_id", "_step", "_timestamp", "_runtime"},
-    "system": {"run_id", "_timestamp", "_runtime"},
-    "text": {"run_id", "_step", "_timestamp", "key", "value"},
-}
 _ALLOWED_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 
 
@@ -281,15 +276,7 @@ class Store:
             names = self._cache.runs_table.column_names
             colset = set(names)
             where = parse_filter(filter or "", colset)
-            order: list[tuple[str, bool]] = []
-            keys = [sort] if isinstance(sort, str) else list(sort or [])
-            for key in keys:
-                desc = key.startswith("-")
-                key = key.lstrip("-+")
-                for suffix, d in ((":desc", True), (":asc", False)):
-                    if key.lower().endswith(suffix):
-                        key, desc = key[: -len(suffix)], d
-                order.append((resolve_column(key, colset), desc))
+            order = parse_sort(sort, colset)
             order.append(("created_at", True))
             order.append(("id", False))
             cols = None
@@ -300,30 +287,8 @@ class Store:
             return con.sql(sql, params=params or None).to_arrow_table()
 
     # -- streams of chosen runs -----------------------------------------------------------
-    def _selection(
-        self, stream: str, infos: list[RunInfo]
-    ) -> tuple[list[Path], pa.Table | None, set[str], dict[str, dict[str, str]]]:
-        """Files and journal rows of the runs' stream, every column, and per run its
-        metric keys -> columns (viewer.data.metric_columns)."""
-        parts: list[Path] = []
-        tables = []
-        columns: set[str] = set(_BASE[stream])
-        keys: dict[str, dict[str, str]] = {}
-        for info in infos:
-            rf: RunStreamFiles = self._streams.run_files(info.path)
-            parts.extend(p.path for p in rf.parts[stream])
-            own = rf.columns(stream)
-            if rf.journals[stream]:
-                t = self._streams.journal_table(stream, info.id, rf.journals[stream])
-                if t is not None:
-                    tables.append(t)
-                    own |= set(t.column_names)
-            columns |= own
-            # Only history columns are renamed by the recorder (metrics.json "columns").
-            renamed = metric_columns(self._meta.read_metrics(info.path)) if stream == "history" else {}
-            keys[info.id] = keys_of_run(own - _BASE[stream], renamed)
-        journal = pa.concat_tables(tables, promote_options="default") if tables else None
-        return parts, journal, columns, keys
+    def _selection(self, stream: str, infos: list[RunInfo]) -> StreamSelection:
+        return select_stream(self._streams, stream, infos, self._meta.read_metrics)
 
     def _select(
         self, stream: str, run_ids: Sequence[str] | str, build: Callable[..., tuple[str, list[Any]]]
@@ -401,10 +366,10 @@ class Store:
             metrics = [metrics]
 
         def build(parts, journal, columns, keys):
-            found = sources_of([x], keys, _BASE[stream])
+            found = sources_of([x], keys, BASE_COLUMNS[stream])
             if not found:
                 raise QueryError(f"unknown x column {x!r}")
-            wanted = sources_of(metrics, keys, _BASE[stream])
+            wanted = sources_of(metrics, keys, BASE_COLUMNS[stream])
             if not wanted:
                 return Q.empty_downsample(), []
             return Q.downsample(stream, parts, journal, wanted, found[0], int(points), x_range)
