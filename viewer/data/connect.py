@@ -21,7 +21,9 @@ def connect(
         con.sql('SELECT id, "config.lr", "summary.val/loss" FROM runs ORDER BY 3').df()
 
     The views are a snapshot of the roots at call time; call connect() again to see new
-    runs. Python replacement scans are off, so register DataFrames explicitly.
+    runs. Python replacement scans are off, so register DataFrames explicitly. Query this
+    connection itself, not a .cursor() of it: the views read tables and variables that
+    DuckDB keeps per connection (for threads, call connect() once per thread).
     """
     if isinstance(roots, (str, os.PathLike)):
         roots = [roots]
