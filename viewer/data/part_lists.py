@@ -1,7 +1,7 @@
 """Every file the stream and log views read, as one Arrow table, remembered per root.
 
     table = part_table(entries)               # entries: (run_id, run dir, RunStreamFiles)
-    digest = listing_digest(pairs)            # pairs: (run dir, catalog listing text)
+    digest = listing_digest(entries)          # entries: (run id, run dir, catalog listing text)
     table = load_part_table(root, digest)     # None: none saved for these listings
     save_part_table(root, digest, table)
 
@@ -85,14 +85,15 @@ def part_table(entries: Iterable[tuple[str, str, RunStreamFiles]]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 
-def listing_digest(pairs: Sequence[tuple[str, str]]) -> str:
-    """A digest of (run dir, catalog listing) pairs: equal only for the same listings."""
+def listing_digest(entries: Sequence[tuple[str, str, str]]) -> str:
+    """A digest of (run id, run dir, catalog listing) triples: equal only for the same
+    runs with the same listings (the ids are in the rows, so they are in the digest)."""
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"{_VERSION}\0{len(pairs)}\0".encode())
-    # Two joins, not a string per run: 10,000 runs in ~5 ms.
-    h.update("\0".join([d for d, _ in pairs]).encode("utf-8", "surrogatepass"))
-    h.update(b"\1")
-    h.update("\0".join([text for _, text in pairs]).encode("utf-8", "surrogatepass"))
+    h.update(f"{_VERSION}\0{len(entries)}\0".encode())
+    # A join per field, not a string per run: 10,000 runs in ~5 ms.
+    for field in range(3):
+        h.update("\0".join([e[field] for e in entries]).encode("utf-8", "surrogatepass"))
+        h.update(b"\1")
     return h.hexdigest()
 
 

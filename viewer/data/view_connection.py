@@ -192,7 +192,7 @@ class ViewConnection:
                 by_root.setdefault(root, []).append((place, text))
         tables = []
         for i, entries in by_root.items():
-            digest = listing_digest([(p.path_str, text) for p, text in entries])
+            digest = listing_digest([(p.id, p.path_str, text) for p, text in entries])
             memo = self._memo.get(i)
             if memo is None or memo[0] != digest:
                 table = load_part_table(self._roots[i], digest)
