@@ -35,6 +35,11 @@ def runs_root(tmp_path) -> Path:
     return tmp_path / "runs"
 
 
+def recorder_root() -> Path:
+    """The root the autouse fixture points LOUPE_DIR at for this test."""
+    return Path(os.environ["LOUPE_DIR"])
+
+
 def make_run(root: Path, project: str = "p", **kwargs):
     """A real run made by the recorder (console capture and system sampling off)."""
     kwargs.setdefault("system_interval", 0)

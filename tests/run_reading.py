@@ -6,8 +6,11 @@ pyarrow, so the recorder is checked against the contract rather than against the
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -39,3 +42,17 @@ def all_files_readable(run_dir: Path) -> list[str]:
         except (pa.ArrowInvalid, OSError) as exc:
             bad.append(f"{path.name}: {exc}")
     return bad
+
+
+def history(run) -> list[dict]:
+    """A run's history rows as any DuckDB user would read them after finish()."""
+    glob = os.path.join(run.dir, "history", "*.parquet")
+    rel = duckdb.sql("SELECT * FROM read_parquet(?, union_by_name=true) ORDER BY _step", params=[glob])
+    assert rel is not None  # a SELECT always has a relation
+    cols = rel.columns
+    return [dict(zip(cols, row)) for row in rel.fetchall()]
+
+
+def read_json(run, name: str):
+    """One of a run's JSON files, parsed."""
+    return json.loads((Path(run.dir) / name).read_text())

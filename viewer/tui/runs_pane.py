@@ -29,6 +29,7 @@ from viewer.tui.lazy_table import LazyTable
 from viewer.tui.manage_dialogs import RunEditScreen, TrashScreen
 from viewer.tui.messages import RowsDrawn, SelectionChanged
 from viewer.tui.pane import Pane
+from viewer.tui.run_cells import MARK, state_cell, value_cell
 
 if TYPE_CHECKING:
     from viewer.tui.app import LoupeApp
@@ -38,20 +39,6 @@ if TYPE_CHECKING:
 # per turn of the event loop.
 FIRST_ROWS = 200
 MORE_ROWS = 1_000
-STATE_STYLE = {"running": "bold green", "finished": "cyan", "failed": "bold red", "crashed": "bold magenta"}
-MARK = "●"
-
-
-def _value_cell(column: str, value: object) -> tuple[str, int]:
-    if column == "runtime":
-        text = model.format_runtime(value if isinstance(value, (int, float)) else None).rjust(8)
-        return text, cell_len(text)
-    plain = sanitize(model.display(value))
-    width = cell_len(plain)
-    text = escape(plain)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return text.rjust(10 + len(text) - len(plain)), max(10, width)
-    return text, width
 
 
 class RunsPane(Pane):
@@ -246,8 +233,8 @@ class RunsPane(Pane):
         if cell is not None:
             return cell[1]
         if column == "state":
-            return 2 + cell_len(str(row.values.get(column)))
-        return _value_cell(column, row.values.get(column))[1]
+            return state_cell(row.values.get(column))[1]
+        return value_cell(column, row.values.get(column))[1]
 
     def _repaint_changed(self, rows: list[model.TableRow], columns: list[str]) -> None:
         """Same rows in the same order: update the cells of rows whose content changed."""
@@ -280,15 +267,13 @@ class RunsPane(Pane):
         """
         value = row.values.get(column)
         if column == "state":
-            style = STATE_STYLE.get(str(value), "")
-            plain = str(value)
-            state = escape(plain)
-            return self._mark(row.run.id) + (f"[{style}]{state}[/]" if style else state), 2 + cell_len(plain)
+            text, width = state_cell(value)
+            return self._mark(row.run.id) + text, width
         # The other cells depend on the row's values only, and a row object lives as long
         # as its run is unchanged: sorting or filtering 5,000 runs reuses them.
         cell = row.cells.get(column)
         if cell is None:
-            cell = row.cells[column] = _value_cell(column, value)
+            cell = row.cells[column] = value_cell(column, value)
         return cell
 
     def _mark(self, run_id: str) -> str:
