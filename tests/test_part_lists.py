@@ -137,3 +137,23 @@ def test_glob_characters_in_a_root_are_read_literally(tmp_path, trust_at_once):
     first = _answers(root)
     assert sum(r["n"] for r in first[0]) == 4 + 5
     assert _answers(root) == first
+
+
+def test_two_roots_each_keep_their_own_lists(tmp_path, trust_at_once, builds):
+    # "exp" is a string prefix of "exp2": a run of exp2 must not count as one of exp's.
+    a = real_run(tmp_path / "exp", name="a", steps=3)
+    b = real_run(tmp_path / "exp2", name="b", steps=5)
+    roots = [tmp_path / "exp", tmp_path / "exp2"]
+
+    def counts() -> dict[str, int]:
+        with Store(roots) as store:
+            return {r["run_id"]: r["n"] for r in store.query(Q_HISTORY).to_pylist()}
+
+    assert counts() == {a.id: 3, b.id: 5}
+    assert counts() == {a.id: 3, b.id: 5}  # listings kept: each root's lists saved
+    assert _memo(tmp_path / "exp").exists() and _memo(tmp_path / "exp2").exists()
+    builds.clear()
+    assert counts() == {a.id: 3, b.id: 5}
+    assert all(ids == [] for ids in builds)
+    with Store([tmp_path / "exp"]) as store:  # exp's own file holds exp's run alone
+        assert store.query("SELECT DISTINCT run_id FROM history").to_pylist() == [{"run_id": a.id}]

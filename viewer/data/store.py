@@ -58,6 +58,7 @@ import pyarrow as pa
 
 from recorder import layout
 from viewer.data import sql as Q
+from viewer.data.collector_pause import collector_paused
 from viewer.data.dir_listing import DirListings
 from viewer.data.discovery import MetadataCache, find_runs
 from viewer.data.filter_expr import FilterError, parse_filter, parse_sort, resolve_column
@@ -116,7 +117,7 @@ class Store:
             VIEW_PROVIDERS,
             self._place_files,
             self._cache.forget_streams,
-            lambda places: self._cache.streams_for([p.path_str for p in places]),
+            self._cache.listings,
         )
         self.refresh()
 
@@ -136,8 +137,9 @@ class Store:
         """Rescan the roots; re-read runs whose directory changed (viewer.data.run_table_cache);
         True when anything changed. The root's catalog is saved when it did."""
         with self._lock:
-            dirs = find_runs(self.roots, self._warn, known=self._cache.known_mtimes, listings=self._listings)
-            changed = self._cache.update(dirs, self._meta.read)
+            with collector_paused():  # 10,000 RunDirs (and rows read anew): no cycles left
+                dirs = find_runs(self.roots, self._warn, known=self._cache.known_mtimes, listings=self._listings)
+                changed = self._cache.update(dirs, self._meta.read)
             alive = {p.path_str for p in self._cache.places}
             self._meta.forget_missing(alive)
             self._streams.forget(alive)

@@ -23,10 +23,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from viewer.data.collector_pause import collector_paused
 from viewer.data.run_colors import RunColors
 from viewer.data.runs_table import RunInfo
 from viewer.data.store import Store
-from viewer.tui.collector_pause import collector_paused
 from viewer.tui.help_screen import HelpScreen
 from viewer.tui.later_panes import LATER_PANES, LATER_PANES_AT_MOST_S, mount_later_panes, mount_pane
 from viewer.tui.latest_fetch import FetchesLatest
