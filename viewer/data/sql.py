@@ -85,6 +85,14 @@ def sandbox_statements(allowed_directories: Sequence[str]) -> list[SqlAndParams]
     ]
 
 
+def statement(sql: str, params: Sequence[Any]) -> str:
+    """A statement built without parameters, for a script of several (DuckDB takes
+    parameters only for a single statement)."""
+    if params:
+        raise ValueError("a statement for a script takes no parameters")
+    return sql
+
+
 def empty_select(columns: Sequence[tuple[str, str]]) -> str:
     cols = ", ".join(f"CAST(NULL AS {typ}) AS {quote_ident(name)}" for name, typ in columns)
     return f"SELECT {cols} WHERE false"

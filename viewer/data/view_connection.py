@@ -32,7 +32,6 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from recorder import layout
 from viewer.data import sql as Q
@@ -86,6 +85,21 @@ def _sandboxed(allowed: Sequence[str]) -> duckdb.DuckDBPyConnection:
         for stmt, params in statements:
             con.execute(stmt, params)
     return con
+
+
+def _rows_as_slices(table: pa.Table, rows: list[int]) -> pa.Table:
+    """These rows (ascending) of `table`, as zero-copy slices of its runs of consecutive rows."""
+    if len(rows) == table.num_rows:
+        return table
+    pieces = []
+    start = prev = rows[0]
+    for r in rows[1:]:
+        if r != prev + 1:
+            pieces.append(table.slice(start, prev - start + 1))
+            start = r
+        prev = r
+    pieces.append(table.slice(start, prev - start + 1))
+    return pa.concat_tables(pieces)
 
 
 class ViewConnection:
@@ -180,37 +194,36 @@ class ViewConnection:
     def _part_rows(self) -> pa.Table:
         # Runs whose listing the catalog keeps come from their root's saved table when the
         # listings are the ones it was made from (viewer.data.part_lists); others are
-        # listed now (live runs, runs read anew). Done over Arrow columns: a loop over
-        # 10,000 runs in Python was a tenth of viewer.connect().
+        # listed now (live runs, runs read anew). Each root's kept rows are slices of the
+        # catalog's columns, digested as Arrow bytes: a digest over Python strings was a
+        # tenth of viewer.connect() at 10,000 runs. (No pyarrow.compute here: importing
+        # it costs ~25 ms, more than it would save.)
         runs = self._runs
         tables = []
-        unassigned = None
+        owner: list[int | None] = [None] * len(runs)  # root index of each kept run
         if self._kept_listings is not None:
             listings = self._kept_listings()
-            unassigned = pc.is_valid(listings["listing"])
-            for i, root in enumerate(self._roots):
-                prefix = str(root).rstrip(os.sep) + os.sep
-                mine = pc.and_(unassigned, pc.starts_with(listings["path"], prefix))
-                if not pc.any(mine).as_py():
+            column_ = listings.column("listing")
+            kept = [True] * len(runs) if column_.null_count == 0 else [x is not None for x in column_.to_pylist()]
+            prefixes = [str(r).rstrip(os.sep) + os.sep for r in self._roots]
+            for r, (place, is_kept) in enumerate(zip(runs, kept, strict=True)):
+                if is_kept:
+                    path = place.path_str
+                    owner[r] = next((i for i, prefix in enumerate(prefixes) if path.startswith(prefix)), None)
+            for i in range(len(self._roots)):
+                mine = [r for r, o in enumerate(owner) if o == i]
+                if not mine:
                     continue
-                unassigned = pc.and_(unassigned, pc.invert(mine))
-                kept = listings.filter(mine)
-                digest = listing_digest(kept)
+                digest = listing_digest(_rows_as_slices(listings, mine))
                 memo = self._memo.get(i)
                 if memo is None or memo[0] != digest:
                     table = load_part_table(self._roots[i], digest)
                     if table is None:
-                        rows = pc.indices_nonzero(mine).to_pylist()
-                        table = part_table((runs[r].id, runs[r].path_str, self._run_files(runs[r])) for r in rows)
+                        table = part_table((runs[r].id, runs[r].path_str, self._run_files(runs[r])) for r in mine)
                         save_part_table(self._roots[i], digest, table)
                     memo = self._memo[i] = (digest, table)
                 tables.append(memo[1])
-        if unassigned is None:
-            listed = list(runs)
-        else:
-            not_kept = pc.indices_nonzero(pc.is_null(listings["listing"]))
-            lost = pc.indices_nonzero(unassigned)  # kept, but under no root's prefix
-            listed = [runs[r] for r in sorted(not_kept.to_pylist() + lost.to_pylist())]
+        listed = [place for place, o in zip(runs, owner, strict=True) if o is None]
         tables.append(part_table((p.id, p.path_str, self._run_files(p)) for p in listed))
         table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
         return table.append_column("ord", column(range(table.num_rows), pa.int64()))
@@ -222,33 +235,33 @@ class ViewConnection:
         self._parts = table = self._part_rows()
         con.register(Q.PART_LISTS_TABLE, table)
         t = Q.quote_ident(Q.PART_LISTS_TABLE)
-        groups: dict[str, list[str]] = {}
-        for kind, cols in con.execute(
-            f"SELECT kind, cols FROM {t} WHERE cols IS NOT NULL GROUP BY ALL ORDER BY min(ord)"
-        ).fetchall():
+        groups: dict[str, list[str | None]] = {}
+        for kind, cols in con.execute(f"SELECT kind, cols FROM {t} GROUP BY ALL ORDER BY min(ord)").fetchall():
             groups.setdefault(kind, []).append(cols)
         journals: dict[str, list[tuple[str, list[str]]]] = {}
-        for kind, run_id, paths in con.execute(
-            f"SELECT kind, run_id, list(raw ORDER BY ord) FROM {t} WHERE kind LIKE '%-journal' "
-            "GROUP BY ALL ORDER BY min(ord)"
-        ).fetchall():
-            journals.setdefault(kind.removesuffix("-journal"), []).append((run_id, paths))
+        if any(kind.endswith("-journal") for kind in groups):  # a live run: rows not yet in parts
+            for kind, run_id, paths in con.execute(
+                f"SELECT kind, run_id, list(raw ORDER BY ord) FROM {t} WHERE kind LIKE '%-journal' "
+                "GROUP BY ALL ORDER BY min(ord)"
+            ).fetchall():
+                journals.setdefault(kind.removesuffix("-journal"), []).append((run_id, paths))
+        # Every SET VARIABLE and CREATE VIEW in one script: one round trip, not ten.
+        script: list[str] = []
         for stream in STREAMS:
             sources: list[Q.ListVariable] = []
-            keys = groups.get(stream, [])
+            keys = [c for c in groups.get(stream, []) if c is not None]
             if len(keys) <= Q.MAX_SCHEMA_GROUPS:
                 for k, cols in enumerate(keys):
                     sources.append(Q.ListVariable(f"loupe_{stream}_parts_{k}"))
-                    con.execute(
-                        f"SET VARIABLE {sources[-1].name} = "
-                        f"(SELECT list(path ORDER BY ord) FROM {t} WHERE kind = ? AND cols = ?)",
-                        [stream, cols],
+                    script.append(
+                        f"SET VARIABLE {sources[-1].name} = (SELECT list(path ORDER BY ord) FROM {t} "
+                        f"WHERE kind = {Q.string_literal(stream)} AND cols = {Q.string_literal(cols)})"
                     )
             else:  # past that many schemas, one union_by_name scan (reads every footer)
                 sources.append(Q.ListVariable(f"loupe_{stream}_parts", union_by_name=True))
-                con.execute(
-                    f"SET VARIABLE {sources[0].name} = (SELECT list(path ORDER BY ord) FROM {t} WHERE kind = ?)",
-                    [stream],
+                script.append(
+                    f"SET VARIABLE {sources[0].name} = (SELECT list(path ORDER BY ord) FROM {t} "
+                    f"WHERE kind = {Q.string_literal(stream)})"
                 )
             tables = [
                 jt
@@ -260,15 +273,16 @@ class ViewConnection:
                 con.register(Q.JOURNAL_TABLE.format(stream=stream), pa.concat_tables(tables, promote_options="default"))
             else:
                 self._journal_streams.discard(stream)
-            con.execute(*Q.stream_view(stream, sources, bool(tables)))
-        con.execute(
+            script.append(Q.statement(*Q.stream_view(stream, sources, bool(tables))))
+        script.append(
             f"CREATE OR REPLACE TEMP VIEW {Q.quote_ident(Q.LOG_FILES_TABLE)} AS "
             f"SELECT raw AS path, run_id FROM {t} WHERE kind = 'log'"
         )
         logs = Q.ListVariable("loupe_log_files")
-        con.execute(f"SET VARIABLE {logs.name} = (SELECT list(path ORDER BY ord) FROM {t} WHERE kind = 'log')")
-        has_logs = con.execute(f"SELECT getvariable('{logs.name}') IS NOT NULL").fetchall()[0][0]
-        con.execute(*Q.logs_view(logs if has_logs else []))
+        if "log" in groups:
+            script.append(f"SET VARIABLE {logs.name} = (SELECT list(path ORDER BY ord) FROM {t} WHERE kind = 'log')")
+        script.append(Q.statement(*Q.logs_view(logs if "log" in groups else [])))
+        con.execute(";\n".join(script))
         self._streams_built = self._scan_gen
 
     def _ensure_providers(self, con: duckdb.DuckDBPyConnection) -> None:
