@@ -6,7 +6,9 @@ on). Printed, in one run, per loop shape:
 
 - whole-loop mean µs per step and its overhead over the floor (the same loop with
   list.append), the number a training loop pays;
-- per-call median / p99 / max µs and how many calls took over 2 ms;
+- per-call median / p99 / max µs and how many calls took over 2 ms; beside it, how many
+  whole steps took over 2 ms beyond their pause ("steps": the floor's are the machine
+  taking the core away, which no tracker can prevent) and the VM's steal time meanwhile;
 - finish() seconds and RSS growth from init to peak;
 - the same loop under trackio and wandb (offline) when their side venvs exist
   (TRACKIO_PYTHON / WANDB_PYTHON, default /work/venvs/{trackio,wandb}/bin/python), skipped
@@ -74,6 +76,8 @@ def measured(python: str, tracker: str, steps: int, keys: int, sleep_us: int, re
         "p99_us": max(r["p99_us"] for r in runs),
         "max_us": max(r["max_us"] for r in runs),
         "over_2ms": max(r["over_2ms"] for r in runs),
+        "steps_over_2ms": max(r["steps_over_2ms"] for r in runs),
+        "steal_ms": max(r["steal_ms"] for r in runs),
         "finish_s": max(r["finish_s"] for r in runs),
         "rss_growth_mb": max(r["rss_peak_mb"] - r["rss_start_mb"] for r in runs),
     }
@@ -84,13 +88,13 @@ def row(label: str, steps: int, r: dict, floor: dict) -> str:
     return (
         f"  {label:<24} {steps:>8} {r['mean_us']:>9.2f} ±{r['mean_sd']:<5.2f} {over:>9.2f}"
         f" {r['median_us']:>8.2f} {r['p99_us']:>9.1f} {r['max_us']:>10.0f} {r['over_2ms']:>6}"
-        f" {r['finish_s']:>8.3f} {r['rss_growth_mb']:>7.1f}"
+        f" {r['steps_over_2ms']:>6} {r['steal_ms']:>6.0f} {r['finish_s']:>8.3f} {r['rss_growth_mb']:>7.1f}"
     )
 
 
 HEADER = (
     f"  {'tracker':<24} {'steps':>8} {'mean µs':>9} {'(sd)':<6} {'over floor':>9}"
-    f" {'median':>8} {'p99 µs':>9} {'max µs':>10} {'>2 ms':>6} {'finish s':>8} {'RSS MB':>7}"
+    f" {'median':>8} {'p99 µs':>9} {'max µs':>10} {'>2 ms':>6} {'steps':>6} {'steal':>6} {'finish s':>8} {'RSS MB':>7}"
 )
 
 

@@ -372,6 +372,10 @@ def apply_edits(
             summary.pop(key, None)
         else:
             summary[key] = value
+    final = run.get(layout.SUMMARY_FINAL)
+    if isinstance(final, list):
+        # An edited value is no longer the last one logged.
+        run[layout.SUMMARY_FINAL] = [k for k in final if k not in changed]
     return run, summary
 
 

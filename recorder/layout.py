@@ -31,6 +31,10 @@ DIFF_FILE = "diff.patch"
 EDITS_FILE = "edits.json"
 EDITS_LOCK = ".edits.lock"
 
+# run.json, at finish: the history keys whose summary.json value is their last logged one,
+# so a reader may take the summary for "the final value" of those (docs/format.md).
+SUMMARY_FINAL = "summary_final"
+
 HISTORY_DIR = "history"
 SYSTEM_DIR = "system"
 TEXT_DIR = "text"

@@ -58,6 +58,7 @@ class RunFiles:
         self._console: ConsoleCapture | None = None
         self._slow_meta: dict[str, Any] = {}
         self._slow_meta_pending = False
+        self._final_summary: list[str] | None = None  # run.json's summary_final, set at finish
         self._state_lock = threading.Lock()
         self._last_publish = time.monotonic()
         self._last_sync = time.monotonic()
@@ -156,6 +157,10 @@ class RunFiles:
         losses = self._write_losses()
         if losses:
             data["write_errors"] = losses
+        elif state != "running" and self._final_summary is not None:
+            # Only when every row reached history and the last summary.json was written:
+            # then a reader may answer "final value" from the summary (docs/format.md).
+            data[layout.SUMMARY_FINAL] = self._final_summary
         extra = getattr(run, "extra_metadata", None)
         if extra:
             data.update(extra)
@@ -178,10 +183,11 @@ class RunFiles:
         except OSError as exc:
             warn_once(f"config:{self.dir}", f"cannot write config.json: {exc}")
 
-    def write_summary(self) -> None:
+    def write_summary(self) -> bool:
+        """Write summary.json if it changed; False when the write failed."""
         state = self.run._summary_state
         if not state.dirty:
-            return
+            return True
         state.dirty = False
         with self.run._lock:
             snap = state.snapshot()
@@ -190,6 +196,8 @@ class RunFiles:
         except OSError as exc:
             state.dirty = True
             warn_once(f"summary:{self.dir}", f"cannot write summary.json: {exc}")
+            return False
+        return True
 
     def write_metrics(self) -> None:
         if not self.metrics_dirty:
@@ -338,7 +346,9 @@ class RunFiles:
             self._helper.close()
         self._refresh_live_saves(final=True)
         self.run._summary_state.dirty = True
-        self.write_summary()
+        if self.write_summary():
+            with self.run._lock:
+                self._final_summary = self.run._summary_state.final_keys()
         self.metrics_dirty = True
         self.write_metrics()
         if self._console is not None:

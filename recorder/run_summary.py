@@ -97,6 +97,19 @@ class SummaryState:
                 out[k] = v
         return out
 
+    def final_keys(self) -> list[str]:
+        """Keys whose summary value is the last value logged to history, under the same
+        name: not set by hand, no define_metric aggregate, a finite number (JSON has no
+        NaN), logged by this process (a resumed run's older values are not vouched for)."""
+        out = []
+        for key, col in self.columns.items():
+            if key != col or col in self.agg_kinds or key in self.overrides or key in self.text_last:
+                continue
+            v = self.last.get(col)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                out.append(key)
+        return sorted(out)
+
     def load(self, saved: dict[str, Any]) -> None:
         """Resume: earlier values stay visible until overwritten by new ones."""
         self.base.update(saved)

@@ -62,7 +62,7 @@ def test_second_open_reads_only_the_run_that_changed(tmp_path, trust_at_once, re
     runs = [real_run(tmp_path, name=f"r{i}", config={"lr": 0.1 * (i + 1)}) for i in range(3)]
     with Store([tmp_path]) as first:
         assert len(first.runs()) == 3
-    assert catalog_file(tmp_path) == tmp_path / CATALOG_DIR / "catalog-v2.arrow"
+    assert catalog_file(tmp_path) == tmp_path / CATALOG_DIR / "catalog-v3.arrow"
     assert catalog_file(tmp_path).is_file()
     reads.clear()
     with Store([tmp_path]) as second:

@@ -24,6 +24,16 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def steal_ms() -> float:
+    """CPU time the hypervisor gave to others while this VM wanted it (/proc/stat), all cores."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        return int(fields[8]) * 1000 / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def percentile(ordered: list[int], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1000
 
@@ -64,18 +74,26 @@ def main() -> None:
         # per million steps to the RSS growth this reports for the tracker. Made by
         # repetition, not from bytes(8 * steps), which would be a second 8 MB copy.
         calls = array("q", [0]) * steps
+        # Whole steps too (row built, pause, log): a step over 2 ms beyond its pause is the
+        # machine taking the core away (the floor has them as well) or the tracker's stall.
+        step_ns = array("q", [0]) * steps
         log, finish = open_tracker(name, tmp)
         rss0 = rss_mb()
+        steal0 = steal_ms()
         pc = time.perf_counter_ns
-        t_start = pc()
+        t_start = t_prev = pc()
         for s in range(steps):
             row = dict(zip(keys, values[s & 255]))
             if pause:
                 time.sleep(pause)
             t0 = pc()
             log(row)
-            calls[s] = pc() - t0
+            t1 = pc()
+            calls[s] = t1 - t0
+            step_ns[s] = t1 - t_prev
+            t_prev = t1
         loop_ns = pc() - t_start
+        steal = steal_ms() - steal0
         rss_loop = rss_mb()
         t0 = pc()
         finish()
@@ -92,6 +110,8 @@ def main() -> None:
                     "p99_us": percentile(ordered, 0.99),
                     "max_us": ordered[-1] / 1000,
                     "over_2ms": sum(1 for c in ordered if c > 2_000_000),
+                    "steps_over_2ms": sum(1 for c in step_ns if c > 2_000_000 + sleep_us * 1000),
+                    "steal_ms": steal,
                     "finish_s": finish_s,
                     "rss_start_mb": rss0,
                     "rss_before_finish_mb": rss_loop,

@@ -47,10 +47,10 @@ __all__ = [
     "save_catalog",
 ]
 
-CATALOG_VERSION = "2"
+CATALOG_VERSION = "3"
 CATALOG_DIR = ".loupe"
 CATALOG_FILE = _FILE = f"catalog-v{CATALOG_VERSION}.arrow"
-_OLDER_FILES = ("catalog-v1.parquet",)  # removed on save: nothing reads them any more
+_OLDER_FILES = ("catalog-v1.parquet", "catalog-v2.arrow")  # removed on save: nothing reads them any more
 _META_VERSION = b"loupe.catalog.version"
 _META_ROOT = b"loupe.catalog.root"
 
@@ -72,7 +72,7 @@ def _user_cache_dir() -> Path:
 
 
 def catalog_file(root: Path) -> Path | None:
-    """`<root>/.loupe/catalog-v2.arrow`, or the user cache's file for a read-only root;
+    """`<root>/.loupe/catalog-v3.arrow`, or the user cache's file for a read-only root;
     None for a root that is itself one run (nothing to gain) or when LOUPE_NO_CATALOG is set."""
     if os.environ.get("LOUPE_NO_CATALOG") or layout.is_run_dir(root):
         return None

@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from recorder import layout
 from viewer.data.arrow_build import column
 from viewer.data.arrow_build import values as column_values
 from viewer.data.discovery import RunDir, RunMeta, json_object
@@ -69,6 +70,9 @@ class RunInfo:
     local_rank: int | None = None
     world_size: int | None = None
     error: str | None = None
+    # History keys whose summary value is their final logged one (run.json summary_final,
+    # honoured for a run the recorder itself finished); None when nobody vouches for it.
+    final_keys: tuple[str, ...] | None = None
     config: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     # run.json (edits applied), or its JSON text until first read: the runs table never
@@ -136,6 +140,7 @@ class RunInfo:
             local_rank=_int(r.get("local_rank")),
             world_size=_int(r.get("world_size")),
             error=error,
+            final_keys=_final_keys(r),
             config=meta.config,
             summary=meta.summary,
             run_json_source=r,
@@ -156,6 +161,7 @@ class RunInfo:
             f: column_values(table.column(f)) for f in cls.__dataclass_fields__ if f in names and f not in _NOT_PLAIN
         }
         columns["tags"] = [tuple(t) if t else () for t in table.column("tags").to_pylist()]
+        columns["final_keys"] = [None if k is None else tuple(k) for k in table.column("final_keys").to_pylist()]
         paths = table.column("path").to_pylist()
         reals = table.column("_catalog_real").to_pylist()
         path_objects = columns["path"] = [Path(p) for p in paths]
@@ -204,7 +210,26 @@ def catalog_signature(text: str | None) -> tuple:
     return tuple(tuple(s) if s is not None else None for s in orjson.loads(text))
 
 
-_NOT_PLAIN = {"config", "summary", "run_json_source", "meta_signature", "tags", "path", "root", "real_path"}
+_NOT_PLAIN = {
+    "config",
+    "summary",
+    "run_json_source",
+    "meta_signature",
+    "tags",
+    "final_keys",
+    "path",
+    "root",
+    "real_path",
+}
+
+
+def _final_keys(r: dict[str, Any]) -> tuple[str, ...] | None:
+    # Only as the recorder's own finish wrote it: `crashed` (an import) or `running` (a
+    # resumed or killed run) say nothing about whether the summary caught the last rows.
+    keys = r.get(layout.SUMMARY_FINAL)
+    if r.get("state") not in ("finished", "failed") or not isinstance(keys, list):
+        return None
+    return tuple(k for k in keys if isinstance(k, str))
 
 
 def _str(v: Any) -> str | None:
@@ -280,6 +305,7 @@ BASE_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("root", pa.string()),
     ("config", pa.string()),
     ("summary", pa.string()),
+    ("final_keys", pa.list_(pa.string())),
 ]
 
 
@@ -340,6 +366,7 @@ def runs_arrow(infos: list[RunInfo]) -> pa.Table:
         cols["root"].append(str(info.root))
         cols["config"].append(_json_text(info.config))
         cols["summary"].append(_json_text(info.summary))
+        cols["final_keys"].append(None if info.final_keys is None else list(info.final_keys))
         flat: dict[str, Any] = {}
         flatten(info.config, "config.", flat)
         summary_flat = flatten(info.summary, "summary.", {})

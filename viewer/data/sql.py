@@ -175,6 +175,56 @@ def runs_view() -> SqlAndParams:
     )
 
 
+FINAL_PARTS = ListVariable("loupe_final_parts", union_by_name=True)
+
+
+def final_parts_statement() -> str:
+    """SET the history parts of runs with a metric the summary does not vouch for (see
+    final_view): a run without `final_keys` (running, killed, imported, edited) or a part
+    with a column not in them. Runs the recorder finished cleanly add nothing."""
+    base = ", ".join(string_literal(name) for name, _ in STREAM_BASE_COLUMNS["history"])
+    return (
+        f"SET VARIABLE {FINAL_PARTS.name} = (SELECT list(p.path ORDER BY p.ord) "
+        f"FROM {quote_ident(PART_LISTS_TABLE)} AS p JOIN {quote_ident(RUNS_TABLE)} AS r ON r.id = p.run_id "
+        "WHERE p.kind = 'history' AND NOT list_has_all(coalesce(r.final_keys, []), "
+        f"list_filter(string_split(p.cols, chr(31)), lambda c: c NOT IN ({base}))))"
+    )
+
+
+def final_view(with_parts: bool, with_journal: bool) -> SqlAndParams:
+    """CREATE VIEW final: (run_id, key, value, source), each run's final value of each
+    history metric, i.e. the value at its last step where the metric was logged.
+
+    From the summary where run.json's `summary_final` says the summary holds exactly
+    that (the recorder writes it at a clean finish; docs/format.md), else from history:
+    a top-N over final values reads 10,000 runs' summaries, not 10,000 runs' parts."""
+    pointer = "'/' || replace(replace(k.key, '~', '~0'), '/', '~1')"  # JSON Pointer (RFC 6901)
+    summary_side = (
+        f"SELECT r.id AS run_id, k.key AS key, TRY_CAST(json_extract(CAST(r.summary AS JSON), {pointer}) "
+        f"AS DOUBLE) AS value, 'summary' AS source FROM {quote_ident(RUNS_TABLE)} AS r, "
+        "unnest(r.final_keys) AS k(key)"
+    )
+    sources = []
+    if with_parts:
+        sources.append(f"SELECT * FROM read_parquet({_files_sql(FINAL_PARTS)}, union_by_name = true)")
+    if with_journal:
+        sources.append(f"SELECT * FROM {quote_ident(JOURNAL_TABLE.format(stream='history'))}")
+    if not sources:
+        return f"CREATE OR REPLACE VIEW final AS {summary_side}", []
+    sources.append(empty_select(STREAM_BASE_COLUMNS["history"]))  # the base columns, always
+    base = ", ".join(quote_ident(name) for name, _ in STREAM_BASE_COLUMNS["history"])
+    rows = " UNION ALL BY NAME ".join(sources)
+    # Every metric as DOUBLE first: UNPIVOT needs one type, and an import may bring ints.
+    metrics = f"SELECT run_id, _step, TRY_CAST(COLUMNS(* EXCLUDE ({base})) AS DOUBLE) FROM ({rows})"
+    history_side = (
+        "SELECT u.run_id, u.key, arg_max(u.value, u._step) AS value, 'history' AS source "
+        f"FROM (UNPIVOT ({metrics}) ON COLUMNS(* EXCLUDE (run_id, _step)) INTO NAME key VALUE value) AS u "
+        f"LEFT JOIN {quote_ident(RUNS_TABLE)} AS r ON r.id = u.run_id "
+        "WHERE NOT list_contains(coalesce(r.final_keys, []), u.key) GROUP BY u.run_id, u.key"
+    )
+    return f"CREATE OR REPLACE VIEW final AS {summary_side} UNION ALL {history_side}", []
+
+
 def _log_reader(files_sql: str) -> str:
     # One VARCHAR per line: NUL as delimiter, no quoting, no type detection. parallel=false
     # keeps file order so ORDINALITY numbers lines.

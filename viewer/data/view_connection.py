@@ -132,6 +132,10 @@ class ViewConnection:
         self._scan_gen = 0  # bumps on every show(): stream views are rebuilt lazily after one
         self._runs_view_gen = -1
         self._streams_built = -1
+        self._parts_built = -1
+        self._final_built = -1
+        self._final_runs_gen = -1
+        self._groups: dict[str, list[str | None]] = {}
         # Every file the views read (viewer.data.part_lists), registered on the connection.
         self._parts: pa.Table | None = None
         self._memo: dict[int, tuple[str, pa.Table]] = {}  # root index -> (digest, its kept runs' rows)
@@ -180,6 +184,8 @@ class ViewConnection:
             self._runs_view_gen = -1
             self._parts = None
             self._streams_built = -1
+            self._parts_built = -1
+            self._final_built = -1
             self._providers_done = False
         return self._con
 
@@ -228,9 +234,9 @@ class ViewConnection:
         table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
         return table.append_column("ord", column(range(table.num_rows), pa.int64()))
 
-    def _ensure_stream_views(self, con: duckdb.DuckDBPyConnection) -> None:
-        # The views show the files as of the last show(); a query in between costs nothing.
-        if self._streams_built == self._scan_gen and self._parts is not None:
+    def _ensure_parts(self, con: duckdb.DuckDBPyConnection) -> None:
+        """The part table and live runs' journal rows registered, as of the last show()."""
+        if self._parts_built == self._scan_gen and self._parts is not None:
             return
         self._parts = table = self._part_rows()
         con.register(Q.PART_LISTS_TABLE, table)
@@ -238,6 +244,7 @@ class ViewConnection:
         groups: dict[str, list[str | None]] = {}
         for kind, cols in con.execute(f"SELECT kind, cols FROM {t} GROUP BY ALL ORDER BY min(ord)").fetchall():
             groups.setdefault(kind, []).append(cols)
+        self._groups = groups
         journals: dict[str, list[tuple[str, list[str]]]] = {}
         if any(kind.endswith("-journal") for kind in groups):  # a live run: rows not yet in parts
             for kind, run_id, paths in con.execute(
@@ -245,6 +252,43 @@ class ViewConnection:
                 "GROUP BY ALL ORDER BY min(ord)"
             ).fetchall():
                 journals.setdefault(kind.removesuffix("-journal"), []).append((run_id, paths))
+        for stream in STREAMS:
+            tables = [
+                jt
+                for run_id, paths in journals.get(stream, [])
+                if (jt := self._streams.journal_table(stream, run_id, [Path(x) for x in paths])) is not None
+            ]
+            if tables:
+                self._journal_streams.add(stream)
+                con.register(Q.JOURNAL_TABLE.format(stream=stream), pa.concat_tables(tables, promote_options="default"))
+            else:
+                self._journal_streams.discard(stream)
+        self._parts_built = self._scan_gen
+
+    def _ensure_final_view(self, con: duckdb.DuckDBPyConnection) -> None:
+        """The `final` view (sql.final_view): summaries where the recorder vouches for them,
+        history parts for the rest."""
+        if self._final_built == self._scan_gen and self._final_runs_gen == self._runs_view_gen:
+            return
+        self._ensure_runs_view(con)
+        self._ensure_parts(con)
+        con.execute(Q.final_parts_statement())
+        has_parts = con.execute(f"SELECT getvariable('{Q.FINAL_PARTS.name}') IS NOT NULL").fetchall()[0][0]
+        try:
+            con.execute(*Q.final_view(bool(has_parts), "history" in self._journal_streams))
+        except duckdb.Error as exc:  # e.g. parts with no metric column at all: summaries only
+            self._warn("final-view", f"the final view reads summaries only: {str(exc).splitlines()[0][:200]}")
+            con.execute(*Q.final_view(False, False))
+        self._final_built = self._scan_gen
+        self._final_runs_gen = self._runs_view_gen
+
+    def _ensure_stream_views(self, con: duckdb.DuckDBPyConnection) -> None:
+        # The views show the files as of the last show(); a query in between costs nothing.
+        if self._streams_built == self._scan_gen and self._parts is not None:
+            return
+        self._ensure_parts(con)
+        groups = self._groups
+        t = Q.quote_ident(Q.PART_LISTS_TABLE)
         # Every SET VARIABLE and CREATE VIEW in one script: one round trip, not ten.
         script: list[str] = []
         for stream in STREAMS:
@@ -263,17 +307,7 @@ class ViewConnection:
                     f"SET VARIABLE {sources[0].name} = (SELECT list(path ORDER BY ord) FROM {t} "
                     f"WHERE kind = {Q.string_literal(stream)})"
                 )
-            tables = [
-                jt
-                for run_id, paths in journals.get(stream, [])
-                if (jt := self._streams.journal_table(stream, run_id, [Path(x) for x in paths])) is not None
-            ]
-            if tables:
-                self._journal_streams.add(stream)
-                con.register(Q.JOURNAL_TABLE.format(stream=stream), pa.concat_tables(tables, promote_options="default"))
-            else:
-                self._journal_streams.discard(stream)
-            script.append(Q.statement(*Q.stream_view(stream, sources, bool(tables))))
+            script.append(Q.statement(*Q.stream_view(stream, sources, stream in self._journal_streams)))
         script.append(
             f"CREATE OR REPLACE TEMP VIEW {Q.quote_ident(Q.LOG_FILES_TABLE)} AS "
             f"SELECT raw AS path, run_id FROM {t} WHERE kind = 'log'"
@@ -284,6 +318,7 @@ class ViewConnection:
         script.append(Q.statement(*Q.logs_view(logs if "log" in groups else [])))
         con.execute(";\n".join(script))
         self._streams_built = self._scan_gen
+        self._ensure_final_view(con)
 
     def _ensure_providers(self, con: duckdb.DuckDBPyConnection) -> None:
         if self._providers_done:
@@ -344,8 +379,10 @@ class ViewConnection:
         # A query over `runs` alone need not list or check any history file.
         con = self.connection()
         names = self._referenced(sql, con)
-        if names and names <= {"runs"}:
+        if names and names <= {"runs", "final"}:
             self._ensure_runs_view(con)
+            if "final" in names:  # the part table, but none of the stream views
+                self._ensure_final_view(con)
             return con
         return self.with_all_views()
 
@@ -391,6 +428,8 @@ class ViewConnection:
             self._forget_files()
         self._memo = {}
         self._streams_built = -1
+        self._parts_built = -1
+        self._final_built = -1
 
     def run(
         self,
