@@ -376,6 +376,8 @@ def apply_edits(
     if isinstance(final, list):
         # An edited value is no longer the last one logged.
         run[layout.SUMMARY_FINAL] = [k for k in final if k not in changed]
+        if any(k in final for k in changed):
+            run[layout.SUMMARY_FINAL_COMPLETE] = False
     return run, summary
 
 

@@ -34,6 +34,8 @@ EDITS_LOCK = ".edits.lock"
 # run.json, at finish: the history keys whose summary.json value is their last logged one,
 # so a reader may take the summary for "the final value" of those (docs/format.md).
 SUMMARY_FINAL = "summary_final"
+# ... and true when those are every history key the run has: no history need be read for it.
+SUMMARY_FINAL_COMPLETE = "summary_final_complete"
 
 HISTORY_DIR = "history"
 SYSTEM_DIR = "system"

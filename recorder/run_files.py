@@ -59,6 +59,7 @@ class RunFiles:
         self._slow_meta: dict[str, Any] = {}
         self._slow_meta_pending = False
         self._final_summary: list[str] | None = None  # run.json's summary_final, set at finish
+        self._final_complete = False
         self._state_lock = threading.Lock()
         self._last_publish = time.monotonic()
         self._last_sync = time.monotonic()
@@ -161,6 +162,7 @@ class RunFiles:
             # Only when every row reached history and the last summary.json was written:
             # then a reader may answer "final value" from the summary (docs/format.md).
             data[layout.SUMMARY_FINAL] = self._final_summary
+            data[layout.SUMMARY_FINAL_COMPLETE] = self._final_complete
         extra = getattr(run, "extra_metadata", None)
         if extra:
             data.update(extra)
@@ -348,7 +350,9 @@ class RunFiles:
         self.run._summary_state.dirty = True
         if self.write_summary():
             with self.run._lock:
-                self._final_summary = self.run._summary_state.final_keys()
+                state = self.run._summary_state
+                self._final_summary = state.final_keys()
+                self._final_complete = not self._previous and state.final_complete(self._final_summary)
         self.metrics_dirty = True
         self.write_metrics()
         if self._console is not None:

@@ -97,6 +97,10 @@ class SummaryState:
                 out[k] = v
         return out
 
+    def final_complete(self, final: list[str]) -> bool:
+        """True when `final` (final_keys()) holds every history key this run has."""
+        return not self.base and set(self.columns) <= set(final)
+
     def final_keys(self) -> list[str]:
         """Keys whose summary value is the last value logged to history, under the same
         name: not set by hand, no define_metric aggregate, a finite number (JSON has no

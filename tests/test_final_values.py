@@ -57,6 +57,14 @@ def test_the_recorder_vouches_only_for_keys_whose_summary_is_the_last_value(tmp_
     run.finish()
     # acc: an aggregate; odd: NaN (JSON cannot say it); msg: text; later: set by hand.
     assert _run_json(run)[layout.SUMMARY_FINAL] == ["loss"]
+    assert _run_json(run)[layout.SUMMARY_FINAL_COMPLETE] is False
+    plain = _run(tmp_path, "plain")
+    assert _run_json(plain)[layout.SUMMARY_FINAL] == ["acc", "loss"]
+    assert _run_json(plain)[layout.SUMMARY_FINAL_COMPLETE] is True
+    edit_run(plain.dir, summary={"note": "not a metric"})  # no history key edited: still complete
+    with Store([tmp_path]) as store:
+        rows = store.query("SELECT id, final_from_summary FROM runs").to_pylist()
+    assert {r["id"]: r["final_from_summary"] for r in rows} == {run.id: False, plain.id: True}
 
 
 def test_final_values_equal_history_for_every_kind_of_run(tmp_path):
@@ -137,6 +145,29 @@ def test_a_live_run_is_answered_from_its_rows_so_far(tmp_path):
         live.finish()
     with Store([tmp_path]) as store:
         assert _final(store)[(live.id, "loss")] == (pytest.approx(1 / 3), "summary")
+
+
+def test_a_first_final_query_lists_only_runs_the_summary_does_not_answer_for(tmp_path, monkeypatch):
+    from viewer.data import view_connection
+
+    done = [_run(tmp_path, f"done{i}") for i in range(3)]
+    by_hand = _run(tmp_path, "by_hand", finish=False)
+    by_hand.summary["acc"] = 5.0
+    by_hand.finish()
+    listed: list[str] = []
+    original = view_connection.part_table
+
+    def counting(entries):
+        entries = list(entries)
+        listed.extend(run_id for run_id, _, _ in entries)
+        return original(entries)
+
+    monkeypatch.setattr(view_connection, "part_table", counting)
+    with Store([tmp_path]) as store:  # no catalog yet: nothing listed before this query
+        final = _final(store)
+        assert listed == [by_hand.id]
+        assert {k: v for k, (v, _) in final.items()} == pytest.approx(_truth(store))
+    assert all(final[(r.id, "loss")][1] == "summary" for r in done)
 
 
 def test_final_alone_builds_no_stream_view(tmp_path, monkeypatch):

@@ -73,6 +73,7 @@ class RunInfo:
     # History keys whose summary value is their final logged one (run.json summary_final,
     # honoured for a run the recorder itself finished); None when nobody vouches for it.
     final_keys: tuple[str, ...] | None = None
+    final_from_summary: bool = False  # final_keys are all of its history keys
     config: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     # run.json (edits applied), or its JSON text until first read: the runs table never
@@ -141,6 +142,7 @@ class RunInfo:
             world_size=_int(r.get("world_size")),
             error=error,
             final_keys=_final_keys(r),
+            final_from_summary=_final_keys(r) is not None and r.get(layout.SUMMARY_FINAL_COMPLETE) is True,
             config=meta.config,
             summary=meta.summary,
             run_json_source=r,
@@ -306,6 +308,7 @@ BASE_COLUMNS: list[tuple[str, pa.DataType]] = [
     ("config", pa.string()),
     ("summary", pa.string()),
     ("final_keys", pa.list_(pa.string())),
+    ("final_from_summary", pa.bool_()),
 ]
 
 
@@ -367,6 +370,7 @@ def runs_arrow(infos: list[RunInfo]) -> pa.Table:
         cols["config"].append(_json_text(info.config))
         cols["summary"].append(_json_text(info.summary))
         cols["final_keys"].append(None if info.final_keys is None else list(info.final_keys))
+        cols["final_from_summary"].append(info.final_from_summary)
         flat: dict[str, Any] = {}
         flatten(info.config, "config.", flat)
         summary_flat = flatten(info.summary, "summary.", {})

@@ -239,10 +239,12 @@ class Store:
         if statements[0].type not in _ALLOWED_STATEMENTS:
             raise QueryError(f"only SELECT queries are allowed here (got {statements[0].type.name})")
         with self._lock:
-            return self._views.run(
+            result = self._views.run(
                 lambda: (self._views.pruned_sql(sql, list(params or [])), list(params or [])),
                 lambda: self._views.for_query(sql),
             )
+            self._cache.save()  # stream listings the query made, for the next open (`loupe sql`)
+            return result
 
     def parse(self, sql: str) -> list[duckdb.Statement]:
         """`sql`'s statements, parsed (not run) on this store's connection: the module-level

@@ -239,6 +239,10 @@ class ViewConnection:
         if self._parts_built == self._scan_gen and self._parts is not None:
             return
         self._parts = table = self._part_rows()
+        self._register_parts(con, table)
+        self._parts_built = self._scan_gen
+
+    def _register_parts(self, con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
         con.register(Q.PART_LISTS_TABLE, table)
         t = Q.quote_ident(Q.PART_LISTS_TABLE)
         groups: dict[str, list[str | None]] = {}
@@ -263,7 +267,6 @@ class ViewConnection:
                 con.register(Q.JOURNAL_TABLE.format(stream=stream), pa.concat_tables(tables, promote_options="default"))
             else:
                 self._journal_streams.discard(stream)
-        self._parts_built = self._scan_gen
 
     def _ensure_final_view(self, con: duckdb.DuckDBPyConnection) -> None:
         """The `final` view (sql.final_view): summaries where the recorder vouches for them,
@@ -271,7 +274,16 @@ class ViewConnection:
         if self._final_built == self._scan_gen and self._final_runs_gen == self._runs_view_gen:
             return
         self._ensure_runs_view(con)
-        self._ensure_parts(con)
+        if self._parts_built != self._scan_gen:
+            # Only the runs whose summary does not answer for all their metrics: a root of
+            # runs the recorder finished lists no part at all (a first open would read
+            # 10,000 runs' footers otherwise). The full table replaces this one when a
+            # stream view is built.
+            assert self._runs_table is not None
+            complete = self._runs_table.column("final_from_summary").to_pylist()
+            rest = [p for p, done in zip(self._runs, complete, strict=True) if not done]
+            table = part_table((p.id, p.path_str, self._run_files(p)) for p in rest)
+            self._register_parts(con, table.append_column("ord", column(range(table.num_rows), pa.int64())))
         con.execute(Q.final_parts_statement())
         has_parts = con.execute(f"SELECT getvariable('{Q.FINAL_PARTS.name}') IS NOT NULL").fetchall()[0][0]
         try:
