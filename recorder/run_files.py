@@ -350,9 +350,9 @@ class RunFiles:
         self.run._summary_state.dirty = True
         if self.write_summary():
             with self.run._lock:
-                state = self.run._summary_state
-                self._final_summary = state.final_keys()
-                self._final_complete = not self._previous and state.final_complete(self._final_summary)
+                summary = self.run._summary_state
+                self._final_summary = summary.final_keys()
+                self._final_complete = not self._previous and summary.final_complete(self._final_summary)
         self.metrics_dirty = True
         self.write_metrics()
         if self._console is not None:
