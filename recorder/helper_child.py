@@ -20,7 +20,7 @@ NICE_INCREMENT = 10
 
 def serve(parent_pid: int) -> None:
     _die_with_parent(parent_pid)
-    _yield_to_training()
+    _yield_to_training(parent_pid)
     replies = _private_stdout()
     requests: IO[bytes] = sys.stdin.buffer
     # pyarrow now, while the training process is busy elsewhere, not at the first part;
@@ -82,7 +82,16 @@ def _handle(header: dict[str, Any], payload: bytes) -> dict[str, Any]:
     raise ValueError(f"unknown request {op!r}")
 
 
-def _yield_to_training() -> None:
+def _yield_to_training(parent_pid: int) -> None:
+    # Done by the parent already, the moment this process existed (HelperProcess.start):
+    # not twice, which would put the child at +19, nor after finish() gave the child the
+    # normal policy back (a short run can finish before this interpreter is up). The nice
+    # value says which: the parent's hurry() leaves it raised.
+    try:
+        if os.getpriority(os.PRIO_PROCESS, 0) > os.getpriority(os.PRIO_PROCESS, parent_pid):
+            return
+    except (AttributeError, OSError):
+        pass
     # Building parts (and importing pyarrow first) is CPU work beside a loop that wants its
     # core too. Where cores are short, the scheduler should preempt this child, not the
     # training thread: measured on a loaded 2-core machine, 100k log() calls from init had
