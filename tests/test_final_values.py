@@ -116,7 +116,7 @@ def test_final_values_equal_history_for_every_kind_of_run(tmp_path):
 
 def test_a_vouched_run_is_answered_without_reading_its_history(tmp_path):
     vouched = _run(tmp_path, "vouched")
-    other = _run(tmp_path, "other", finish=False)
+    other = _run(tmp_path, "other", steps=4, finish=False)  # a final loss of 1/4, above 1/6: no tie
     other.summary["loss"] = 0.0
     other.finish()
     with Store([tmp_path]) as store:
@@ -129,8 +129,26 @@ def test_a_vouched_run_is_answered_without_reading_its_history(tmp_path):
             "WHERE f.key = 'loss' ORDER BY f.value DESC LIMIT 5"
         ).to_pylist()
     assert top == [
-        {"name": "vouched", "value": expected[(vouched.id, "loss")][0]},
         {"name": "other", "value": expected[(other.id, "loss")][0]},
+        {"name": "vouched", "value": expected[(vouched.id, "loss")][0]},
+    ]
+    assert expected[(other.id, "loss")] == (0.25, "history")
+
+
+def test_runs_all_vouched_for_are_answered_from_summaries_beside_every_view(tmp_path):
+    runs = [_run(tmp_path, "a"), _run(tmp_path, "b", steps=3)]
+    with Store([tmp_path]) as store:
+        _ = store.connection  # every view built, the part table with it
+        for run in runs:
+            for part in (Path(run.dir) / layout.HISTORY_DIR).glob("*.parquet"):
+                part.write_bytes(b"not parquet")
+        rows = store.query(
+            "SELECT r.name, f.value, f.source FROM final f JOIN runs r ON r.id = f.run_id "
+            "WHERE f.key = 'loss' ORDER BY r.name"
+        ).to_pylist()
+    assert rows == [
+        {"name": "a", "value": pytest.approx(1 / 6), "source": "summary"},
+        {"name": "b", "value": pytest.approx(1 / 3), "source": "summary"},
     ]
 
 
