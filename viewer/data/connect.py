@@ -27,4 +27,4 @@ def connect(
     """
     if isinstance(roots, (str, os.PathLike)):
         roots = [roots]
-    return Store(roots, on_warning=on_warning).hand_over_connection()
+    return Store(roots, on_warning=on_warning, prebuild_views=True).hand_over_connection()

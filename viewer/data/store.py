@@ -72,6 +72,7 @@ from viewer.data.saved_files import list_saved_files
 from viewer.data.stream_files import RunStreamFiles, StreamCache, files_from_json, files_to_json
 from viewer.data.stream_selection import BASE_COLUMNS, StreamSelection, select_stream
 from viewer.data.view_connection import STREAMS, RunPlace, ViewConnection
+from viewer.data.view_prebuild import ViewPrebuild
 
 __all__ = ["STREAMS", "VIEW_PROVIDERS", "QueryError", "RunNotFound", "Store"]
 
@@ -90,14 +91,23 @@ class QueryError(ValueError):
 
 class Store:
     def __init__(
-        self, roots: Iterable[str | os.PathLike[str]], on_warning: Callable[[str], None] | None = None
+        self,
+        roots: Iterable[str | os.PathLike[str]],
+        on_warning: Callable[[str], None] | None = None,
+        *,
+        prebuild_views: bool = False,
     ) -> None:
+        """`prebuild_views`: every view is asked for next (viewer.connect), so build them
+        from the run catalog while the roots are walked (viewer.data.view_prebuild). Not
+        for a query over `runs` alone (`loupe sql`): its one DuckDB connection is cheaper
+        made after the walk than beside it."""
         self.roots: list[Path] = [Path(os.path.abspath(r)) for r in roots]
         if not self.roots:
             raise ValueError("Store needs at least one root")
         self._on_warning = on_warning
         self._warned: set[str] = set()
         self.warnings: list[str] = []
+        self._prebuild: ViewPrebuild | None = None
         self._lock = threading.RLock()
         self._meta = MetadataCache(self._warn)
         self._listings = DirListings()  # kept between walks: unchanged directories are not listed again
@@ -119,10 +129,12 @@ class Store:
             self._cache.forget_streams,
             self._cache.listings,
         )
-        self.refresh()
+        self._refresh(prebuild_views)
 
     # -- warnings -------------------------------------------------------------------------
     def _warn(self, key: str, message: str) -> None:
+        if self._prebuild is not None and self._prebuild.holds(key, message):
+            return
         if key in self._warned:
             return
         self._warned.add(key)
@@ -136,14 +148,26 @@ class Store:
     def refresh(self) -> bool:
         """Rescan the roots; re-read runs whose directory changed (viewer.data.run_table_cache);
         True when anything changed. The root's catalog is saved when it did."""
+        return self._refresh(False)
+
+    def _refresh(self, prebuild_views: bool) -> bool:
         with self._lock:
             with collector_paused():  # 10,000 RunDirs (and rows read anew): no cycles left
-                dirs = find_runs(self.roots, self._warn, known=self._cache.known_mtimes, listings=self._listings)
+                known = self._cache.known_mtimes
+                prebuild = self._start_prebuild() if prebuild_views else None
+                try:
+                    dirs = find_runs(self.roots, self._warn, known=known, listings=self._listings)
+                finally:
+                    if prebuild is not None:
+                        prebuild.join()
                 changed = self._cache.update(dirs, self._meta.read)
             alive = {p.path_str for p in self._cache.places}
             self._meta.forget_missing(alive)
             self._streams.forget(alive)
-            self._views.show(self._cache.places, self._cache.runs_table)
+            views_stand = self._views.show(self._cache.places, self._cache.runs_table)
+            if prebuild is not None:
+                self._prebuild = None
+                prebuild.settle(views_stand, self._warn)
             self._cache.save()
             # Reading, merging and saving the catalog leave freed pages in Arrow's pool;
             # handed back, a dashboard at 10,000 runs keeps ~80 MB less (and stops growing
@@ -152,6 +176,14 @@ class Store:
             if changed:
                 self.generation += 1
             return changed
+
+    def _start_prebuild(self) -> ViewPrebuild | None:
+        # Only from a catalog: with none, every run is read first anyway.
+        if self._cache.table.num_rows == 0:
+            return None
+        self._views.show(self._cache.places, self._cache.runs_table)
+        self._prebuild = ViewPrebuild(self._views.with_all_views, self._views.forget_built)
+        return self._prebuild.start()
 
     def _place_files(self, place: RunPlace) -> RunStreamFiles:
         # An ended run's listing comes from the catalog; others are listed (and remembered).

@@ -144,13 +144,30 @@ class ViewConnection:
         # Views over some runs' parts (run_pruning), by (stream, run ids, listing built).
         self._pruned: dict[tuple[str, frozenset[str], int], str] = {}
 
-    def show(self, runs: Sequence[RunPlace], runs_table: pa.Table) -> None:
-        """The runs as of a refresh; `runs` is rebuilt only if `runs_table` is a new object."""
+    def show(self, runs: Sequence[RunPlace], runs_table: pa.Table) -> bool:
+        """The runs as of a refresh; True when the views built so far still show them.
+
+        The same objects again mean the run catalog trusted every row: each run had
+        ended and its directory is as it was, so its kept file listing stands too (a part
+        gone since is met by run(), which lists again). Anything read anew, a live run
+        above all, comes as new objects, and the views are built again lazily."""
+        if runs is self._runs and runs_table is self._runs_table:
+            return True
         self._scan_gen += 1
         self._runs = runs
         if runs_table is not self._runs_table:
             self._runs_table = runs_table
             self._gen += 1
+        return False
+
+    def forget_built(self) -> None:
+        """Build every view again on next use (after a build that failed part-way)."""
+        self._runs_view_gen = -1
+        self._streams_built = -1
+        self._parts_built = -1
+        self._final_built = -1
+        self._parts = None
+        self._providers_done = False
 
     # -- the connection -------------------------------------------------------------------
     def _allowed_dirs(self) -> tuple[str, ...]:
