@@ -167,6 +167,8 @@ class Store:
             views_stand = self._views.show(self._cache.places, self._cache.runs_table)
             if prebuild is not None:
                 self._prebuild = None
+                if not views_stand:  # providers too were given the catalog's runs, not these
+                    self._views.forget_built()
                 prebuild.settle(views_stand, self._warn)
             self._cache.save()
             # Reading, merging and saving the catalog leave freed pages in Arrow's pool;
