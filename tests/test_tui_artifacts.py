@@ -173,21 +173,19 @@ async def test_nothing_logged(tmp_path):
 
 
 async def test_artifacts_tab_inside_loupe_app(art_root):
-    from textual.widgets import TabbedContent, TabPane
+    from textual.widgets import TabbedContent
 
     from viewer.tui.app import LoupeApp
 
     app = LoupeApp([art_root], live=False)
     async with app.run_test(size=(140, 45)) as pilot:
-        if not app.query("#artifacts"):  # until viewer/tui/app.py has the tab (same ids)
-            await app.query_one(TabbedContent).add_pane(
-                TabPane("Artifacts [8]", ArtifactsPane(id="artifacts-pane"), id="artifacts")
-            )
         await settle(pilot)
         trainer = next(r.id for r in app.all_runs if r.name == "trainer")
         app.select([trainer])
-        app.query_one(TabbedContent).active = "artifacts"
+        await pilot.press("8")
+        await wait_until(pilot, lambda: app.query("#artifacts-pane"), what="the artifacts pane mounted")
         await settle(pilot)
+        assert app.query_one(TabbedContent).active == "artifacts"
         pane = app.query_one("#artifacts-pane", ArtifactsPane)
         assert [e.label for e in pane.shown][:2] == ["p/model", "p/training-data"]
         assert plain(pane.query_one("#artifacts-run", Static)).startswith("Run trainer")

@@ -174,19 +174,17 @@ async def test_no_sweeps(tmp_path):
 
 
 async def test_sweeps_tab_inside_loupe_app(sweep_root):
-    from textual.widgets import TabbedContent, TabPane
+    from textual.widgets import TabbedContent
 
     from viewer.tui.app import LoupeApp
 
     app = LoupeApp([sweep_root], live=False)
     async with app.run_test(size=(140, 50)) as pilot:
-        if not app.query("#sweeps"):  # until viewer/tui/app.py has the tab (same ids)
-            await app.query_one(TabbedContent).add_pane(
-                TabPane("Sweeps [9]", SweepsPane(id="sweeps-pane"), id="sweeps")
-            )
         await settle(pilot)
-        app.query_one(TabbedContent).active = "sweeps"
+        await pilot.press("9")
+        await wait_until(pilot, lambda: app.query("#sweeps-pane"), what="the sweeps pane mounted")
         await settle(pilot)
+        assert app.query_one(TabbedContent).active == "sweeps"
         pane = app.query_one("#sweeps-pane", SweepsPane)
         # The newest run is selected at start: a trial of the newest sweep.
         assert pane.current.name == "tune " + HOSTILE and pane.view is not None
