@@ -73,7 +73,10 @@ def _numeric_from_parsed(parsed: pa.Table, run_id: str) -> pa.Table:
         col = col.cast(target)
         if nonfinite is not None and name in {f.name for f in nonfinite.type}:
             marks = pc.struct_field(nonfinite, name)
-            restored = pa.array([_NONFINITE_VALUES.get(m) for m in marks.to_pylist()], pa.float64())
+            # From a buffer, not pa.array(), which imports pandas (see run_id_column);
+            # the rows without a mark keep `col`'s value, so their 0.0 is never read.
+            floats = array("d", [_NONFINITE_VALUES.get(m, 0.0) for m in marks.to_pylist()])
+            restored = pa.Array.from_buffers(pa.float64(), n, [None, pa.py_buffer(floats)])
             col = pc.if_else(pc.is_valid(marks), restored, col)
         arrays[name] = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     return pa.table(arrays)
@@ -105,7 +108,10 @@ def publish_segment(
 
 
 def rows_to_tables(rows: list[dict[str, Any]], run_id: str) -> tuple[pa.Table, pa.Table | None]:
-    """(numeric wide table, long text table or None) for a batch of journal rows."""
+    """(numeric wide table, long text table or None) for a batch of journal rows.
+
+    The path for text rows and for what Arrow's JSON reader rejects; its pa.array() calls
+    import pandas where it is installed, which the all-numeric path never does."""
     keys: dict[str, None] = {}
     for r in rows:
         keys.update(dict.fromkeys(r))

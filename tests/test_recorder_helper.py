@@ -125,3 +125,40 @@ def test_the_helper_works_on_one_thread(runs_root, monkeypatch):
     run.finish()
     busy = [t for t in threads if t.user_time + t.system_time > 0.05]
     assert len(busy) == 1, threads
+
+
+def _maps(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text()
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads the helper's /proc maps")
+def test_the_helper_publishes_numeric_parts_without_loading_pandas(runs_root, monkeypatch):
+    # Where pandas is installed, importing it doubles the helper's start-up CPU (beside the
+    # training loop, on its machine) and its memory, for parts that never use it.
+    import importlib.util
+
+    if importlib.util.find_spec("pandas") is None:
+        pytest.skip("pandas is not installed here, so nothing could load it")
+    monkeypatch.setenv("LOUPE_PUBLISHER", "process")
+    run = make_run(runs_root)
+    helper = run._files._helper
+    assert helper is not None and helper._proc is not None
+    pid = helper._proc.pid
+    history = run._files.history
+    history.rows_per_part = 100
+    values = [float("nan"), float("inf"), -float("inf"), 0.5]
+    for i in range(250):
+        run.log({"loss": values[i % 4], "only_nan": float("nan"), "acc": i})
+    deadline = time.time() + 60
+    while len(list(Path(history.directory).glob("part-*.parquet"))) < 2:
+        assert time.time() < deadline, "the helper published no part"
+        time.sleep(0.02)
+    maps = _maps(pid)
+    run.finish()
+    assert "pyarrow" in maps, "the helper built the parts"
+    assert "/pandas/" not in maps
+    rows = read_stream(Path(run.dir))
+    assert [r["acc"] for r in rows] == list(range(250))
+    loss = [r["loss"] for r in rows[:4]]
+    assert loss[0] != loss[0] and loss[1:] == [float("inf"), -float("inf"), 0.5]
+    assert all(r["only_nan"] != r["only_nan"] for r in rows)
