@@ -10,6 +10,8 @@ on). Printed, in one run, per loop shape:
   whole steps took over 2 ms beyond their pause ("steps": the floor's are the machine
   taking the core away, which no tracker can prevent) and the VM's steal time meanwhile;
 - finish() seconds and RSS growth from init to peak;
+- the recorder's calls over 2 ms by cause, from the thread's context switches around each
+  call in more processes: preempted by the OS, waited on the GIL or a lock, or ran;
 - the same loop under trackio and wandb (offline) when their side venvs exist
   (TRACKIO_PYTHON / WANDB_PYTHON, default /work/venvs/{trackio,wandb}/bin/python), skipped
   with a message otherwise.
@@ -83,6 +85,20 @@ def measured(python: str, tracker: str, steps: int, keys: int, sleep_us: int, re
     }
 
 
+def stall_causes(python: str, steps: int, keys: int, sleep_us: int, repeats: int) -> str:
+    """The recorder's calls over 2 ms by cause (benchmarks/peers/log_loop.py stall_causes),
+    summed over `repeats` more processes."""
+    total = {"preempted": 0, "waited": 0, "ran": 0}
+    for _ in range(repeats):
+        found = child(python, "loupe", steps, keys, sleep_us, env={"LOG_LOOP_CAUSES": "1"})
+        for k in total:
+            total[k] += found[k]
+    return (
+        f"  loupe calls over 2 ms by cause, {repeats} more processes: {total['preempted']} preempted by the OS,"
+        f" {total['waited']} waited (GIL or lock), {total['ran']} ran (own work or GC)"
+    )
+
+
 def row(label: str, steps: int, r: dict, floor: dict) -> str:
     over = r["mean_us"] - floor["mean_us"]
     return (
@@ -119,6 +135,7 @@ def shape(
     print(row("loupe", steps, measured(me, "loupe", steps, keys, sleep_us, repeats), floor))
     thread = measured(me, "loupe", steps, keys, sleep_us, repeats, env={"LOUPE_PUBLISHER": "thread"})
     print(row("loupe, thread publisher", steps, thread, floor))
+    print(stall_causes(me, steps, keys, sleep_us, repeats))
     if not peers:
         return
     peer_floor = floor if peer_steps == steps else measured(me, "floor", peer_steps, keys, sleep_us, repeats)

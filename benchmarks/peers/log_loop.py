@@ -63,6 +63,34 @@ def open_tracker(name: str, tmp: str):
     raise SystemExit(f"unknown tracker {name!r}")
 
 
+def stall_causes(log, keys: list, values: list, steps: int, pause: float) -> dict:
+    """Why calls took over 2 ms, from the calling thread's context switches around each
+    call (two getrusage calls per step, so not the loop whose mean is reported):
+    preempted (the OS gave the core to another task: an involuntary switch), waited (the
+    thread blocked, on the GIL or a lock: a voluntary one), ran (neither: the call's own
+    work, or the garbage collector)."""
+    usage, who = resource.getrusage, resource.RUSAGE_THREAD
+    pc = time.perf_counter_ns
+    out = {"preempted": 0, "waited": 0, "ran": 0}
+    for s in range(steps):
+        row = dict(zip(keys, values[s & 255]))
+        if pause:
+            time.sleep(pause)
+        r0 = usage(who)
+        t0 = pc()
+        log(row)
+        t1 = pc()
+        if t1 - t0 > 2_000_000:
+            r1 = usage(who)
+            if r1.ru_nivcsw > r0.ru_nivcsw:
+                out["preempted"] += 1
+            elif r1.ru_nvcsw > r0.ru_nvcsw:
+                out["waited"] += 1
+            else:
+                out["ran"] += 1
+    return out
+
+
 def main() -> None:
     name, steps, n_keys, sleep_us = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     keys = [f"train/m{i}" for i in range(n_keys)]
@@ -81,6 +109,11 @@ def main() -> None:
         rss0 = rss_mb()
         steal0 = steal_ms()
         pc = time.perf_counter_ns
+        if os.environ.get("LOG_LOOP_CAUSES"):
+            causes = stall_causes(log, keys, values, steps, pause)
+            finish()
+            print(json.dumps(causes))
+            return
         t_start = t_prev = pc()
         for s in range(steps):
             row = dict(zip(keys, values[s & 255]))
