@@ -87,3 +87,22 @@ def test_corrupt_pages_behind_a_good_footer_cost_one_warning_not_the_query(runs_
     # The other run's rows must come back whatever one bad file holds.
     assert store.history([bad.id, good.id], ["loss"]).num_rows >= 4
     assert len(warnings) == 1 and str(part) in warnings[0]
+
+
+def test_a_part_with_a_nul_in_a_column_name_is_queried_with_the_others(runs_root):
+    # Column names are the file's text, not ours: a hand-made part may hold any character.
+    import pyarrow as pa
+
+    plain = real_run(runs_root, steps=3, name="plain")
+    odd = real_run(runs_root, steps=3, name="odd")
+    part = next((Path(odd.dir) / "history").glob("part-*.parquet"))
+    table = pq.read_table(part)
+    odd_name = "bad\x00name"
+    table = table.append_column(odd_name, pa.array([1.0, 2.0, 3.0]))
+    pq.write_table(table, part)
+    warnings: list[str] = []
+    store = Store([runs_root], on_warning=warnings.append)
+    counts = store.query("SELECT run_id, count(*) AS n FROM history GROUP BY run_id ORDER BY run_id").to_pylist()
+    assert sorted(r["n"] for r in counts) == [3, 3]
+    assert {r["run_id"] for r in counts} == {plain.id, odd.id}
+    assert store.history(plain.id, ["loss"]).column("loss").to_pylist() == [1.0, 0.5, 1 / 3]

@@ -135,7 +135,7 @@ class ViewConnection:
         self._parts_built = -1
         self._final_built = -1
         self._final_runs_gen = -1
-        self._groups: dict[str, list[str | None]] = {}
+        self._groups: dict[str, list[tuple[str | None, int]]] = {}
         # Every file the views read (viewer.data.part_lists), registered on the connection.
         self._parts: pa.Table | None = None
         self._memo: dict[int, tuple[str, pa.Table]] = {}  # root index -> (digest, its kept runs' rows)
@@ -262,9 +262,13 @@ class ViewConnection:
     def _register_parts(self, con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
         con.register(Q.PART_LISTS_TABLE, table)
         t = Q.quote_ident(Q.PART_LISTS_TABLE)
-        groups: dict[str, list[str | None]] = {}
-        for kind, cols in con.execute(f"SELECT kind, cols FROM {t} GROUP BY ALL ORDER BY min(ord)").fetchall():
-            groups.setdefault(kind, []).append(cols)
+        # A group is named by its first row's ord, not by its column set: a column name
+        # is the file's text and may hold what no SQL literal can (a NUL).
+        groups: dict[str, list[tuple[str | None, int]]] = {}
+        for kind, cols, first in con.execute(
+            f"SELECT kind, cols, min(ord) FROM {t} GROUP BY kind, cols ORDER BY 3"
+        ).fetchall():
+            groups.setdefault(kind, []).append((cols, first))
         self._groups = groups
         journals: dict[str, list[tuple[str, list[str]]]] = {}
         if any(kind.endswith("-journal") for kind in groups):  # a live run: rows not yet in parts
@@ -333,13 +337,14 @@ class ViewConnection:
         script: list[str] = []
         for stream in STREAMS:
             sources: list[Q.ListVariable] = []
-            keys = [c for c in groups.get(stream, []) if c is not None]
-            if len(keys) <= Q.MAX_SCHEMA_GROUPS:
-                for k, cols in enumerate(keys):
+            firsts = [first for cols, first in groups.get(stream, []) if cols is not None]
+            if len(firsts) <= Q.MAX_SCHEMA_GROUPS:
+                for k, first in enumerate(firsts):
                     sources.append(Q.ListVariable(f"loupe_{stream}_parts_{k}"))
                     script.append(
                         f"SET VARIABLE {sources[-1].name} = (SELECT list(path ORDER BY ord) FROM {t} "
-                        f"WHERE kind = {Q.string_literal(stream)} AND cols = {Q.string_literal(cols)})"
+                        f"WHERE kind = {Q.string_literal(stream)} "
+                        f"AND cols = (SELECT cols FROM {t} WHERE ord = {int(first)}))"
                     )
             else:  # past that many schemas, one union_by_name scan (reads every footer)
                 sources.append(Q.ListVariable(f"loupe_{stream}_parts", union_by_name=True))
