@@ -34,6 +34,7 @@ from recorder import layout
 from recorder.journal import apply_edits
 from viewer.data.batch_stat import is_files, mtimes_ns, stats
 from viewer.data.dir_listing import DirListings
+from viewer.data.error_text import first_line
 
 __all__ = ["MetadataCache", "RunDir", "RunMeta", "Warn", "find_runs", "json_object", "read_json_tolerant"]
 
@@ -196,18 +197,13 @@ def read_json_tolerant(path: str | Path, data: bytes, warn: Warn | None, key: st
         value = _salvage(data)
         if warn is not None:
             kept = "kept what could be read" if value else "ignored"
-            warn(key, f"invalid JSON in {path}: {_short(exc)}; {kept}")
+            warn(key, f"invalid JSON in {path}: {first_line(exc)}; {kept}")
         return value
     if not isinstance(value, dict):
         if warn is not None:
             warn(key, f"{path} holds a JSON {type(value).__name__}, not an object; ignored")
         return {}
     return value
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:200]
 
 
 def _salvage(data: bytes) -> dict[str, Any]:

@@ -36,6 +36,7 @@ import pyarrow.ipc as ipc
 from recorder import layout
 from recorder.atomic_json import write_bytes_atomic
 from viewer.data.discovery import Warn
+from viewer.data.error_text import first_line
 
 __all__ = [
     "CATALOG_COLUMNS",
@@ -92,7 +93,7 @@ def load_catalog(root: Path, warn: Warn) -> pa.Table | None:
     except FileNotFoundError:
         return None
     except Exception as exc:  # truncated, garbage, unreadable: rebuild it
-        warn(f"catalog:{path}", f"run catalog {path} is unreadable ({_short(exc)}); rebuilding it from the runs")
+        warn(f"catalog:{path}", f"run catalog {path} is unreadable ({first_line(exc)}); rebuilding it from the runs")
         return None
     meta = table.schema.metadata or {}
     problem = None
@@ -140,11 +141,6 @@ def save_catalog(root: Path, table: pa.Table, warn: Warn) -> bool:
         for older in _OLDER_FILES:
             path.with_name(path.name.replace(_FILE, older)).unlink(missing_ok=True)
     except OSError as exc:
-        warn(f"catalog-save:{path}", f"cannot save the run catalog {path} ({_short(exc)}); each open will rescan")
+        warn(f"catalog-save:{path}", f"cannot save the run catalog {path} ({first_line(exc)}); each open will rescan")
         return False
     return True
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:200]

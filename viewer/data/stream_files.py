@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 from recorder import layout
 from recorder.journal import decode_journal
 from viewer.data.discovery import Warn
+from viewer.data.error_text import first_line
 
 __all__ = ["PartInfo", "RunStreamFiles", "StreamCache", "files_from_json", "files_to_json"]
 
@@ -201,9 +202,7 @@ class StreamCache:
                 self._parts.pop(path, None)
                 return None
             except Exception as exc:  # pyarrow's errors for a corrupt footer vary
-                problem = (
-                    f"unreadable Parquet footer ({str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__})"
-                )
+                problem = f"unreadable Parquet footer ({first_line(exc, 160)})"
                 info = None
         if problem is not None and self.warn is not None:
             self.warn(f"parquet:{path}:{sig}", f"skipping {path}: {problem}")
@@ -223,7 +222,7 @@ class StreamCache:
             except Exception as exc:
                 sig = (st.st_mtime_ns, st.st_size, st.st_ino)
                 self._parts[path] = (sig, None)
-                detail = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+                detail = first_line(exc, 160)
                 if self.warn is not None:
                     self.warn(f"parquet:{path}:{sig}", f"skipping {path}: unreadable data ({detail})")
                 bad.append(path)

@@ -37,6 +37,7 @@ from recorder import layout
 from viewer.data import sql as Q
 from viewer.data.arrow_build import column
 from viewer.data.discovery import Warn
+from viewer.data.error_text import first_line
 from viewer.data.part_lists import listing_digest, load_part_table, part_table, save_part_table
 from viewer.data.run_pruning import prunable_references, rewrite
 from viewer.data.stream_files import RunStreamFiles, StreamCache
@@ -313,7 +314,7 @@ class ViewConnection:
         try:
             con.execute(*Q.final_view(bool(has_parts), "history" in self._journal_streams))
         except duckdb.Error as exc:  # e.g. parts with no metric column at all: summaries only
-            self._warn("final-view", f"the final view reads summaries only: {str(exc).splitlines()[0][:200]}")
+            self._warn("final-view", f"the final view reads summaries only: {first_line(exc)}")
             con.execute(*Q.final_view(False, False))
         self._final_built = self._scan_gen
         self._final_runs_gen = self._runs_view_gen

@@ -20,6 +20,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
 from viewer.data import run_table_model as model
+from viewer.data.error_text import first_line
 from viewer.data.run_colors import RunColors
 from viewer.data.runs_table import RunInfo
 from viewer.data.sanitize import sanitize
@@ -335,7 +336,7 @@ class RunsPane(Pane):
             return set(store.list_runs(filter=expression, columns=["id"]).column("id").to_pylist())
 
         def failed(exc: Exception) -> None:
-            self._expression_done(set(), str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            self._expression_done(set(), first_line(exc, 500))
 
         self.fetch(matching, text, apply=self._expression_done, group="runs-filter", failed=failed)
 
