@@ -114,6 +114,12 @@ def test_final_values_equal_history_for_every_kind_of_run(tmp_path):
     }  # fmt: skip
 
 
+def _spoil_history(run) -> None:
+    """The run's history parts turned to garbage: a query that read them would fail."""
+    for part in (Path(run.dir) / layout.HISTORY_DIR).glob("*.parquet"):
+        part.write_bytes(b"not parquet")
+
+
 def test_a_vouched_run_is_answered_without_reading_its_history(tmp_path):
     vouched = _run(tmp_path, "vouched")
     other = _run(tmp_path, "other", steps=4, finish=False)  # a final loss of 1/4, above 1/6: no tie
@@ -121,9 +127,7 @@ def test_a_vouched_run_is_answered_without_reading_its_history(tmp_path):
     other.finish()
     with Store([tmp_path]) as store:
         expected = _final(store)
-        # Its parts turned to garbage: a query that read them would fail.
-        for part in (Path(vouched.dir) / layout.HISTORY_DIR).glob("*.parquet"):
-            part.write_bytes(b"not parquet")
+        _spoil_history(vouched)
         top = store.query(
             "SELECT r.name, f.value FROM final f JOIN runs r ON r.id = f.run_id "
             "WHERE f.key = 'loss' ORDER BY f.value DESC LIMIT 5"
@@ -140,8 +144,7 @@ def test_runs_all_vouched_for_are_answered_from_summaries_beside_every_view(tmp_
     with Store([tmp_path]) as store:
         _ = store.connection  # every view built, the part table with it
         for run in runs:
-            for part in (Path(run.dir) / layout.HISTORY_DIR).glob("*.parquet"):
-                part.write_bytes(b"not parquet")
+            _spoil_history(run)
         rows = store.query(
             "SELECT r.name, f.value, f.source FROM final f JOIN runs r ON r.id = f.run_id "
             "WHERE f.key = 'loss' ORDER BY r.name"
