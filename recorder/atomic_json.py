@@ -18,7 +18,7 @@ import orjson
 from recorder.journal import read_json
 from recorder.layout import TMP_PREFIX
 
-__all__ = ["dumps", "fsync_dir", "locked", "read_json", "write_bytes_atomic", "write_json"]
+__all__ = ["dumps", "fsync_dir", "locked", "read_json", "replaced_atomically", "write_bytes_atomic", "write_json"]
 
 _OPTS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
@@ -46,11 +46,27 @@ def write_json(path: Path, value: Any, fsync: bool = False) -> None:
     write_bytes_atomic(path, dumps(value), fsync=fsync)
 
 
+@contextlib.contextmanager
+def replaced_atomically(path: Path) -> Iterator[Path]:
+    """A temporary name beside `path` to write the new file at; renamed over `path` when
+    the block ends, removed when it raises. For writers that stream (pyarrow's) rather
+    than hand over bytes."""
+    tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}.{threading.get_ident():x}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
 def write_bytes_atomic(path: Path, data: bytes, fsync: bool = False) -> None:
     """Replace `path` with `data` so a reader sees the old file or the whole new one."""
-    tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}.{threading.get_ident():x}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
+    with replaced_atomically(path) as tmp:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             view = memoryview(data)
             while view:
@@ -60,13 +76,6 @@ def write_bytes_atomic(path: Path, data: bytes, fsync: bool = False) -> None:
                 os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def fsync_dir(directory: Path) -> None:

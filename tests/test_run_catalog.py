@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import recorder
+from recorder import layout
 from tests.store_helpers import real_run
 from viewer.data import discovery, run_table_cache
 from viewer.data.run_catalog import CATALOG_DIR, catalog_file
@@ -134,6 +135,61 @@ def test_a_damaged_catalog_is_rebuilt_with_one_warning(tmp_path, trust_at_once, 
     with Store([tmp_path], on_warning=warnings.append) as store:  # rebuilt: no warning now
         assert _rows(store) == expected
     assert warnings == []
+
+
+class _FullDisk:
+    """A file that takes `room` bytes, then fails as a full disk does."""
+
+    def __init__(self, path: str, room: int) -> None:
+        self._f = open(path, "wb")  # noqa: SIM115 - closed by close()
+        self._room = room
+        self.closed = False
+
+    def write(self, data) -> int:
+        if len(data) > self._room:
+            raise OSError(28, "No space left on device")
+        self._room -= len(data)
+        return self._f.write(data)
+
+    def flush(self) -> None:
+        self._f.flush()
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+    def close(self) -> None:
+        self._f.close()
+        self.closed = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def test_a_catalog_save_that_fills_the_disk_keeps_the_old_one_and_leaves_no_temp_file(
+    tmp_path, trust_at_once, monkeypatch
+):
+    import pyarrow as pa
+
+    for i in range(3):
+        real_run(tmp_path, name=f"r{i}")
+    with Store([tmp_path]) as store:
+        _rows(store)
+    path = catalog_file(tmp_path)
+    saved = path.read_bytes()
+    real_run(tmp_path, name="later")
+    monkeypatch.setattr(pa, "OSFile", lambda p, mode: _FullDisk(p, room=len(saved) // 3))
+    warnings: list[str] = []
+    with Store([tmp_path], on_warning=warnings.append) as store:
+        assert len(_rows(store)) == 4
+    assert [w for w in warnings if "cannot save the run catalog" in w], warnings
+    assert path.read_bytes() == saved, "the old catalog was kept whole"
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(layout.TMP_PREFIX)], "a temporary file was left"
+    monkeypatch.undo()
+    with Store([tmp_path]) as store:
+        assert [r["name"] for r in _rows(store)].count("later") == 1
 
 
 def test_read_only_root_keeps_its_catalog_in_the_user_cache(tmp_path, trust_at_once, monkeypatch, reads):

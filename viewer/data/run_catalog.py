@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from recorder import layout
-from recorder.atomic_json import write_bytes_atomic
+from recorder.atomic_json import replaced_atomically
 from viewer.data.discovery import Warn
 from viewer.data.error_text import first_line
 
@@ -119,14 +119,15 @@ def read_arrow_file(path: Path) -> pa.Table:
 
 def write_arrow_file(path: Path, table: pa.Table, meta: dict[bytes, bytes], compression: str | None = None) -> None:
     """Write `table` (with schema metadata `meta`) as `path`, atomically: a new file beside
-    it renamed over, so a reader sees the old file or the new one. Raises OSError."""
-    sink = pa.BufferOutputStream()
-    with ipc.new_file(
-        sink, table.schema.with_metadata(meta), options=ipc.IpcWriteOptions(compression=compression)
-    ) as w:
-        w.write_table(table.replace_schema_metadata(meta))
+    it renamed over, so a reader sees the old file or the new one. Raises OSError.
+
+    Streamed to the file, not built in memory first: at 10,000 runs the catalog is ~25 MB,
+    and a buffer plus its copy as bytes were ~50 MB of the dashboard's peak RSS."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(path, sink.getvalue().to_pybytes())
+    with replaced_atomically(path) as tmp, pa.OSFile(str(tmp), "wb") as sink:
+        options = ipc.IpcWriteOptions(compression=compression)
+        with ipc.new_file(sink, table.schema.with_metadata(meta), options=options) as w:
+            w.write_table(table.replace_schema_metadata(meta))
 
 
 def save_catalog(root: Path, table: pa.Table, warn: Warn) -> bool:

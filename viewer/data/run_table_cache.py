@@ -392,7 +392,9 @@ class RunTableCache:
         roots = self.table.column("root").to_pylist()
         for root in self._roots:
             rows = [i for i, r in enumerate(roots) if r == str(root)]
-            save_catalog(root, self.table.take(column(rows, pa.int64())), self._warn)
+            # One root (the usual case) saves the table itself: take() copied it whole.
+            mine = self.table if len(rows) == len(roots) else self.table.take(column(rows, pa.int64()))
+            save_catalog(root, mine, self._warn)
 
 
 def _fresh_catalog(fresh: list[tuple[RunDir, RunInfo]], checked_ns: int) -> list[tuple[str, pa.Array]]:
