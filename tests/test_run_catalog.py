@@ -141,7 +141,7 @@ class _FullDisk:
     """A file that takes `room` bytes, then fails as a full disk does."""
 
     def __init__(self, path: str, room: int) -> None:
-        self._f = open(path, "wb")  # noqa: SIM115 - closed by close()
+        self._f = open(path, "wb")
         self._room = room
         self.closed = False
 
