@@ -149,8 +149,10 @@ def test_the_helper_publishes_numeric_parts_without_loading_pandas(runs_root, mo
     values = [float("nan"), float("inf"), -float("inf"), 0.5]
     for i in range(250):
         run.log({"loss": values[i % 4], "only_nan": float("nan"), "acc": i})
+    # One part or more (a writer that wakes late publishes both full segments as one):
+    # the first hundred rows hold every kind of mark, so any part took the NaN/inf path.
     deadline = time.time() + 60
-    while len(list(Path(history.directory).glob("part-*.parquet"))) < 2:
+    while not list(Path(history.directory).glob("part-*.parquet")):
         assert time.time() < deadline, "the helper published no part"
         time.sleep(0.02)
     maps = _maps(pid)
