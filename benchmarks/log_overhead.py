@@ -6,6 +6,8 @@ on). Printed, in one run, per loop shape:
 
 - whole-loop mean µs per step and its overhead over the floor (the same loop with
   list.append), the number a training loop pays;
+- a second floor whose call is pure Python about as long as the recorder's median call
+  and has no thread or process beside it: its calls over 2 ms are this machine's own;
 - per-call median / p99 / max µs and how many calls took over 2 ms; beside it, how many
   whole steps took over 2 ms beyond their pause ("steps": the floor's are the machine
   taking the core away, which no tracker can prevent) and the VM's steal time meanwhile;
@@ -129,6 +131,8 @@ def shape(
     me = sys.executable
     floor = measured(me, "floor", steps, keys, sleep_us, repeats)
     print(row("floor (list.append)", steps, floor, floor))
+    busy = measured(me, "busy", steps, keys, sleep_us, repeats)
+    print(row("floor, a ~3 µs Python call", steps, busy, floor))
     if against is not None:
         before = measured(me, "loupe", steps, keys, sleep_us, repeats, repo=against)
         print(row(f"loupe @ {against.name}", steps, before, floor))

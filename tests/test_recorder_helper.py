@@ -132,7 +132,7 @@ def _maps(pid: int) -> str:
 
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads the helper's /proc maps")
-def test_the_helper_publishes_numeric_parts_without_loading_pandas(runs_root, monkeypatch):
+def test_the_helper_publishes_numeric_parts_without_loading_pandas_or_numpy(runs_root, monkeypatch):
     # Where pandas is installed, importing it doubles the helper's start-up CPU (beside the
     # training loop, on its machine) and its memory, for parts that never use it.
     import importlib.util
@@ -158,7 +158,7 @@ def test_the_helper_publishes_numeric_parts_without_loading_pandas(runs_root, mo
     maps = _maps(pid)
     run.finish()
     assert "pyarrow" in maps, "the helper built the parts"
-    assert "/pandas/" not in maps
+    assert "/pandas/" not in maps and "/numpy/" not in maps
     rows = read_stream(Path(run.dir))
     assert [r["acc"] for r in rows] == list(range(250))
     loss = [r["loss"] for r in rows[:4]]

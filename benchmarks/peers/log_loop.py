@@ -2,7 +2,8 @@
 
     python log_loop.py TRACKER STEPS KEYS SLEEP_US   -> prints one JSON object
 
-TRACKER is floor (list.append), loupe, trackio or wandb (offline). Runs with whichever
+TRACKER is floor (list.append), busy (a ~3 µs pure-Python call), loupe, trackio or wandb
+(offline). Runs with whichever
 venv's python has the tracker installed, so it imports nothing from this repository
 but `recorder` (for loupe, found through PYTHONPATH). Each step builds its row dict in
 the loop, optionally sleeps (a training step that releases the GIL), then logs it.
@@ -38,11 +39,30 @@ def percentile(ordered: list[int], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1000
 
 
+def _busy_log():
+    """A log() of pure Python work about as long as the recorder's call (~3 µs), on no
+    thread or process of its own: how often this machine alone stalls a call that long."""
+    kept: list = []
+
+    def log(row: dict) -> None:
+        for _ in range(5):
+            flat = {}
+            for k, v in row.items():
+                flat[k] = float(v)
+            kept.append(tuple(flat.items()))
+        if len(kept) > 4096:
+            kept.clear()
+
+    return log
+
+
 def open_tracker(name: str, tmp: str):
     """(log, finish) for the tracker, started with its defaults."""
     if name == "floor":
         rows: list = []
         return rows.append, lambda: None
+    if name == "busy":
+        return _busy_log(), lambda: None
     if name == "loupe":
         import recorder
 
