@@ -3,9 +3,8 @@
     python log_loop.py TRACKER STEPS KEYS SLEEP_US   -> prints one JSON object
 
 TRACKER is floor (list.append), busy (a ~3 µs pure-Python call), loupe, trackio or wandb
-(offline). Runs with whichever
-venv's python has the tracker installed, so it imports nothing from this repository
-but `recorder` (for loupe, found through PYTHONPATH). Each step builds its row dict in
+(offline). Runs with whichever venv's python has the tracker installed, so it imports
+nothing from this repository but `recorder` (for loupe, found through PYTHONPATH). Each step builds its row dict in
 the loop, optionally sleeps (a training step that releases the GIL), then logs it.
 Every tracker runs with its defaults, writing under a temporary directory.
 """
