@@ -169,21 +169,21 @@ def test_a_live_run_is_answered_from_its_rows_so_far(tmp_path):
 
 
 def test_a_first_final_query_lists_only_runs_the_summary_does_not_answer_for(tmp_path, monkeypatch):
-    from viewer.data import view_connection
+    from viewer.data import part_lists
 
     done = [_run(tmp_path, f"done{i}") for i in range(3)]
     by_hand = _run(tmp_path, "by_hand", finish=False)
     by_hand.summary["acc"] = 5.0
     by_hand.finish()
     listed: list[str] = []
-    original = view_connection.part_table
+    original = part_lists.part_table
 
     def counting(entries):
         entries = list(entries)
         listed.extend(run_id for run_id, _, _ in entries)
         return original(entries)
 
-    monkeypatch.setattr(view_connection, "part_table", counting)
+    monkeypatch.setattr(part_lists, "part_table", counting)
     with Store([tmp_path]) as store:  # no catalog yet: nothing listed before this query
         final = _final(store)
         assert listed == [by_hand.id]

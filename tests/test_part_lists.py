@@ -34,7 +34,7 @@ def builds(monkeypatch):
         made.append([run_id for run_id, _, _ in entries])
         return original(entries)
 
-    monkeypatch.setattr(view_connection, "part_table", counting)
+    monkeypatch.setattr(part_lists, "part_table", counting)
     return made
 
 

@@ -22,7 +22,6 @@ only reads the connection so that another thread can stop a running query.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import inspect
 import os
@@ -35,11 +34,10 @@ import pyarrow as pa
 
 from recorder import layout
 from viewer.data import sql as Q
-from viewer.data.arrow_build import column
 from viewer.data.discovery import Warn
 from viewer.data.error_text import first_line
-from viewer.data.part_lists import listing_digest, load_part_table, part_table, save_part_table
-from viewer.data.run_pruning import prunable_references, rewrite
+from viewer.data.part_lists import PartTables
+from viewer.data.pruned_views import PrunedViews
 from viewer.data.stream_files import RunStreamFiles, StreamCache
 
 __all__ = ["STREAMS", "RunPlace", "ViewConnection"]
@@ -88,21 +86,6 @@ def _sandboxed(allowed: Sequence[str]) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _rows_as_slices(table: pa.Table, rows: list[int]) -> pa.Table:
-    """These rows (ascending) of `table`, as zero-copy slices of its runs of consecutive rows."""
-    if len(rows) == table.num_rows:
-        return table
-    pieces = []
-    start = prev = rows[0]
-    for r in rows[1:]:
-        if r != prev + 1:
-            pieces.append(table.slice(start, prev - start + 1))
-            start = r
-        prev = r
-    pieces.append(table.slice(start, prev - start + 1))
-    return pa.concat_tables(pieces)
-
-
 class ViewConnection:
     def __init__(
         self,
@@ -119,9 +102,6 @@ class ViewConnection:
         # Where a run's files are listed: the Store answers from the run catalog.
         self._run_files = run_files or (lambda place: streams.run_files(place.path))
         self._forget_files = forget_files
-        # The run catalog's (id, path, listing) of each run, in the order of show()'s runs;
-        # listing (stream_files.files_to_json) null where not kept.
-        self._kept_listings = kept_listings
         self._warn = warn
         self._providers = tuple(providers)
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -139,11 +119,11 @@ class ViewConnection:
         self._groups: dict[str, list[tuple[str | None, int]]] = {}
         # Every file the views read (viewer.data.part_lists), registered on the connection.
         self._parts: pa.Table | None = None
-        self._memo: dict[int, tuple[str, pa.Table]] = {}  # root index -> (digest, its kept runs' rows)
+        self._part_tables = PartTables(roots, self._run_files, kept_listings)
         self._providers_done = False
         self._journal_streams: set[str] = set()
-        # Views over some runs' parts (run_pruning), by (stream, run ids, listing built).
-        self._pruned: dict[tuple[str, frozenset[str], int], str] = {}
+        # Views over some runs' parts (viewer.data.pruned_views).
+        self._pruned = PrunedViews()
 
     def show(self, runs: Sequence[RunPlace], runs_table: pa.Table) -> bool:
         """The runs as of a refresh; True when the views built so far still show them.
@@ -216,41 +196,7 @@ class ViewConnection:
         self._runs_view_gen = self._gen
 
     def _part_rows(self) -> pa.Table:
-        # Runs whose listing the catalog keeps come from their root's saved table when the
-        # listings are the ones it was made from (viewer.data.part_lists); others are
-        # listed now (live runs, runs read anew). Each root's kept rows are slices of the
-        # catalog's columns, digested as Arrow bytes: a digest over Python strings was a
-        # tenth of viewer.connect() at 10,000 runs. (No pyarrow.compute here: importing
-        # it costs ~25 ms, more than it would save.)
-        runs = self._runs
-        tables = []
-        owner: list[int | None] = [None] * len(runs)  # root index of each kept run
-        if self._kept_listings is not None:
-            listings = self._kept_listings()
-            column_ = listings.column("listing")
-            kept = [True] * len(runs) if column_.null_count == 0 else [x is not None for x in column_.to_pylist()]
-            prefixes = [str(r).rstrip(os.sep) + os.sep for r in self._roots]
-            for r, (place, is_kept) in enumerate(zip(runs, kept, strict=True)):
-                if is_kept:
-                    path = place.path_str
-                    owner[r] = next((i for i, prefix in enumerate(prefixes) if path.startswith(prefix)), None)
-            for i in range(len(self._roots)):
-                mine = [r for r, o in enumerate(owner) if o == i]
-                if not mine:
-                    continue
-                digest = listing_digest(_rows_as_slices(listings, mine))
-                memo = self._memo.get(i)
-                if memo is None or memo[0] != digest:
-                    table = load_part_table(self._roots[i], digest)
-                    if table is None:
-                        table = part_table((runs[r].id, runs[r].path_str, self._run_files(runs[r])) for r in mine)
-                        save_part_table(self._roots[i], digest, table)
-                    memo = self._memo[i] = (digest, table)
-                tables.append(memo[1])
-        listed = [place for place, o in zip(runs, owner, strict=True) if o is None]
-        tables.append(part_table((p.id, p.path_str, self._run_files(p)) for p in listed))
-        table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-        return table.append_column("ord", column(range(table.num_rows), pa.int64()))
+        return self._part_tables.table_for(self._runs)
 
     def _ensure_parts(self, con: duckdb.DuckDBPyConnection) -> None:
         """The part table and live runs' journal rows registered, as of the last show()."""
@@ -303,8 +249,7 @@ class ViewConnection:
             # stream view is built.
             complete = self._final_from_summary().to_pylist()
             rest = [p for p, done in zip(self._runs, complete, strict=True) if not done]
-            table = part_table((p.id, p.path_str, self._run_files(p)) for p in rest)
-            self._register_parts(con, table.append_column("ord", column(range(table.num_rows), pa.int64())))
+            self._register_parts(con, self._part_tables.listed_now(rest))
         has_parts = False
         if not self._all_final_from_summary():
             # ~15 ms at 10,000 runs (a join of every part with its run): skipped on the
@@ -434,37 +379,11 @@ class ViewConnection:
 
     def pruned_sql(self, sql: str, params: Sequence[Any] = ()) -> str:
         """`sql` reading views over only the runs its stream references can touch (after
-        for_query(sql)); `sql` itself when nothing narrows. At 10,000 runs a query on
-        one run's history went from opening 10,000 footers (~2 s) to opening its own."""
+        for_query(sql)); `sql` itself when nothing narrows (viewer.data.pruned_views)."""
         con = self._con
         if con is None or self._parts is None or self._streams_built != self._scan_gen:
             return sql
-        try:
-            tree = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0]
-        except duckdb.Error:
-            return sql
-        refs = prunable_references(tree, set(STREAMS), params)
-        if not refs:
-            return sql
-        return rewrite(sql, refs, {ref: self._pruned_view(con, ref.stream, ref.run_ids) for ref in refs})
-
-    def _pruned_view(self, con: duckdb.DuckDBPyConnection, stream: str, run_ids: frozenset[str]) -> str:
-        key = (stream, run_ids, self._streams_built)
-        name = self._pruned.get(key)
-        if name is not None:
-            return name
-        if len(self._pruned) > 64:
-            self._pruned.clear()  # the names are reused; only the map forgets
-        digest = hashlib.sha1("\0".join(sorted(run_ids)).encode()).hexdigest()[:16]
-        name = f"_loupe_{stream}_{digest}"
-        groups = con.execute(
-            f"SELECT list(raw ORDER BY run_id, ord) FROM {Q.quote_ident(Q.PART_LISTS_TABLE)} "
-            "WHERE kind = ? AND list_contains(?, run_id) GROUP BY cols ORDER BY min(ord)",
-            [stream, sorted(run_ids)],
-        ).fetchall()
-        con.execute(*Q.stream_view(stream, [g for (g,) in groups], stream in self._journal_streams, name=name))
-        self._pruned[key] = name
-        return name
+        return self._pruned.rewritten(con, sql, params, self._streams_built, self._journal_streams)
 
     # -- running --------------------------------------------------------------------------
     def invalidate_streams(self) -> None:
@@ -472,7 +391,7 @@ class ViewConnection:
         self._streams.invalidate()
         if self._forget_files is not None:
             self._forget_files()
-        self._memo = {}
+        self._part_tables.forget()
         self._streams_built = -1
         self._parts_built = -1
         self._final_built = -1
