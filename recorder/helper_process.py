@@ -26,6 +26,7 @@ from typing import IO, Any
 import orjson
 
 from recorder import layout
+from recorder.helper_placement import HelperPlacement
 from recorder.warn import warn_once
 
 # A request taking longer than this means a hung child: it is killed and the writer
@@ -56,6 +57,8 @@ class HelperProcess:
     def __init__(self, proc: subprocess.Popen[bytes]) -> None:
         self._proc: subprocess.Popen[bytes] | None = proc
         self._lock = threading.Lock()
+        # Made on the thread that called init(), the one whose CPU the child avoids.
+        self._placement = HelperPlacement(proc.pid)
 
     @classmethod
     def start(cls) -> HelperProcess | None:
@@ -103,8 +106,9 @@ class HelperProcess:
 
     def hurry(self) -> None:
         """The run is finishing: the child leaves idle scheduling (recorder.helper_child)
-        for its last parts, at once, even mid-request: set from here, not asked by pipe.
-        Refused (RLIMIT_NICE for an unprivileged user, not Linux): it finishes at idle."""
+        and may use every CPU again (recorder.helper_placement) for its last parts, at
+        once, even mid-request: set from here, not asked by pipe. Refused (RLIMIT_NICE
+        for an unprivileged user, not Linux): it finishes at idle."""
         proc = self._proc
         if proc is None:
             return
@@ -112,6 +116,7 @@ class HelperProcess:
             os.sched_setscheduler(proc.pid, os.SCHED_OTHER, os.sched_param(0))
         except (AttributeError, OSError):
             pass
+        self._placement.release()
 
     def close(self) -> None:
         with self._lock:
@@ -138,6 +143,7 @@ class HelperProcess:
             timer = threading.Timer(CALL_TIMEOUT_S, proc.kill)
             timer.daemon = True
             timer.start()
+            self._placement.follow()
             try:
                 line = _exchange(proc, orjson.dumps(header) + b"\n", payload)
             except (OSError, ValueError) as exc:

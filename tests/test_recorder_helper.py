@@ -164,3 +164,36 @@ def test_the_helper_publishes_numeric_parts_without_loading_pandas_or_numpy(runs
     loss = [r["loss"] for r in rows[:4]]
     assert loss[0] != loss[0] and loss[1:] == [float("inf"), -float("inf"), 0.5]
     assert all(r["only_nan"] != r["only_nan"] for r in rows)
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs and affinity"
+)
+def test_the_helper_keeps_off_the_training_threads_cpu_and_gets_every_cpu_for_finish(runs_root, monkeypatch):
+    from recorder import helper_placement
+
+    monkeypatch.setenv("LOUPE_PUBLISHER", "process")
+    allowed = os.sched_getaffinity(0)
+    first, second = sorted(allowed)[:2]
+    where = {"cpu": first}  # the CPU the training thread is said to be on
+    monkeypatch.setattr(helper_placement, "cpu_of", lambda tid: where["cpu"])
+    run = make_run(runs_root)
+    helper = run._files._helper
+    assert helper is not None and helper._proc is not None
+    pid = helper._proc.pid
+
+    def masks() -> list[set[int]]:  # every thread of the child
+        return [os.sched_getaffinity(int(t)) for t in os.listdir(f"/proc/{pid}/task")]
+
+    helper.requirements()  # a request: the child has started its threads by its reply
+    assert all(m == allowed - {first} for m in masks())
+    where["cpu"] = second  # the training thread moved
+    helper.requirements()
+    assert all(m == allowed - {second} for m in masks())
+    helper.hurry()
+    assert all(m == allowed for m in masks())
+    helper.requirements()  # no request after finish() began takes a CPU away again
+    assert all(m == allowed for m in masks())
+    run.log({"x": 1.0})
+    run.finish()
+    assert [r["x"] for r in read_stream(Path(run.dir))] == [1.0]

@@ -29,7 +29,7 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 import pyarrow as pa
 import pyarrow.ipc
@@ -146,7 +146,10 @@ class RunAt(Protocol):
     path_str: str
 
 
-class PartTables:
+Run = TypeVar("Run", bound=RunAt)
+
+
+class PartTables(Generic[Run]):
     """The part table for a refresh's runs, each root's share remembered by its digest.
 
     Runs whose listing the catalog keeps come from their root's saved table when the
@@ -159,7 +162,7 @@ class PartTables:
     def __init__(
         self,
         roots: Sequence[Path],
-        run_files: Callable[[RunAt], RunStreamFiles],
+        run_files: Callable[[Run], RunStreamFiles],
         kept_listings: Callable[[], pa.Table] | None,
     ) -> None:
         self._roots = roots
@@ -172,7 +175,7 @@ class PartTables:
     def forget(self) -> None:
         self._memo = {}
 
-    def table_for(self, runs: Sequence[RunAt]) -> pa.Table:
+    def table_for(self, runs: Sequence[Run]) -> pa.Table:
         """Every file of `runs`, in their order, with an `ord` column numbering the rows."""
         tables = []
         owner: list[int | None] = [None] * len(runs)  # root index of each kept run
@@ -193,11 +196,11 @@ class PartTables:
         tables.append(part_table((p.id, p.path_str, self._run_files(p)) for p in listed))
         return _numbered(pa.concat_tables(tables) if len(tables) > 1 else tables[0])
 
-    def listed_now(self, runs: Sequence[RunAt]) -> pa.Table:
+    def listed_now(self, runs: Sequence[Run]) -> pa.Table:
         """Every file of `runs` as listed now, numbered as table_for() numbers them."""
         return _numbered(part_table((p.id, p.path_str, self._run_files(p)) for p in runs))
 
-    def _root_table(self, i: int, runs: Sequence[RunAt], mine: list[int], listings: pa.Table) -> pa.Table:
+    def _root_table(self, i: int, runs: Sequence[Run], mine: list[int], listings: pa.Table) -> pa.Table:
         digest = listing_digest(_rows_as_slices(listings, mine))
         memo = self._memo.get(i)
         if memo is None or memo[0] != digest:
